@@ -1,0 +1,515 @@
+package cpu
+
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+)
+
+// The matrix product follows the BLIS structure: op(B) is packed into a
+// kc x nc panel of nr-wide column strips (kept in L3), op(A) into an mc x kc
+// block of mr-tall row strips (kept in L2), and a register-blocked
+// micro-kernel multiplies one A strip by one B strip (kept in L1) into an
+// mr x nr tile of C. Partial strips are padded with zeros so that the
+// micro-kernel always runs at full size; partial tiles go through a scratch
+// tile on the stack.
+
+// gemmBlocks holds the blocking parameters of one micro-kernel.
+type gemmBlocks struct {
+	mr, nr     int // micro-tile
+	mc, kc, nc int // cache blocks; mc is a multiple of mr and nc of nr
+}
+
+// Pure-Go micro-kernel. Go's register allocator spills larger tiles (the
+// scheduler issues every product before the first add), which puts a store
+// and a load in the accumulator chains; 2x3 unrolled twice over k keeps all
+// live values in the 15 usable X registers.
+const (
+	gemmGoMR = 2
+	gemmGoNR = 3
+
+	// gemmMaxTile bounds mr*nr over all micro-kernels (scratch tile size).
+	gemmMaxTile = 6 * 16
+)
+
+var gemmGoBlocks = gemmBlocks{mr: gemmGoMR, nr: gemmGoNR, mc: 128, kc: 256, nc: 3072}
+
+// gemmSmall is the m*n*k below which packing costs more than it saves and
+// the product runs as plain loops.
+const gemmSmall = 1 << 13
+
+// gemmIsF32 reports whether T is (a type whose underlying type is) float32.
+func gemmIsF32[T Float]() bool {
+	var z T
+	return unsafe.Sizeof(z) == 4
+}
+
+// gemmBlocking returns the blocking parameters of the micro-kernel that
+// gemmMicro uses for T.
+func gemmBlocking[T Float]() *gemmBlocks {
+	if gemmIsF32[T]() && gemmUseAsm {
+		return &gemmAsmBlocks
+	}
+	return &gemmGoBlocks
+}
+
+// Gemm computes C = alpha*op(A)*op(B) + beta*C, op(X) = X or X^T; A is m x k
+// after op, B is k x n after op, C is m x n; lda/ldb/ldc are row strides
+// (row-major), as in BLAS with row-major layout.
+//
+// A is stored as m x k (k x m when transA), B as k x n (n x k when transB).
+// When beta is zero C is only written, never read, so it may hold anything,
+// NaN included. Gemm panics if a slice is too short or a stride too small
+// for the given sizes. It runs on up to Workers goroutines.
+func Gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	gemmCheck("Gemm", transA, transB, 1, m, n, k, len(a), lda, 0, len(b), ldb, 0, len(c), ldc, 0)
+	gemmRun(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, Workers)
+}
+
+// GemmBatched runs batch independent products with element strides between
+// consecutive matrices (strideA/B/C; a stride of 0 broadcasts that operand),
+// parallel over the batch when matrices are small and inside each product
+// when they are large.
+//
+// Product i computes C_i = alpha*op(A_i)*op(B_i) + beta*C_i where X_i starts
+// at x[i*strideX], with the same layout rules as Gemm. A strideC of 0 makes
+// every product update the same C in order (with beta 1 this sums the
+// products); the batch then runs sequentially, each product in parallel.
+func GemmBatched[T Float](transA, transB bool, batch, m, n, k int, alpha T, a []T, lda, strideA int, b []T, ldb, strideB int, beta T, c []T, ldc, strideC int) {
+	gemmCheck("GemmBatched", transA, transB, batch, m, n, k, len(a), lda, strideA, len(b), ldb, strideB, len(c), ldc, strideC)
+	if batch == 0 || m == 0 || n == 0 {
+		return
+	}
+	work := m * n * max(k, 1)
+	w := Workers
+	// Splitting the batch needs no synchronisation and no redundant
+	// packing, so prefer it unless it leaves workers idle on large products.
+	inside := batch == 1 || strideC == 0 || w <= 1 ||
+		(batch%w != 0 && batch < 4*w && work >= gemmParallelWork)
+	if inside {
+		for i := range batch {
+			gemmRun(transA, transB, m, n, k, alpha, a[i*strideA:], lda, b[i*strideB:], ldb, beta, c[i*strideC:], ldc, w)
+		}
+		return
+	}
+	gemmBatchParallel(transA, transB, batch, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, work)
+}
+
+// gemmParallelWork is the m*n*k of a product worth splitting between
+// workers (about 50µs of work on one core).
+const gemmParallelWork = 1 << 20
+
+func gemmBatchParallel[T Float](transA, transB bool, batch, m, n, k int, alpha T, a []T, lda, strideA int, b []T, ldb, strideB int, beta T, c []T, ldc, strideC int, work int) {
+	ParallelFor(batch, work, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			gemmRun(transA, transB, m, n, k, alpha, a[i*strideA:], lda, b[i*strideB:], ldb, beta, c[i*strideC:], ldc, 1)
+		}
+	})
+}
+
+// gemmCheck panics unless the slices and strides hold batch matrices of the
+// given sizes. It is the only validation; everything below trusts it.
+func gemmCheck(fn string, transA, transB bool, batch, m, n, k, la, lda, sa, lb, ldb, sb, lc, ldc, sc int) {
+	if batch < 0 || m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("cpu.%s: negative size batch=%d m=%d n=%d k=%d", fn, batch, m, n, k))
+	}
+	if sa < 0 || sb < 0 || sc < 0 {
+		panic(fmt.Sprintf("cpu.%s: negative stride strideA=%d strideB=%d strideC=%d", fn, sa, sb, sc))
+	}
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	gemmCheckMat(fn, "a", batch, ar, ac, la, lda, sa)
+	gemmCheckMat(fn, "b", batch, br, bc, lb, ldb, sb)
+	gemmCheckMat(fn, "c", batch, m, n, lc, ldc, sc)
+}
+
+func gemmCheckMat(fn, name string, batch, rows, cols, l, ld, stride int) {
+	if ld < cols {
+		panic(fmt.Sprintf("cpu.%s: ld%s=%d < %d for %s of %dx%d", fn, name, ld, cols, name, rows, cols))
+	}
+	if batch == 0 || rows == 0 || cols == 0 {
+		return
+	}
+	if need := (batch-1)*stride + (rows-1)*ld + cols; l < need {
+		panic(fmt.Sprintf("cpu.%s: len(%s)=%d < %d for %d matrices of %dx%d, ld%s=%d", fn, name, l, need, batch, rows, cols, name, ld))
+	}
+}
+
+// gemmRun computes one product on up to workers goroutines. It splits C
+// into a grid of workers tiles; each tile is an independent serial product
+// with its own packing buffers, which costs some redundant packing but no
+// synchronisation inside the product.
+func gemmRun[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, workers int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if workers <= 1 || m*n*k < gemmParallelWork {
+		gemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	bl := gemmBlocking[T]()
+	// Choose the grid pr x pc (pr*pc == workers) that minimises the data
+	// each worker packs, m/pr*k + k*n/pc.
+	pr, pc := 1, workers
+	best := -1
+	for r := 1; r <= workers; r++ {
+		if workers%r != 0 {
+			continue
+		}
+		q := workers / r
+		if m < r*bl.mr && r > 1 || n < q*bl.nr && q > 1 {
+			continue
+		}
+		if cost := (m/r + 1) + (n/q + 1); best < 0 || cost < best {
+			pr, pc, best = r, q, cost
+		}
+	}
+	if pr*pc == 1 {
+		gemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	gemmParallel(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, pr, pc, bl.mr, bl.nr)
+}
+
+// gemmParallel runs the pr x pc grid of tiles of C through ParallelFor.
+// Tile edges fall on micro-tile boundaries so that only the last tile has
+// partial micro-tiles.
+func gemmParallel[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, pr, pc, mr, nr int) {
+	th := (m + mr*pr - 1) / (mr * pr) * mr
+	tw := (n + nr*pc - 1) / (nr * pc) * nr
+	ParallelFor(pr*pc, th*tw*k, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			i0, j0 := t/pc*th, t%pc*tw
+			if i0 >= m || j0 >= n {
+				continue
+			}
+			mb, nb := min(th, m-i0), min(tw, n-j0)
+			ai, bj := i0*lda, j0
+			if transA {
+				ai = i0
+			}
+			if transB {
+				bj = j0 * ldb
+			}
+			gemmSerial(transA, transB, mb, nb, k, alpha, a[ai:], lda, b[bj:], ldb, beta, c[i0*ldc+j0:], ldc)
+		}
+	})
+}
+
+// gemmSerial computes one product on the calling goroutine.
+func gemmSerial[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		gemmScale(m, n, beta, c, ldc)
+		return
+	}
+	if m*n*k < gemmSmall || m == 1 || n == 1 {
+		gemmDirect(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	gemmPacked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// gemmPacked computes a product with k > 0 through packed blocks.
+func gemmPacked[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	bl := gemmBlocking[T]()
+	mr, nr := bl.mr, bl.nr
+	kcMax := min(bl.kc, k)
+	mcMax := min(bl.mc, (m+mr-1)/mr*mr)
+	ncMax := min(bl.nc, (n+nr-1)/nr*nr)
+	pa := gemmGetBuf[T](mcMax * kcMax)
+	pb := gemmGetBuf[T](kcMax * ncMax)
+	defer gemmPutBuf(pa)
+	defer gemmPutBuf(pb)
+	for jc := 0; jc < n; jc += bl.nc {
+		nb := min(bl.nc, n-jc)
+		for pc := 0; pc < k; pc += bl.kc {
+			kb := min(bl.kc, k-pc)
+			be := beta
+			if pc > 0 {
+				be = 1
+			}
+			gemmPackB(transB, b, ldb, pc, jc, kb, nb, nr, *pb)
+			for ic := 0; ic < m; ic += bl.mc {
+				mb := min(bl.mc, m-ic)
+				gemmPackA(transA, a, lda, ic, pc, mb, kb, mr, *pa)
+				gemmMacro(mb, nb, kb, alpha, *pa, *pb, be, c[ic*ldc+jc:], ldc, mr, nr)
+			}
+		}
+	}
+}
+
+// gemmMacro multiplies a packed mb x kb block of A by a packed kb x nb
+// panel of B into C, one micro-tile at a time. The A block (L2) is swept
+// once per B strip, which stays in L1.
+func gemmMacro[T Float](mb, nb, kb int, alpha T, pa, pb []T, beta T, c []T, ldc, mr, nr int) {
+	var tile [gemmMaxTile]T
+	for jr := 0; jr < nb; jr += nr {
+		nrr := min(nr, nb-jr)
+		bs := pb[jr*kb : (jr+nr)*kb]
+		for ir := 0; ir < mb; ir += mr {
+			mrr := min(mr, mb-ir)
+			as := pa[ir*kb : (ir+mr)*kb]
+			if mrr == mr && nrr == nr {
+				gemmMicro(kb, as, bs, alpha, beta, c[ir*ldc+jr:], ldc)
+				continue
+			}
+			gemmMicro(kb, as, bs, 1, 0, tile[:], nr)
+			for i := range mrr {
+				ci := c[(ir+i)*ldc+jr : (ir+i)*ldc+jr+nrr]
+				ti := tile[i*nr : i*nr+nrr]
+				if beta == 0 {
+					for j, t := range ti {
+						ci[j] = alpha * t
+					}
+				} else {
+					for j, t := range ti {
+						ci[j] = alpha*t + beta*ci[j]
+					}
+				}
+			}
+		}
+	}
+}
+
+// gemmMicro computes the mr x nr tile C = alpha*A*B + beta*C from a packed
+// kc x mr strip of A and a kc x nr strip of B, with the micro-kernel that
+// gemmBlocking describes for T.
+func gemmMicro[T Float](kc int, a, b []T, alpha, beta T, c []T, ldc int) {
+	if gemmIsF32[T]() && gemmUseAsm {
+		gemmMicroF32(kc, a, b, alpha, beta, c, ldc)
+		return
+	}
+	gemmKernelGo(kc, a, b, alpha, beta, c, ldc)
+}
+
+// gemmKernelGo is the pure-Go 2x3 micro-kernel.
+func gemmKernelGo[T Float](kc int, a, b []T, alpha, beta T, c []T, ldc int) {
+	var c00, c01, c02, c10, c11, c12 T
+	a = a[:2*kc]
+	b = b[:3*kc]
+	p := 0
+	for ; p+2 <= kc; p += 2 {
+		aa := a[2*p : 2*p+4 : 2*p+4]
+		bb := b[3*p : 3*p+6 : 3*p+6]
+		a0, a1 := aa[0], aa[1]
+		b0, b1, b2 := bb[0], bb[1], bb[2]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		a0, a1 = aa[2], aa[3]
+		b0, b1, b2 = bb[3], bb[4], bb[5]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+	}
+	if p < kc {
+		aa := a[2*p : 2*p+2 : 2*p+2]
+		bb := b[3*p : 3*p+3 : 3*p+3]
+		a0, a1 := aa[0], aa[1]
+		c00 += a0 * bb[0]
+		c01 += a0 * bb[1]
+		c02 += a0 * bb[2]
+		c10 += a1 * bb[0]
+		c11 += a1 * bb[1]
+		c12 += a1 * bb[2]
+	}
+	r0 := c[0:3:3]
+	r1 := c[ldc : ldc+3 : ldc+3]
+	if beta == 0 {
+		r0[0], r0[1], r0[2] = alpha*c00, alpha*c01, alpha*c02
+		r1[0], r1[1], r1[2] = alpha*c10, alpha*c11, alpha*c12
+		return
+	}
+	r0[0] = alpha*c00 + beta*r0[0]
+	r0[1] = alpha*c01 + beta*r0[1]
+	r0[2] = alpha*c02 + beta*r0[2]
+	r1[0] = alpha*c10 + beta*r1[0]
+	r1[1] = alpha*c11 + beta*r1[1]
+	r1[2] = alpha*c12 + beta*r1[2]
+}
+
+// gemmPackA packs rows [i0, i0+mb) x columns [p0, p0+kb) of op(A) into
+// mr-tall strips: strip s holds element (s*mr+r, p) at s*mr*kb + p*mr + r.
+// Rows past mb are zero.
+func gemmPackA[T Float](transA bool, a []T, lda, i0, p0, mb, kb, mr int, dst []T) {
+	for s := 0; s < mb; s += mr {
+		d := dst[s*kb : (s+mr)*kb]
+		rows := min(mr, mb-s)
+		if transA {
+			// op(A)(i, p) = a[p*lda + i]: each k step is contiguous.
+			for p := range kb {
+				src := a[(p0+p)*lda+i0+s:]
+				dp := d[p*mr : p*mr+mr]
+				copy(dp, src[:rows])
+				clear(dp[rows:])
+			}
+			continue
+		}
+		for r := range rows {
+			src := a[(i0+s+r)*lda+p0 : (i0+s+r)*lda+p0+kb]
+			for p, v := range src {
+				d[p*mr+r] = v
+			}
+		}
+		for r := rows; r < mr; r++ {
+			for p := range kb {
+				d[p*mr+r] = 0
+			}
+		}
+	}
+}
+
+// gemmPackB packs rows [p0, p0+kb) x columns [j0, j0+nb) of op(B) into
+// nr-wide strips: strip s holds element (p, s*nr+j) at s*nr*kb + p*nr + j.
+// Columns past nb are zero.
+func gemmPackB[T Float](transB bool, b []T, ldb, p0, j0, kb, nb, nr int, dst []T) {
+	for s := 0; s < nb; s += nr {
+		d := dst[s*kb : (s+nr)*kb]
+		cols := min(nr, nb-s)
+		if !transB {
+			// op(B)(p, j) = b[p*ldb + j]: each k step is contiguous.
+			for p := range kb {
+				src := b[(p0+p)*ldb+j0+s:]
+				dp := d[p*nr : p*nr+nr]
+				src = src[:cols]
+				for j, v := range src {
+					dp[j] = v
+				}
+				clear(dp[cols:])
+			}
+			continue
+		}
+		for j := range cols {
+			src := b[(j0+s+j)*ldb+p0 : (j0+s+j)*ldb+p0+kb]
+			for p, v := range src {
+				d[p*nr+j] = v
+			}
+		}
+		for j := cols; j < nr; j++ {
+			for p := range kb {
+				d[p*nr+j] = 0
+			}
+		}
+	}
+}
+
+// gemmScale sets C = beta*C, writing zeros when beta is zero.
+func gemmScale[T Float](m, n int, beta T, c []T, ldc int) {
+	for i := range m {
+		ci := c[i*ldc : i*ldc+n]
+		switch beta {
+		case 0:
+			clear(ci)
+		case 1:
+		default:
+			for j := range ci {
+				ci[j] *= beta
+			}
+		}
+	}
+}
+
+// gemmDirect computes the product with plain loops, for sizes where packing
+// does not pay: tiny products and matrix-vector shapes.
+func gemmDirect[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	// op(A)(i, p) = a[i*sai + p*sap].
+	sai, sap := lda, 1
+	if transA {
+		sai, sap = 1, lda
+	}
+	for i := range m {
+		ci := c[i*ldc : i*ldc+n]
+		if transB {
+			// C(i, j) is a dot product of row i of op(A) with row j of b.
+			for j := range ci {
+				bj := b[j*ldb : j*ldb+k]
+				var s T
+				if sap == 1 {
+					ai := a[i*sai : i*sai+k]
+					for p, v := range bj {
+						s += ai[p] * v
+					}
+				} else {
+					for p, v := range bj {
+						s += a[i*sai+p*sap] * v
+					}
+				}
+				if beta == 0 {
+					ci[j] = alpha * s
+				} else {
+					ci[j] = alpha*s + beta*ci[j]
+				}
+			}
+			continue
+		}
+		// Row i of C accumulates rows of B scaled by op(A)(i, p).
+		if beta != 1 {
+			if beta == 0 {
+				clear(ci)
+			} else {
+				for j := range ci {
+					ci[j] *= beta
+				}
+			}
+		}
+		for p := range k {
+			s := alpha * a[i*sai+p*sap]
+			bp := b[p*ldb : p*ldb+n]
+			for j, v := range bp {
+				ci[j] += s * v
+			}
+		}
+	}
+}
+
+// Packing buffers, one pool per element size. A buffer taken from the
+// pool holds at least the requested length.
+var gemmPool32, gemmPool64 sync.Pool
+
+func gemmPool[T Float]() *sync.Pool {
+	if gemmIsF32[T]() {
+		return &gemmPool32
+	}
+	return &gemmPool64
+}
+
+// gemmGetBuf returns a pooled slice of length n; its contents are garbage.
+func gemmGetBuf[T Float](n int) *[]T {
+	if p, ok := gemmPool[T]().Get().(*[]T); ok {
+		if cap(*p) >= n {
+			*p = (*p)[:n]
+			return p
+		}
+	}
+	s := make([]T, n)
+	return &s
+}
+
+// gemmPutBuf returns a slice obtained from gemmGetBuf to its pool.
+func gemmPutBuf[T Float](p *[]T) {
+	gemmPool[T]().Put(p)
+}
+
+// gemmUseAsm reports whether float32 products use an assembly micro-kernel.
+const gemmUseAsm = false
+
+var gemmAsmBlocks = gemmGoBlocks
+
+func gemmMicroF32[T Float](kc int, a, b []T, alpha, beta T, c []T, ldc int) {
+	gemmKernelGo(kc, a, b, alpha, beta, c, ldc)
+}

@@ -1,0 +1,313 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// naiveGemm is the reference product in float64, three plain loops.
+func naiveGemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	for i := range m {
+		for j := range n {
+			var s float64
+			for p := range k {
+				ai, bi := i*lda+p, p*ldb+j
+				if transA {
+					ai = p*lda + i
+				}
+				if transB {
+					bi = j*ldb + p
+				}
+				av, bv := a[ai], b[bi]
+				s += float64(av) * float64(bv)
+			}
+			r := float64(alpha) * s
+			if beta != 0 {
+				r += float64(beta) * float64(c[i*ldc+j])
+			}
+			c[i*ldc+j] = T(r)
+		}
+	}
+}
+
+func randSlice[T Float](r *rand.Rand, n int) []T {
+	s := make([]T, n)
+	for i := range s {
+		s[i] = T(r.Float64()*2 - 1)
+	}
+	return s
+}
+
+// gemmTol is the tolerance for a product of unit-sized entries over k terms.
+func gemmTol[T Float](k int) float64 {
+	if gemmIsF32[T]() {
+		return 2e-6 * float64(k+4)
+	}
+	return 1e-14 * float64(k+4)
+}
+
+// withWorkers runs f with Workers set to w.
+func withWorkers(w int, f func()) {
+	old := Workers
+	Workers = w
+	defer func() { Workers = old }()
+	f()
+}
+
+type gemmCase struct {
+	m, n, k int
+}
+
+// gemmShapes covers empty, unit, odd and block-crossing sizes (kc 256,
+// mc 128/168, nc 3072/4080).
+var gemmShapes = []gemmCase{
+	{0, 0, 0}, {0, 5, 3}, {5, 0, 3}, {5, 3, 0}, {1, 1, 1}, {1, 7, 5}, {7, 1, 5},
+	{3, 5, 1}, {2, 3, 4}, {6, 16, 8}, {7, 17, 9}, {13, 11, 300}, {17, 19, 23},
+	{33, 65, 130}, {64, 64, 64}, {130, 37, 260}, {200, 50, 17}, {5, 4100, 3},
+}
+
+// gemmPaths are the internal implementations checked on every shape, plus
+// the exported entry point with one and two workers.
+var gemmPaths = []struct {
+	name string
+	f64  func(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int)
+	f32  func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+	w    int
+}{
+	{"Gemm/w1", Gemm[float64], Gemm[float32], 1},
+	{"Gemm/w2", Gemm[float64], Gemm[float32], 2},
+	{"Gemm/w3", Gemm[float64], Gemm[float32], 3},
+	{"direct", gemmDirectK[float64], gemmDirectK[float32], 1},
+	{"packed", gemmPackedK[float64], gemmPackedK[float32], 1},
+}
+
+// gemmDirectK and gemmPackedK add the k == 0 and alpha == 0 handling that
+// gemmSerial does before dispatching to them.
+func gemmDirectK[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	if k == 0 || m == 0 || n == 0 {
+		gemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	gemmDirect(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func gemmPackedK[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	if k == 0 || m == 0 || n == 0 {
+		gemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	gemmPacked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func TestGemm(t *testing.T) {
+	for _, p := range gemmPaths {
+		t.Run(p.name, func(t *testing.T) {
+			withWorkers(p.w, func() {
+				testGemm(t, p.f64)
+				testGemm(t, p.f32)
+			})
+		})
+	}
+}
+
+func testGemm[T Float](t *testing.T, f func(transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int)) {
+	r := rand.New(rand.NewPCG(1, 2))
+	scalars := []struct{ alpha, beta T }{{1, 0}, {1, 1}, {-1.5, 0.5}}
+	for _, sh := range gemmShapes {
+		for tr := range 4 {
+			transA, transB := tr&1 != 0, tr&2 != 0
+			for pad := range 2 {
+				for _, sc := range scalars {
+					if pad == 1 && sc.beta != 1 {
+						continue // strides are independent of alpha/beta
+					}
+					name := fmt.Sprintf("%dx%dx%d/tA=%v/tB=%v/pad=%d/a=%v/b=%v", sh.m, sh.n, sh.k, transA, transB, pad, sc.alpha, sc.beta)
+					checkGemm(t, r, f, name, transA, transB, sh.m, sh.n, sh.k, pad*3, sc.alpha, sc.beta)
+				}
+			}
+		}
+	}
+}
+
+func checkGemm[T Float](t *testing.T, r *rand.Rand, f func(transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int), name string, transA, transB bool, m, n, k, pad int, alpha, beta T) {
+	t.Helper()
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	lda, ldb, ldc := ac+pad, bc+pad, n+pad
+	a := randSlice[T](r, max(0, (ar-1)*lda+ac))
+	b := randSlice[T](r, max(0, (br-1)*ldb+bc))
+	c := randSlice[T](r, m*ldc)
+	if beta == 0 {
+		for i := range c {
+			c[i] = T(math.NaN())
+		}
+	}
+	want := append([]T(nil), c...)
+	naiveGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, want, ldc)
+	f(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	tol := gemmTol[T](k)
+	for i := range m {
+		for j := range ldc {
+			got, w := float64(c[i*ldc+j]), float64(want[i*ldc+j])
+			if j >= n {
+				// Padding between rows must be left alone.
+				if got != w && !(math.IsNaN(got) && math.IsNaN(w)) {
+					t.Fatalf("%s: padding C[%d,%d] changed to %v", name, i, j, got)
+				}
+				continue
+			}
+			if math.IsNaN(got) || math.Abs(got-w) > tol*(1+math.Abs(w)) {
+				t.Fatalf("%s: C[%d,%d] = %v, want %v", name, i, j, got, w)
+			}
+		}
+	}
+}
+
+// TestGemmLarge crosses every cache block with both workers.
+func TestGemmLarge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large product")
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, w := range []int{1, 2} {
+		withWorkers(w, func() {
+			checkGemm(t, r, Gemm[float32], "f32/301x4200x270", false, false, 301, 4200, 270, 1, 1, 0)
+			checkGemm(t, r, Gemm[float64], "f64/260x390x515/tAtB", true, true, 260, 390, 515, 0, 0.5, 1)
+			checkGemm(t, r, Gemm[float32], "f32/400x3x700/tA", true, false, 400, 3, 700, 2, 1, 0)
+		})
+	}
+}
+
+func TestGemmBatched(t *testing.T) {
+	type bcase struct {
+		batch, m, n, k int
+		sa, sb, sc     bool // false: stride 0 (broadcast)
+		beta           float64
+		workers        int
+	}
+	cases := []bcase{
+		{0, 3, 3, 3, true, true, true, 0, 2},
+		{1, 5, 7, 3, true, true, true, 0, 2},
+		{6, 5, 7, 3, true, true, true, 0, 2},
+		{6, 5, 7, 3, false, true, true, 1, 2},
+		{6, 5, 7, 3, true, false, true, 0, 2},
+		{5, 9, 4, 11, true, true, false, 1, 2},
+		{7, 12, 20, 33, true, false, true, 0.5, 3},
+		{3, 140, 130, 70, true, true, true, 0, 2}, // large: parallel inside
+		{4, 140, 130, 70, false, true, true, 1, 2},
+		{3, 140, 130, 70, true, true, false, 1, 2},
+	}
+	for _, tc := range cases {
+		for tr := range 4 {
+			transA, transB := tr&1 != 0, tr&2 != 0
+			name := fmt.Sprintf("%+v/tA=%v/tB=%v", tc, transA, transB)
+			withWorkers(tc.workers, func() {
+				testGemmBatched[float64](t, name, transA, transB, tc.batch, tc.m, tc.n, tc.k, tc.sa, tc.sb, tc.sc, tc.beta)
+				testGemmBatched[float32](t, name, transA, transB, tc.batch, tc.m, tc.n, tc.k, tc.sa, tc.sb, tc.sc, float32(tc.beta))
+			})
+		}
+	}
+}
+
+func testGemmBatched[T Float](t *testing.T, name string, transA, transB bool, batch, m, n, k int, sa, sb, sc bool, beta T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	// Row strides one wider than the matrix, and matrices two elements apart
+	// beyond their extent, so that every stride is exercised.
+	lda, ldb, ldc := ac+1, bc+1, n+1
+	strideA, strideB, strideC := ar*lda+2, br*ldb+2, m*ldc+2
+	if !sa {
+		strideA = 0
+	}
+	if !sb {
+		strideB = 0
+	}
+	if !sc {
+		strideC = 0
+	}
+	nb := max(batch, 1)
+	a := randSlice[T](r, (nb-1)*strideA+ar*lda)
+	b := randSlice[T](r, (nb-1)*strideB+br*ldb)
+	c := randSlice[T](r, (nb-1)*strideC+m*ldc)
+	if beta == 0 {
+		for i := range c {
+			c[i] = T(math.NaN())
+		}
+	}
+	want := append([]T(nil), c...)
+	for i := range batch {
+		naiveGemm(transA, transB, m, n, k, 0.75, a[i*strideA:], lda, b[i*strideB:], ldb, beta, want[i*strideC:], ldc)
+	}
+	GemmBatched(transA, transB, batch, m, n, k, 0.75, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC)
+	tol := gemmTol[T](k * batch)
+	for i := range batch {
+		for row := range m {
+			for j := range n {
+				x := i*strideC + row*ldc + j
+				got, w := float64(c[x]), float64(want[x])
+				if math.IsNaN(got) || math.Abs(got-w) > tol*(1+math.Abs(w)) {
+					t.Fatalf("%s %T: C_%d[%d,%d] = %v, want %v", name, c[0], i, row, j, got, w)
+				}
+			}
+		}
+	}
+}
+
+func TestGemmPanics(t *testing.T) {
+	s := make([]float32, 12)
+	cases := []struct {
+		name string
+		f    func()
+	}{
+		{"negative", func() { Gemm(false, false, -1, 2, 2, 1, s, 2, s, 2, 0, s, 2) }},
+		{"short a", func() { Gemm(false, false, 4, 3, 4, 1, s, 4, s, 3, 0, s, 3) }},
+		{"short b", func() { Gemm(false, true, 2, 4, 4, 1, s, 4, s[:11], 4, 0, s, 4) }},
+		{"short c", func() { Gemm(false, false, 3, 3, 3, 1, s, 3, s, 3, 0, s[:8], 3) }},
+		{"small lda", func() { Gemm(true, false, 2, 3, 2, 1, s, 1, s, 3, 0, s, 3) }},
+		{"small ldc", func() { Gemm(false, false, 2, 3, 2, 1, s, 2, s, 3, 0, s, 2) }},
+		{"batched short", func() { GemmBatched(false, false, 2, 2, 2, 2, 1, s, 2, 4, s, 2, 4, 0, s, 2, 10) }},
+		{"batched negative stride", func() { GemmBatched(false, false, 2, 2, 2, 2, 1, s, 2, -4, s, 2, 4, 0, s, 2, 4) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				msg, _ := recover().(string)
+				if !strings.HasPrefix(msg, "cpu.Gemm") {
+					t.Fatalf("got panic %q, want one starting with cpu.Gemm", msg)
+				}
+			}()
+			tc.f()
+		})
+	}
+}
+
+// TestGemmNoAlloc checks that a serial product allocates nothing once the
+// packing buffers are pooled.
+func TestGemmNoAlloc(t *testing.T) {
+	const m, n, k = 40, 50, 60
+	a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+	withWorkers(1, func() {
+		allocs := testing.AllocsPerRun(20, func() {
+			Gemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
+		})
+		if allocs > 0 {
+			t.Errorf("Gemm allocates %v times per call", allocs)
+		}
+	})
+}
