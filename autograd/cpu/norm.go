@@ -1,0 +1,201 @@
+package cpu
+
+import "math"
+
+// The normalisation kernels see x as (outer, n, inner) like the axis
+// kernels. Layer norm normalises each (o, i) over j; batch norm normalises
+// each channel j over (o, i). Statistics accumulate in float64.
+
+// LayerNorm writes y = (x-mean)*rstd*w[j] + b[j] with mean and variance
+// over j for every (o, i), and stores mean and rstd (length outer*inner)
+// for the backward pass. w and b may be nil.
+func LayerNorm[T Float](y, x, w, b, mean, rstd []T, outer, n, inner int, eps float64) {
+	checkLen("LayerNorm", len(x), outer*n*inner)
+	ParallelFor(outer*inner, 3*n, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			o, i := p/inner, p%inner
+			base := o*n*inner + i
+			var s float64
+			for j := 0; j < n; j++ {
+				s += float64(x[base+j*inner])
+			}
+			m := s / float64(n)
+			var v float64
+			for j := 0; j < n; j++ {
+				d := float64(x[base+j*inner]) - m
+				v += d * d
+			}
+			r := 1 / math.Sqrt(v/float64(n)+eps)
+			mean[p], rstd[p] = T(m), T(r)
+			for j := 0; j < n; j++ {
+				k := base + j*inner
+				h := (float64(x[k]) - m) * r
+				if w != nil {
+					h *= float64(w[j])
+				}
+				if b != nil {
+					h += float64(b[j])
+				}
+				y[k] = T(h)
+			}
+		}
+	})
+}
+
+// LayerNormGrad computes dx (overwritten) and accumulates dw and db (either
+// may be nil) from the saved mean and rstd.
+func LayerNormGrad[T Float](dx, dw, db, x, w, dy, mean, rstd []T, outer, n, inner int) {
+	ParallelFor(outer*inner, 4*n, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			o, i := p/inner, p%inner
+			base := o*n*inner + i
+			m, r := float64(mean[p]), float64(rstd[p])
+			var sg, sgx float64
+			for j := 0; j < n; j++ {
+				k := base + j*inner
+				g := float64(dy[k])
+				if w != nil {
+					g *= float64(w[j])
+				}
+				sg += g
+				sgx += g * (float64(x[k]) - m) * r
+			}
+			sg /= float64(n)
+			sgx /= float64(n)
+			for j := 0; j < n; j++ {
+				k := base + j*inner
+				g := float64(dy[k])
+				if w != nil {
+					g *= float64(w[j])
+				}
+				xh := (float64(x[k]) - m) * r
+				dx[k] = T(r * (g - sg - xh*sgx))
+			}
+		}
+	})
+	if dw == nil && db == nil {
+		return
+	}
+	ParallelFor(n, 2*outer*inner, func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			var sw, sb float64
+			for o := 0; o < outer; o++ {
+				for i := 0; i < inner; i++ {
+					p := o*inner + i
+					k := (o*n+j)*inner + i
+					g := float64(dy[k])
+					sw += g * (float64(x[k]) - float64(mean[p])) * float64(rstd[p])
+					sb += g
+				}
+			}
+			if dw != nil {
+				dw[j] += T(sw)
+			}
+			if db != nil {
+				db[j] += T(sb)
+			}
+		}
+	})
+}
+
+// BatchNorm normalises each channel j over (o, i). In training it uses the
+// batch statistics (biased variance), stores them in mean and rstd, and
+// updates the running statistics with momentum (running variance with the
+// unbiased estimate, as PyTorch); otherwise it uses the running ones.
+func BatchNorm[T Float](y, x, w, b, runMean, runVar, mean, rstd []T, outer, n, inner int, training bool, momentum, eps float64) {
+	checkLen("BatchNorm", len(x), outer*n*inner)
+	cnt := outer * inner
+	ParallelFor(n, 3*cnt, func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			var m, v float64
+			if training {
+				var s float64
+				for o := 0; o < outer; o++ {
+					for _, e := range x[(o*n+j)*inner : (o*n+j+1)*inner] {
+						s += float64(e)
+					}
+				}
+				m = s / float64(cnt)
+				for o := 0; o < outer; o++ {
+					for _, e := range x[(o*n+j)*inner : (o*n+j+1)*inner] {
+						d := float64(e) - m
+						v += d * d
+					}
+				}
+				v /= float64(cnt)
+				if runMean != nil {
+					runMean[j] = T((1-momentum)*float64(runMean[j]) + momentum*m)
+				}
+				if runVar != nil {
+					unbiased := v
+					if cnt > 1 {
+						unbiased = v * float64(cnt) / float64(cnt-1)
+					}
+					runVar[j] = T((1-momentum)*float64(runVar[j]) + momentum*unbiased)
+				}
+			} else {
+				m, v = float64(runMean[j]), float64(runVar[j])
+			}
+			r := 1 / math.Sqrt(v+eps)
+			mean[j], rstd[j] = T(m), T(r)
+			scale, shift := r, -m*r
+			if w != nil {
+				scale *= float64(w[j])
+				shift *= float64(w[j])
+			}
+			if b != nil {
+				shift += float64(b[j])
+			}
+			for o := 0; o < outer; o++ {
+				src := x[(o*n+j)*inner : (o*n+j+1)*inner]
+				dst := y[(o*n+j)*inner : (o*n+j+1)*inner]
+				for i, e := range src {
+					dst[i] = T(float64(e)*scale + shift)
+				}
+			}
+		}
+	})
+}
+
+// BatchNormGrad computes dx (overwritten) and accumulates dw and db (either
+// may be nil). training selects the batch-statistics rule, in which mean
+// and variance depend on x.
+func BatchNormGrad[T Float](dx, dw, db, x, w, dy, mean, rstd []T, outer, n, inner int, training bool) {
+	cnt := float64(outer * inner)
+	ParallelFor(n, 4*outer*inner, func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			m, r := float64(mean[j]), float64(rstd[j])
+			var sg, sgx float64
+			for o := 0; o < outer; o++ {
+				xs := x[(o*n+j)*inner : (o*n+j+1)*inner]
+				for i, g := range dy[(o*n+j)*inner : (o*n+j+1)*inner] {
+					sg += float64(g)
+					sgx += float64(g) * (float64(xs[i]) - m) * r
+				}
+			}
+			if dw != nil {
+				dw[j] += T(sgx)
+			}
+			if db != nil {
+				db[j] += T(sg)
+			}
+			wj := 1.0
+			if w != nil {
+				wj = float64(w[j])
+			}
+			for o := 0; o < outer; o++ {
+				xs := x[(o*n+j)*inner : (o*n+j+1)*inner]
+				gs := dy[(o*n+j)*inner : (o*n+j+1)*inner]
+				d := dx[(o*n+j)*inner : (o*n+j+1)*inner]
+				for i, g := range gs {
+					if training {
+						xh := (float64(xs[i]) - m) * r
+						d[i] = T(wj * r * (float64(g) - sg/cnt - xh*sgx/cnt))
+					} else {
+						d[i] = T(wj * r * float64(g))
+					}
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,180 @@
+package cpu
+
+import "math"
+
+// PoolShape describes a 2-d pooling window over planes of H x W (every
+// (n, c) pair is one plane).
+type PoolShape struct {
+	Planes, H, W, OH, OW   int
+	KH, KW, SH, SW, PH, PW int
+	DH, DW                 int // dilation; 0 is read as 1
+}
+
+// MaxPool2d writes the window maxima to y and their flat in-plane input
+// positions to arg. Padding acts as -inf, as in PyTorch.
+func MaxPool2d[T Float](s PoolShape, y []T, arg []int32, x []T) {
+	dh, dw := max(s.DH, 1), max(s.DW, 1)
+	ParallelFor(s.Planes, s.OH*s.OW*s.KH*s.KW, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			xp := x[p*s.H*s.W : (p+1)*s.H*s.W]
+			for oy := 0; oy < s.OH; oy++ {
+				for ox := 0; ox < s.OW; ox++ {
+					best, bi := T(math.Inf(-1)), int32(-1)
+					for ky := 0; ky < s.KH; ky++ {
+						iy := oy*s.SH - s.PH + ky*dh
+						if iy < 0 || iy >= s.H {
+							continue
+						}
+						for kx := 0; kx < s.KW; kx++ {
+							ix := ox*s.SW - s.PW + kx*dw
+							if ix < 0 || ix >= s.W {
+								continue
+							}
+							v := xp[iy*s.W+ix]
+							if v > best || bi < 0 || v != v {
+								best, bi = v, int32(iy*s.W+ix)
+								if v != v {
+									break
+								}
+							}
+						}
+					}
+					o := (p*s.OH+oy)*s.OW + ox
+					y[o], arg[o] = best, bi
+				}
+			}
+		}
+	})
+}
+
+// MaxPool2dGrad routes dy to the arg positions; dx is overwritten.
+func MaxPool2dGrad[T Float](s PoolShape, dx, dy []T, arg []int32) {
+	ParallelFor(s.Planes, s.OH*s.OW+s.H*s.W, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			d := dx[p*s.H*s.W : (p+1)*s.H*s.W]
+			clear(d)
+			for o := p * s.OH * s.OW; o < (p+1)*s.OH*s.OW; o++ {
+				if arg[o] >= 0 {
+					d[arg[o]] += dy[o]
+				}
+			}
+		}
+	})
+}
+
+// adaptiveBin is PyTorch's adaptive pooling bin: [floor(i*in/out),
+// ceil((i+1)*in/out)).
+func adaptiveBin(i, in, out int) (int, int) {
+	return i * in / out, ((i+1)*in + out - 1) / out
+}
+
+// AdaptiveAvgPool2d averages over PyTorch's adaptive bins.
+func AdaptiveAvgPool2d[T Float](s PoolShape, y, x []T) {
+	ParallelFor(s.Planes, s.H*s.W, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			xp := x[p*s.H*s.W : (p+1)*s.H*s.W]
+			for oy := 0; oy < s.OH; oy++ {
+				y0, y1 := adaptiveBin(oy, s.H, s.OH)
+				for ox := 0; ox < s.OW; ox++ {
+					x0, x1 := adaptiveBin(ox, s.W, s.OW)
+					var sum float64
+					for iy := y0; iy < y1; iy++ {
+						for _, v := range xp[iy*s.W+x0 : iy*s.W+x1] {
+							sum += float64(v)
+						}
+					}
+					y[(p*s.OH+oy)*s.OW+ox] = T(sum / float64((y1-y0)*(x1-x0)))
+				}
+			}
+		}
+	})
+}
+
+// AdaptiveAvgPool2dGrad spreads each output gradient evenly over its bin;
+// dx is overwritten.
+func AdaptiveAvgPool2dGrad[T Float](s PoolShape, dx, dy []T) {
+	ParallelFor(s.Planes, s.H*s.W, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			d := dx[p*s.H*s.W : (p+1)*s.H*s.W]
+			clear(d)
+			for oy := 0; oy < s.OH; oy++ {
+				y0, y1 := adaptiveBin(oy, s.H, s.OH)
+				for ox := 0; ox < s.OW; ox++ {
+					x0, x1 := adaptiveBin(ox, s.W, s.OW)
+					g := dy[(p*s.OH+oy)*s.OW+ox] / T((y1-y0)*(x1-x0))
+					for iy := y0; iy < y1; iy++ {
+						row := d[iy*s.W+x0 : iy*s.W+x1]
+						for i := range row {
+							row[i] += g
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// bilinearTaps returns, for every output index along one axis, the two
+// input indices and the weight of the second, following PyTorch's
+// upsample_bilinear2d.
+func bilinearTaps(in, out int, alignCorners bool) (i0, i1 []int, l1 []float64) {
+	i0, i1, l1 = make([]int, out), make([]int, out), make([]float64, out)
+	for o := 0; o < out; o++ {
+		var src float64
+		if alignCorners {
+			if out > 1 {
+				src = float64(o) * float64(in-1) / float64(out-1)
+			}
+		} else {
+			src = (float64(o)+0.5)*float64(in)/float64(out) - 0.5
+			if src < 0 {
+				src = 0
+			}
+		}
+		a := min(int(src), in-1)
+		i0[o], i1[o], l1[o] = a, min(a+1, in-1), src-float64(a)
+	}
+	return i0, i1, l1
+}
+
+// Bilinear resizes every plane from H x W to OH x OW.
+func Bilinear[T Float](s PoolShape, y, x []T, alignCorners bool) {
+	y0, y1, ly := bilinearTaps(s.H, s.OH, alignCorners)
+	x0, x1, lx := bilinearTaps(s.W, s.OW, alignCorners)
+	ParallelFor(s.Planes, 8*s.OH*s.OW, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			xp := x[p*s.H*s.W : (p+1)*s.H*s.W]
+			for oy := 0; oy < s.OH; oy++ {
+				r0, r1, wy := xp[y0[oy]*s.W:], xp[y1[oy]*s.W:], ly[oy]
+				for ox := 0; ox < s.OW; ox++ {
+					wx := lx[ox]
+					top := (1-wx)*float64(r0[x0[ox]]) + wx*float64(r0[x1[ox]])
+					bot := (1-wx)*float64(r1[x0[ox]]) + wx*float64(r1[x1[ox]])
+					y[(p*s.OH+oy)*s.OW+ox] = T((1-wy)*top + wy*bot)
+				}
+			}
+		}
+	})
+}
+
+// BilinearGrad is the adjoint of Bilinear; dx is overwritten.
+func BilinearGrad[T Float](s PoolShape, dx, dy []T, alignCorners bool) {
+	y0, y1, ly := bilinearTaps(s.H, s.OH, alignCorners)
+	x0, x1, lx := bilinearTaps(s.W, s.OW, alignCorners)
+	ParallelFor(s.Planes, 8*s.OH*s.OW, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			d := dx[p*s.H*s.W : (p+1)*s.H*s.W]
+			clear(d)
+			for oy := 0; oy < s.OH; oy++ {
+				wy := ly[oy]
+				for ox := 0; ox < s.OW; ox++ {
+					g, wx := float64(dy[(p*s.OH+oy)*s.OW+ox]), lx[ox]
+					d[y0[oy]*s.W+x0[ox]] += T(g * (1 - wy) * (1 - wx))
+					d[y0[oy]*s.W+x1[ox]] += T(g * (1 - wy) * wx)
+					d[y1[oy]*s.W+x0[ox]] += T(g * wy * (1 - wx))
+					d[y1[oy]*s.W+x1[ox]] += T(g * wy * wx)
+				}
+			}
+		}
+	})
+}

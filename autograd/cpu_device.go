@@ -1,0 +1,483 @@
+package autograd
+
+import (
+	"fmt"
+	"math/bits"
+	"runtime"
+	"sync"
+
+	"github.com/vertebra-ml/vertebra/autograd/cpu"
+)
+
+// CPU is the pure-Go device, the reference every other device is tested
+// against. It is the default device of new tensors.
+var CPU Device = newCPUDevice()
+
+// hostStorage is the CPU device's storage: one of the slices is set.
+type hostStorage struct {
+	dt  DType
+	f32 []float32
+	f64 []float64
+	i32 []int32
+}
+
+func (s *hostStorage) Device() Device { return CPU }
+func (s *hostStorage) DType() DType   { return s.dt }
+func (s *hostStorage) Len() int {
+	switch s.dt {
+	case Float32:
+		return len(s.f32)
+	case Float64:
+		return len(s.f64)
+	}
+	return len(s.i32)
+}
+
+// cpuDevice keeps a pool of freed buffers by element type and size class,
+// so that a training loop reuses the buffers of the previous step instead
+// of asking the garbage collector for new ones. Buffers return to the pool
+// when the storage that held them becomes unreachable.
+type cpuDevice struct {
+	mu   sync.Mutex
+	free map[poolKey][]any
+	hits, misses int // allocations served from the pool, and not
+}
+
+type poolKey struct {
+	dt    DType
+	class int
+}
+
+func newCPUDevice() *cpuDevice { return &cpuDevice{free: map[poolKey][]any{}} }
+
+// sizeClass rounds n up to one of four sizes per power of two, so a pooled
+// buffer wastes at most a fifth of its capacity.
+func sizeClass(n int) (class, capacity int) {
+	if n <= 64 {
+		return n, n
+	}
+	step := 1 << (bits.Len(uint(n-1)) - 2) // a quarter of the next power of two
+	c := (n + step - 1) / step * step
+	return c, c
+}
+
+// minPooled is the smallest buffer worth pooling; smaller ones are cheap for
+// the allocator.
+const minPooled = 1024
+
+func (c *cpuDevice) Name() string { return "cpu" }
+
+func (c *cpuDevice) Alloc(dt DType, n int) Storage {
+	if n < minPooled {
+		return newHost(dt, make32or64(dt, n, n))
+	}
+	class, capacity := sizeClass(n)
+	key := poolKey{dt, class}
+	c.mu.Lock()
+	var buf any
+	if l := c.free[key]; len(l) > 0 {
+		buf = l[len(l)-1]
+		l[len(l)-1] = nil
+		c.free[key] = l[:len(l)-1]
+		c.hits++
+	} else {
+		c.misses++
+	}
+	c.mu.Unlock()
+	if buf == nil {
+		buf = make32or64(dt, n, capacity)
+	}
+	s := newHost(dt, reslice(buf, n))
+	runtime.AddCleanup(s, c.release, cleanupArg{key, buf})
+	return s
+}
+
+type cleanupArg struct {
+	key poolKey
+	buf any
+}
+
+func (c *cpuDevice) release(a cleanupArg) {
+	c.mu.Lock()
+	c.free[a.key] = append(c.free[a.key], a.buf)
+	c.mu.Unlock()
+}
+
+// PoolStats reports how many CPU allocations the buffer pool served from
+// freed buffers (hits) and how many needed new memory (misses).
+func PoolStats() (hits, misses int) {
+	d := CPU.(*cpuDevice)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.hits, d.misses
+}
+
+func make32or64(dt DType, n, capacity int) any {
+	switch dt {
+	case Float32:
+		return make([]float32, n, capacity)
+	case Float64:
+		return make([]float64, n, capacity)
+	}
+	return make([]int32, n, capacity)
+}
+
+func reslice(buf any, n int) any {
+	switch b := buf.(type) {
+	case []float32:
+		return b[:n]
+	case []float64:
+		return b[:n]
+	case []int32:
+		return b[:n]
+	}
+	panic("unreachable")
+}
+
+func newHost(dt DType, buf any) *hostStorage {
+	s := &hostStorage{dt: dt}
+	switch b := buf.(type) {
+	case []float32:
+		s.f32 = b
+	case []float64:
+		s.f64 = b
+	case []int32:
+		s.i32 = b
+	}
+	return s
+}
+
+func (c *cpuDevice) FromHost(data any) Storage {
+	switch d := data.(type) {
+	case []float32:
+		s := c.Alloc(Float32, len(d)).(*hostStorage)
+		copy(s.f32, d)
+		return s
+	case []float64:
+		s := c.Alloc(Float64, len(d)).(*hostStorage)
+		copy(s.f64, d)
+		return s
+	case []int32:
+		s := c.Alloc(Int32, len(d)).(*hostStorage)
+		copy(s.i32, d)
+		return s
+	}
+	panic(fmt.Sprintf("autograd: FromHost: unsupported host type %T", data))
+}
+
+func (c *cpuDevice) ToHost(s Storage) any {
+	h := host(s)
+	switch h.dt {
+	case Float32:
+		return append([]float32(nil), h.f32...)
+	case Float64:
+		return append([]float64(nil), h.f64...)
+	}
+	return append([]int32(nil), h.i32...)
+}
+
+func host(s Storage) *hostStorage {
+	if s == nil {
+		return nil
+	}
+	h, ok := s.(*hostStorage)
+	if !ok {
+		panic(fmt.Sprintf("autograd: cpu kernel given %s storage", s.Device().Name()))
+	}
+	return h
+}
+
+// f32 and f64 return the slice of possibly nil storage.
+func f32(s Storage) []float32 {
+	if s == nil {
+		return nil
+	}
+	return host(s).f32
+}
+
+func f64(s Storage) []float64 {
+	if s == nil {
+		return nil
+	}
+	return host(s).f64
+}
+
+func i32(s Storage) []int32 {
+	if s == nil {
+		return nil
+	}
+	return host(s).i32
+}
+
+func is64(s Storage) bool { return host(s).dt == Float64 }
+
+func (c *cpuDevice) Fill(dst Storage, v float64) {
+	if is64(dst) {
+		cpu.Fill(f64(dst), v)
+	} else {
+		cpu.Fill(f32(dst), float32(v))
+	}
+}
+
+func (c *cpuDevice) Copy(dst, src Storage) {
+	if is64(dst) {
+		copy(f64(dst), f64(src))
+	} else {
+		copy(f32(dst), f32(src))
+	}
+}
+
+func (c *cpuDevice) AddTo(dst, src Storage) {
+	if is64(dst) {
+		cpu.AddTo(f64(dst), f64(src))
+	} else {
+		cpu.AddTo(f32(dst), f32(src))
+	}
+}
+
+func (c *cpuDevice) Unary(op cpu.UnaryOp, dst, x Storage, alpha float64) {
+	if is64(dst) {
+		cpu.Unary(op, f64(dst), f64(x), alpha)
+	} else {
+		cpu.Unary(op, f32(dst), f32(x), alpha)
+	}
+}
+
+func (c *cpuDevice) UnaryGrad(op cpu.UnaryOp, dx, x, y, dy Storage, alpha float64) {
+	if is64(dx) {
+		cpu.UnaryGrad(op, f64(dx), f64(x), f64(y), f64(dy), alpha)
+	} else {
+		cpu.UnaryGrad(op, f32(dx), f32(x), f32(y), f32(dy), alpha)
+	}
+}
+
+func (c *cpuDevice) Binary(op cpu.BinaryOp, dst, a, b Storage, shape, sa, sb []int) {
+	if is64(dst) {
+		cpu.Binary(op, f64(dst), f64(a), f64(b), shape, sa, sb)
+	} else {
+		cpu.Binary(op, f32(dst), f32(a), f32(b), shape, sa, sb)
+	}
+}
+
+func (c *cpuDevice) SumAxis(dst, src Storage, outer, n, inner int, scale float64) {
+	if is64(dst) {
+		cpu.SumAxis(f64(dst), f64(src), outer, n, inner, scale)
+	} else {
+		cpu.SumAxis(f32(dst), f32(src), outer, n, inner, float32(scale))
+	}
+}
+
+func (c *cpuDevice) BroadcastAxis(dst, src Storage, outer, n, inner int, scale float64) {
+	if is64(dst) {
+		cpu.BroadcastAxis(f64(dst), f64(src), outer, n, inner, scale)
+	} else {
+		cpu.BroadcastAxis(f32(dst), f32(src), outer, n, inner, float32(scale))
+	}
+}
+
+func (c *cpuDevice) MaxAxis(dst, arg, src Storage, outer, n, inner int) {
+	if is64(dst) {
+		cpu.MaxAxis(f64(dst), i32(arg), f64(src), outer, n, inner)
+	} else {
+		cpu.MaxAxis(f32(dst), i32(arg), f32(src), outer, n, inner)
+	}
+}
+
+func (c *cpuDevice) MaxAxisGrad(dx, dy, arg Storage, outer, n, inner int) {
+	if is64(dx) {
+		cpu.MaxAxisGrad(f64(dx), f64(dy), i32(arg), outer, n, inner)
+	} else {
+		cpu.MaxAxisGrad(f32(dx), f32(dy), i32(arg), outer, n, inner)
+	}
+}
+
+func (c *cpuDevice) Softmax(dst, src Storage, outer, n, inner int, log bool) {
+	if is64(dst) {
+		cpu.Softmax(f64(dst), f64(src), outer, n, inner, log)
+	} else {
+		cpu.Softmax(f32(dst), f32(src), outer, n, inner, log)
+	}
+}
+
+func (c *cpuDevice) SoftmaxGrad(dx, y, dy Storage, outer, n, inner int, log bool) {
+	if is64(dx) {
+		cpu.SoftmaxGrad(f64(dx), f64(y), f64(dy), outer, n, inner, log)
+	} else {
+		cpu.SoftmaxGrad(f32(dx), f32(y), f32(dy), outer, n, inner, log)
+	}
+}
+
+func (c *cpuDevice) Gather(dst, src Storage, shape, strides []int, offset int) {
+	if is64(dst) {
+		cpu.Gather(f64(dst), f64(src), shape, strides, offset)
+	} else {
+		cpu.Gather(f32(dst), f32(src), shape, strides, offset)
+	}
+}
+
+func (c *cpuDevice) Scatter(dst, src Storage, shape, strides []int, offset int, add bool) {
+	if is64(dst) {
+		cpu.Scatter(f64(dst), f64(src), shape, strides, offset, add)
+	} else {
+		cpu.Scatter(f32(dst), f32(src), shape, strides, offset, add)
+	}
+}
+
+func (c *cpuDevice) IndexSelect(dst, src, idx Storage, outer, n, inner int) {
+	if is64(dst) {
+		cpu.IndexSelect(f64(dst), f64(src), i32(idx), outer, n, inner)
+	} else {
+		cpu.IndexSelect(f32(dst), f32(src), i32(idx), outer, n, inner)
+	}
+}
+
+func (c *cpuDevice) IndexAdd(dx, dy, idx Storage, outer, n, inner int) {
+	if is64(dx) {
+		cpu.IndexAdd(f64(dx), f64(dy), i32(idx), outer, n, inner)
+	} else {
+		cpu.IndexAdd(f32(dx), f32(dy), i32(idx), outer, n, inner)
+	}
+}
+
+func (c *cpuDevice) GatherAxis(dst, src, idx Storage, outer, n, k, inner int) {
+	if is64(dst) {
+		cpu.GatherAxis(f64(dst), f64(src), i32(idx), outer, n, k, inner)
+	} else {
+		cpu.GatherAxis(f32(dst), f32(src), i32(idx), outer, n, k, inner)
+	}
+}
+
+func (c *cpuDevice) GatherAxisAdd(dx, dy, idx Storage, outer, n, k, inner int) {
+	if is64(dx) {
+		cpu.GatherAxisAdd(f64(dx), f64(dy), i32(idx), outer, n, k, inner)
+	} else {
+		cpu.GatherAxisAdd(f32(dx), f32(dy), i32(idx), outer, n, k, inner)
+	}
+}
+
+func (c *cpuDevice) Gemm(ta, tb bool, batch, m, n, k int, alpha float64, a Storage, sa int, b Storage, sb int, beta float64, cs Storage) {
+	lda, ldb := k, n
+	if ta {
+		lda = m
+	}
+	if tb {
+		ldb = k
+	}
+	if is64(cs) {
+		cpu.GemmBatched(ta, tb, batch, m, n, k, alpha, f64(a), lda, sa, f64(b), ldb, sb, beta, f64(cs), n, m*n)
+	} else {
+		cpu.GemmBatched(ta, tb, batch, m, n, k, float32(alpha), f32(a), lda, sa, f32(b), ldb, sb, float32(beta), f32(cs), n, m*n)
+	}
+}
+
+func (c *cpuDevice) Conv2d(s cpu.ConvShape, x, w, b, y Storage) {
+	if is64(y) {
+		cpu.Conv2dForward(s, f64(x), f64(w), f64(b), f64(y))
+	} else {
+		cpu.Conv2dForward(s, f32(x), f32(w), f32(b), f32(y))
+	}
+}
+
+func (c *cpuDevice) Conv2dBackwardData(s cpu.ConvShape, dy, w, dx Storage) {
+	if is64(dx) {
+		cpu.Conv2dBackwardData(s, f64(dy), f64(w), f64(dx))
+	} else {
+		cpu.Conv2dBackwardData(s, f32(dy), f32(w), f32(dx))
+	}
+}
+
+func (c *cpuDevice) Conv2dBackwardWeight(s cpu.ConvShape, x, dy, dw Storage) {
+	if is64(dw) {
+		cpu.Conv2dBackwardWeight(s, f64(x), f64(dy), f64(dw))
+	} else {
+		cpu.Conv2dBackwardWeight(s, f32(x), f32(dy), f32(dw))
+	}
+}
+
+func (c *cpuDevice) Conv2dBackwardBias(s cpu.ConvShape, dy, db Storage) {
+	if is64(db) {
+		cpu.Conv2dBackwardBias(s, f64(dy), f64(db))
+	} else {
+		cpu.Conv2dBackwardBias(s, f32(dy), f32(db))
+	}
+}
+
+func (c *cpuDevice) LayerNorm(y, x, w, b, mean, rstd Storage, outer, n, inner int, eps float64) {
+	if is64(y) {
+		cpu.LayerNorm(f64(y), f64(x), f64(w), f64(b), f64(mean), f64(rstd), outer, n, inner, eps)
+	} else {
+		cpu.LayerNorm(f32(y), f32(x), f32(w), f32(b), f32(mean), f32(rstd), outer, n, inner, eps)
+	}
+}
+
+func (c *cpuDevice) LayerNormGrad(dx, dw, db, x, w, dy, mean, rstd Storage, outer, n, inner int) {
+	if is64(dx) {
+		cpu.LayerNormGrad(f64(dx), f64(dw), f64(db), f64(x), f64(w), f64(dy), f64(mean), f64(rstd), outer, n, inner)
+	} else {
+		cpu.LayerNormGrad(f32(dx), f32(dw), f32(db), f32(x), f32(w), f32(dy), f32(mean), f32(rstd), outer, n, inner)
+	}
+}
+
+func (c *cpuDevice) BatchNorm(y, x, w, b, rm, rv, mean, rstd Storage, outer, n, inner int, training bool, momentum, eps float64) {
+	if is64(y) {
+		cpu.BatchNorm(f64(y), f64(x), f64(w), f64(b), f64(rm), f64(rv), f64(mean), f64(rstd), outer, n, inner, training, momentum, eps)
+	} else {
+		cpu.BatchNorm(f32(y), f32(x), f32(w), f32(b), f32(rm), f32(rv), f32(mean), f32(rstd), outer, n, inner, training, momentum, eps)
+	}
+}
+
+func (c *cpuDevice) BatchNormGrad(dx, dw, db, x, w, dy, mean, rstd Storage, outer, n, inner int, training bool) {
+	if is64(dx) {
+		cpu.BatchNormGrad(f64(dx), f64(dw), f64(db), f64(x), f64(w), f64(dy), f64(mean), f64(rstd), outer, n, inner, training)
+	} else {
+		cpu.BatchNormGrad(f32(dx), f32(dw), f32(db), f32(x), f32(w), f32(dy), f32(mean), f32(rstd), outer, n, inner, training)
+	}
+}
+
+func (c *cpuDevice) MaxPool2d(s cpu.PoolShape, y, arg, x Storage) {
+	if is64(y) {
+		cpu.MaxPool2d(s, f64(y), i32(arg), f64(x))
+	} else {
+		cpu.MaxPool2d(s, f32(y), i32(arg), f32(x))
+	}
+}
+
+func (c *cpuDevice) MaxPool2dGrad(s cpu.PoolShape, dx, dy, arg Storage) {
+	if is64(dx) {
+		cpu.MaxPool2dGrad(s, f64(dx), f64(dy), i32(arg))
+	} else {
+		cpu.MaxPool2dGrad(s, f32(dx), f32(dy), i32(arg))
+	}
+}
+
+func (c *cpuDevice) AdaptiveAvgPool2d(s cpu.PoolShape, y, x Storage) {
+	if is64(y) {
+		cpu.AdaptiveAvgPool2d(s, f64(y), f64(x))
+	} else {
+		cpu.AdaptiveAvgPool2d(s, f32(y), f32(x))
+	}
+}
+
+func (c *cpuDevice) AdaptiveAvgPool2dGrad(s cpu.PoolShape, dx, dy Storage) {
+	if is64(dx) {
+		cpu.AdaptiveAvgPool2dGrad(s, f64(dx), f64(dy))
+	} else {
+		cpu.AdaptiveAvgPool2dGrad(s, f32(dx), f32(dy))
+	}
+}
+
+func (c *cpuDevice) Bilinear(s cpu.PoolShape, y, x Storage, alignCorners bool) {
+	if is64(y) {
+		cpu.Bilinear(s, f64(y), f64(x), alignCorners)
+	} else {
+		cpu.Bilinear(s, f32(y), f32(x), alignCorners)
+	}
+}
+
+func (c *cpuDevice) BilinearGrad(s cpu.PoolShape, dx, dy Storage, alignCorners bool) {
+	if is64(dx) {
+		cpu.BilinearGrad(s, f64(dx), f64(dy), alignCorners)
+	} else {
+		cpu.BilinearGrad(s, f32(dx), f32(dy), alignCorners)
+	}
+}

@@ -1,0 +1,62 @@
+package autograd
+
+import (
+	"fmt"
+
+	"github.com/vertebra-ml/vertebra/autograd/cpu"
+)
+
+// Conv2dOptions are the geometry of a 2-d convolution; zero values mean
+// stride 1, no padding, dilation 1 and one group.
+type Conv2dOptions struct {
+	Stride, Padding, Dilation [2]int
+	Groups                    int
+}
+
+// Conv2d convolves x (N, C, H, W) with w (O, C/groups, KH, KW) and adds b
+// (O) if it is not nil, as torch.nn.functional.conv2d.
+func Conv2d(x, w, b *Tensor, o Conv2dOptions) *Tensor {
+	checkPair("Conv2d", x, w)
+	if x.Rank() != 4 || w.Rank() != 4 {
+		panic(fmt.Sprintf("autograd: Conv2d: input %v and weight %v must be 4-d", x.shape, w.shape))
+	}
+	g := max(o.Groups, 1)
+	s := cpu.ConvShape{
+		N: x.shape[0], C: x.shape[1], H: x.shape[2], W: x.shape[3],
+		O: w.shape[0], KH: w.shape[2], KW: w.shape[3],
+		SH: max(o.Stride[0], 1), SW: max(o.Stride[1], 1),
+		PH: o.Padding[0], PW: o.Padding[1],
+		DH: max(o.Dilation[0], 1), DW: max(o.Dilation[1], 1),
+		Groups: g,
+	}
+	if err := s.Validate(); err != nil || w.shape[1]*g != s.C {
+		panic(fmt.Sprintf("autograd: Conv2d: input %v, weight %v, %+v: %v", x.shape, w.shape, o, err))
+	}
+	if b != nil && (b.Rank() != 1 || b.shape[0] != s.O) {
+		panic(fmt.Sprintf("autograd: Conv2d: bias %v for %d output channels", b.shape, s.O))
+	}
+	oh, ow := s.OutHW()
+	y := x.empty(s.N, s.O, oh, ow)
+	var bs Storage
+	if b != nil {
+		bs = b.st
+	}
+	dev := x.Device()
+	dev.Conv2d(s, x.st, w.st, bs, y.st)
+	return record(y, "conv2d", []*Tensor{x, w, b}, func(gy *Tensor) []*Tensor {
+		var gx, gw, gb *Tensor
+		if needs(x) {
+			gx = x.empty(x.shape...)
+			dev.Conv2dBackwardData(s, gy.st, w.st, gx.st)
+		}
+		if needs(w) {
+			gw = w.empty(w.shape...)
+			dev.Conv2dBackwardWeight(s, x.st, gy.st, gw.st)
+		}
+		if needs(b) {
+			gb = b.empty(b.shape...)
+			dev.Conv2dBackwardBias(s, gy.st, gb.st)
+		}
+		return []*Tensor{gx, gw, gb}
+	})
+}

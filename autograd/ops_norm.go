@@ -1,0 +1,133 @@
+package autograd
+
+import (
+	"fmt"
+)
+
+// storageOf returns t's storage, or nil for a nil tensor.
+func storageOf(t *Tensor) Storage {
+	if t == nil {
+		return nil
+	}
+	return t.st
+}
+
+// LayerNorm normalises x over its last len(normalizedShape) dimensions,
+// which must equal normalizedShape, then scales by w and shifts by b
+// (either may be nil; otherwise of shape normalizedShape), as
+// torch.nn.functional.layer_norm.
+func LayerNorm(x, w, b *Tensor, normalizedShape []int, eps float64) *Tensor {
+	k := len(normalizedShape)
+	if k == 0 || k > x.Rank() || !sameShape(x.shape[x.Rank()-k:], normalizedShape) {
+		panic(fmt.Sprintf("autograd: LayerNorm: normalized shape %v for input %v", normalizedShape, x.shape))
+	}
+	n := numel(normalizedShape)
+	return layerNorm("layer_norm", x, w, b, x.Len()/max(n, 1), n, 1, eps)
+}
+
+// LayerNorm2d normalises x (N, C, H, W) over C at every pixel, as
+// torchvision's LayerNorm2d and ConvNeXt's channels-first LayerNorm.
+func LayerNorm2d(x, w, b *Tensor, eps float64) *Tensor {
+	if x.Rank() != 4 {
+		panic(fmt.Sprintf("autograd: LayerNorm2d: input %v must be NCHW", x.shape))
+	}
+	return layerNorm("layer_norm2d", x, w, b, x.shape[0], x.shape[1], x.shape[2]*x.shape[3], eps)
+}
+
+func layerNorm(op string, x, w, b *Tensor, outer, n, inner int, eps float64) *Tensor {
+	for _, p := range []*Tensor{w, b} {
+		if p != nil && p.Len() != n {
+			panic(fmt.Sprintf("autograd: %s: affine parameter %v for %d normalised elements of %v", op, p.shape, n, x.shape))
+		}
+	}
+	dev := x.Device()
+	y := x.empty(x.shape...)
+	mean, rstd := dev.Alloc(x.DType(), outer*inner), dev.Alloc(x.DType(), outer*inner)
+	dev.LayerNorm(y.st, x.st, storageOf(w), storageOf(b), mean, rstd, outer, n, inner, eps)
+	return record(y, op, []*Tensor{x, w, b}, func(g *Tensor) []*Tensor {
+		gx := x.empty(x.shape...)
+		var gw, gb *Tensor
+		if needs(w) {
+			gw = Zeros(w.DType(), w.shape...).To(dev)
+		}
+		if needs(b) {
+			gb = Zeros(b.DType(), b.shape...).To(dev)
+		}
+		dev.LayerNormGrad(gx.st, storageOf(gw), storageOf(gb), x.st, storageOf(w), g.st, mean, rstd, outer, n, inner)
+		if !needs(x) {
+			gx = nil
+		}
+		return []*Tensor{gx, gw, gb}
+	})
+}
+
+// BatchNormOptions are batch norm's mode and constants.
+type BatchNormOptions struct {
+	Training bool    // normalise with batch statistics and update the running ones
+	Momentum float64 // running = (1-momentum)*running + momentum*batch
+	Eps      float64
+}
+
+// BatchNorm normalises x (N, C, ...) per channel, as
+// torch.nn.functional.batch_norm. In training mode it uses the batch
+// statistics and updates runningMean and runningVar in place (outside the
+// graph; either may be nil); otherwise it uses them. w and b may be nil.
+func BatchNorm(x, w, b, runningMean, runningVar *Tensor, o BatchNormOptions) *Tensor {
+	if x.Rank() < 2 {
+		panic(fmt.Sprintf("autograd: BatchNorm: input %v needs a channel dimension", x.shape))
+	}
+	outer, c, inner := split3(x.shape, 1)
+	for _, p := range []*Tensor{w, b, runningMean, runningVar} {
+		if p != nil && p.Len() != c {
+			panic(fmt.Sprintf("autograd: BatchNorm: parameter %v for %d channels", p.shape, c))
+		}
+	}
+	if !o.Training && (runningMean == nil || runningVar == nil) {
+		panic("autograd: BatchNorm: eval mode needs running statistics")
+	}
+	if o.Training && outer*inner <= 1 {
+		panic(fmt.Sprintf("autograd: BatchNorm: training needs more than one value per channel, got input %v", x.shape))
+	}
+	dev := x.Device()
+	y := x.empty(x.shape...)
+	mean, rstd := dev.Alloc(x.DType(), c), dev.Alloc(x.DType(), c)
+	dev.BatchNorm(y.st, x.st, storageOf(w), storageOf(b), storageOf(runningMean), storageOf(runningVar), mean, rstd, outer, c, inner, o.Training, o.Momentum, o.Eps)
+	return record(y, "batch_norm", []*Tensor{x, w, b}, func(g *Tensor) []*Tensor {
+		gx := x.empty(x.shape...)
+		var gw, gb *Tensor
+		if needs(w) {
+			gw = Zeros(w.DType(), w.shape...).To(dev)
+		}
+		if needs(b) {
+			gb = Zeros(b.DType(), b.shape...).To(dev)
+		}
+		dev.BatchNormGrad(gx.st, storageOf(gw), storageOf(gb), x.st, storageOf(w), g.st, mean, rstd, outer, c, inner, o.Training)
+		if !needs(x) {
+			gx = nil
+		}
+		return []*Tensor{gx, gw, gb}
+	})
+}
+
+// Softmax normalises exp(x) along axis to sum to one.
+func Softmax(x *Tensor, axis int) *Tensor { return softmax(x, axis, false) }
+
+// LogSoftmax is the logarithm of Softmax, computed stably.
+func LogSoftmax(x *Tensor, axis int) *Tensor { return softmax(x, axis, true) }
+
+func softmax(x *Tensor, axis int, log bool) *Tensor {
+	axis = x.axis("Softmax", axis)
+	outer, n, inner := split3(x.shape, axis)
+	y := x.empty(x.shape...)
+	dev := x.Device()
+	dev.Softmax(y.st, x.st, outer, n, inner, log)
+	op := "softmax"
+	if log {
+		op = "log_softmax"
+	}
+	return record(y, op, []*Tensor{x}, func(g *Tensor) []*Tensor {
+		gx := x.empty(x.shape...)
+		dev.SoftmaxGrad(gx.st, y.st, g.st, outer, n, inner, log)
+		return []*Tensor{gx}
+	})
+}
