@@ -81,18 +81,26 @@ func GemmBatched[T Float](transA, transB bool, batch, m, n, k int, alpha T, a []
 		return
 	}
 	work := m * n * max(k, 1)
-	w := Workers
-	// Splitting the batch needs no synchronisation and no redundant
-	// packing, so prefer it unless it leaves workers idle on large products.
-	inside := batch == 1 || strideC == 0 || w <= 1 ||
-		(batch%w != 0 && batch < 4*w && work >= gemmParallelWork)
-	if inside {
+	if strideC == 0 || !gemmSplitBatch(batch, work) {
 		for i := range batch {
-			gemmRun(transA, transB, m, n, k, alpha, a[i*strideA:], lda, b[i*strideB:], ldb, beta, c[i*strideC:], ldc, w)
+			gemmRun(transA, transB, m, n, k, alpha, a[i*strideA:], lda, b[i*strideB:], ldb, beta, c[i*strideC:], ldc, Workers)
 		}
 		return
 	}
 	gemmBatchParallel(transA, transB, batch, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, work)
+}
+
+// gemmSplitBatch reports whether batch independent jobs of the given work
+// (in multiply-adds) each should be spread over the workers whole, rather
+// than run one after the other with each job split between the workers.
+// Whole jobs need no synchronisation and no redundant packing, so they win
+// unless they leave workers idle at the end on large jobs.
+func gemmSplitBatch(batch, work int) bool {
+	w := Workers
+	if w <= 1 || batch <= 1 {
+		return false
+	}
+	return batch%w == 0 || batch >= 4*w || work < gemmParallelWork
 }
 
 // gemmParallelWork is the m*n*k of a product worth splitting between

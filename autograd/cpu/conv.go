@@ -1,0 +1,604 @@
+package cpu
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// ConvShape describes a 2-D convolution over NCHW images with OIHW weights:
+// x is N x C x H x W, w is O x C/Groups x KH x KW, y is N x O x OH x OW.
+// Input channel group g (C/Groups channels) feeds output channel group g
+// (O/Groups channels). Padding is PH rows above and below and PW columns
+// left and right.
+type ConvShape struct {
+	N, C, H, W int // input batch, channels, height, width
+	O          int // output channels
+	KH, KW     int // kernel height and width
+	SH, SW     int // stride
+	PH, PW     int // zero padding
+	DH, DW     int // dilation
+	Groups     int
+}
+
+// OutHW returns the height and width of the output.
+func (s ConvShape) OutHW() (oh, ow int) {
+	return convOut(s.H, s.KH, s.SH, s.PH, s.DH), convOut(s.W, s.KW, s.SW, s.PW, s.DW)
+}
+
+func convOut(in, k, stride, pad, dil int) int {
+	span := in + 2*pad - dil*(k-1) - 1
+	if span < 0 || stride <= 0 {
+		return 0
+	}
+	return span/stride + 1
+}
+
+// Validate reports whether s describes a valid convolution: positive sizes
+// (N may be 0), strides and dilations, non-negative padding, Groups dividing
+// C and O, and a kernel that fits in the padded input.
+func (s ConvShape) Validate() error {
+	switch {
+	case s.N < 0 || s.C <= 0 || s.H <= 0 || s.W <= 0 || s.O <= 0 || s.KH <= 0 || s.KW <= 0:
+		return fmt.Errorf("conv: non-positive size in %+v", s)
+	case s.SH <= 0 || s.SW <= 0 || s.DH <= 0 || s.DW <= 0:
+		return fmt.Errorf("conv: stride and dilation must be positive in %+v", s)
+	case s.PH < 0 || s.PW < 0:
+		return fmt.Errorf("conv: negative padding in %+v", s)
+	case s.Groups <= 0 || s.C%s.Groups != 0 || s.O%s.Groups != 0:
+		return fmt.Errorf("conv: Groups=%d must divide C=%d and O=%d", s.Groups, s.C, s.O)
+	}
+	if oh, ow := s.OutHW(); oh == 0 || ow == 0 {
+		return errors.New("conv: kernel larger than padded input")
+	}
+	return nil
+}
+
+// convDims holds the derived sizes of a valid shape.
+type convDims struct {
+	oh, ow, ohw int
+	cg, og      int // channels per group, in and out
+	k           int // cg*KH*KW: rows of the im2col matrix
+}
+
+func (s ConvShape) convDims() convDims {
+	oh, ow := s.OutHW()
+	cg := s.C / s.Groups
+	return convDims{oh: oh, ow: ow, ohw: oh * ow, cg: cg, og: s.O / s.Groups, k: cg * s.KH * s.KW}
+}
+
+// convCheck panics unless s is valid.
+func convCheck(fn string, s ConvShape) {
+	if err := s.Validate(); err != nil {
+		panic("cpu." + fn + ": " + err.Error())
+	}
+}
+
+// convCheckLen panics unless the slice called name is at least need long.
+func convCheckLen(fn string, s ConvShape, name string, l, need int) {
+	if l < need {
+		panic(fmt.Sprintf("cpu.%s: len(%s)=%d < %d for %+v", fn, name, l, need, s))
+	}
+}
+
+// convFill sets every element of s to v.
+func convFill[T Float](s []T, v T) {
+	for i := range s {
+		s[i] = v
+	}
+}
+
+// convDepthwise reports whether s is a depthwise convolution (one input
+// channel per group, O a multiple of C), which runs as a direct loop.
+func (s ConvShape) convDepthwise() bool {
+	return s.Groups == s.C && s.Groups > 1
+}
+
+// convPointwise reports whether the im2col matrix of s is the input itself.
+func (s ConvShape) convPointwise() bool {
+	return s.KH == 1 && s.KW == 1 && s.SH == 1 && s.SW == 1 && s.PH == 0 && s.PW == 0
+}
+
+// convRange returns the range [lo, hi) of output positions o in [0, n)
+// whose input position o*stride+off lies in [0, size).
+func convRange(off, stride, size, n int) (lo, hi int) {
+	if off < 0 {
+		lo = (-off + stride - 1) / stride
+	}
+	if last := size - 1 - off; last >= 0 {
+		hi = last/stride + 1
+	}
+	hi = min(hi, n)
+	lo = min(lo, hi)
+	return lo, hi
+}
+
+// Im2col writes the im2col matrix of image n, group g of x to col: a
+// (C/Groups*KH*KW) x (OH*OW) row-major matrix whose row (c*KH+kh)*KW+kw
+// holds, for every output position, the input pixel that kernel tap
+// (kh, kw) of group channel c sees there, or 0 in the padding.
+func Im2col[T Float](s ConvShape, x []T, n, g int, col []T) {
+	d := s.convDims()
+	convCheck("Im2col", s)
+	convCheckLen("Im2col", s, "x", len(x), s.N*s.C*s.H*s.W)
+	convCheckLen("Im2col", s, "col", len(col), d.k*d.ohw)
+	convCheckImage("Im2col", s, n, g)
+	convIm2colPar(s, &d, x, n, g, col, Workers)
+}
+
+// Col2im adds the im2col-shaped matrix col back into image n, group g of
+// dx: each entry is added to the input pixel it was taken from (padding
+// entries are dropped). It is the adjoint of Im2col.
+func Col2im[T Float](s ConvShape, col []T, n, g int, dx []T) {
+	d := s.convDims()
+	convCheck("Col2im", s)
+	convCheckLen("Col2im", s, "dx", len(dx), s.N*s.C*s.H*s.W)
+	convCheckLen("Col2im", s, "col", len(col), d.k*d.ohw)
+	convCheckImage("Col2im", s, n, g)
+	convCol2imPar(s, &d, col, n, g, dx, Workers)
+}
+
+func convCheckImage(fn string, s ConvShape, n, g int) {
+	if n < 0 || n >= s.N || g < 0 || g >= s.Groups {
+		panic(fmt.Sprintf("cpu.%s: image %d group %d out of range for N=%d Groups=%d", fn, n, g, s.N, s.Groups))
+	}
+}
+
+// convIm2colPar runs convIm2col over the group's channels on up to workers
+// goroutines.
+func convIm2colPar[T Float](s ConvShape, d *convDims, x []T, n, g int, col []T, workers int) {
+	if workers <= 1 || d.k*d.ohw < minGrain {
+		convIm2col(s, d, x, n, g, 0, d.cg, col)
+		return
+	}
+	ParallelFor(d.cg, s.KH*s.KW*d.ohw, func(lo, hi int) { convIm2col(s, d, x, n, g, lo, hi, col) })
+}
+
+// convIm2col fills the rows of col for group channels [c0, c1).
+func convIm2col[T Float](s ConvShape, d *convDims, x []T, n, g, c0, c1 int, col []T) {
+	hw := s.H * s.W
+	for c := c0; c < c1; c++ {
+		plane := x[(n*s.C+g*d.cg+c)*hw:][:hw]
+		for kh := range s.KH {
+			for kw := range s.KW {
+				row := col[((c*s.KH+kh)*s.KW+kw)*d.ohw:][:d.ohw]
+				off := kw*s.DW - s.PW
+				lo, hi := convRange(off, s.SW, s.W, d.ow)
+				for y := range d.oh {
+					dst := row[y*d.ow : (y+1)*d.ow]
+					ih := y*s.SH - s.PH + kh*s.DH
+					if ih < 0 || ih >= s.H {
+						clear(dst)
+						continue
+					}
+					src := plane[ih*s.W : (ih+1)*s.W]
+					clear(dst[:lo])
+					clear(dst[hi:])
+					if s.SW == 1 {
+						copy(dst[lo:hi], src[lo+off:hi+off])
+						continue
+					}
+					for o := lo; o < hi; o++ {
+						dst[o] = src[o*s.SW+off]
+					}
+				}
+			}
+		}
+	}
+}
+
+// convCol2imPar runs convCol2im over the group's channels on up to workers
+// goroutines; channels own disjoint planes of dx.
+func convCol2imPar[T Float](s ConvShape, d *convDims, col []T, n, g int, dx []T, workers int) {
+	if workers <= 1 || d.k*d.ohw < minGrain {
+		convCol2im(s, d, col, n, g, 0, d.cg, dx)
+		return
+	}
+	ParallelFor(d.cg, s.KH*s.KW*d.ohw, func(lo, hi int) { convCol2im(s, d, col, n, g, lo, hi, dx) })
+}
+
+// convCol2im accumulates the rows of col for group channels [c0, c1).
+func convCol2im[T Float](s ConvShape, d *convDims, col []T, n, g, c0, c1 int, dx []T) {
+	hw := s.H * s.W
+	for c := c0; c < c1; c++ {
+		plane := dx[(n*s.C+g*d.cg+c)*hw:][:hw]
+		for kh := range s.KH {
+			for kw := range s.KW {
+				row := col[((c*s.KH+kh)*s.KW+kw)*d.ohw:][:d.ohw]
+				off := kw*s.DW - s.PW
+				lo, hi := convRange(off, s.SW, s.W, d.ow)
+				if lo >= hi {
+					continue
+				}
+				for y := range d.oh {
+					ih := y*s.SH - s.PH + kh*s.DH
+					if ih < 0 || ih >= s.H {
+						continue
+					}
+					src := row[y*d.ow+lo : y*d.ow+hi]
+					dst := plane[ih*s.W : (ih+1)*s.W]
+					if s.SW == 1 {
+						dst = dst[lo+off : hi+off]
+						for i, v := range src {
+							dst[i] += v
+						}
+						continue
+					}
+					for i, v := range src {
+						dst[(lo+i)*s.SW+off] += v
+					}
+				}
+			}
+		}
+	}
+}
+
+// Conv2dForward computes y = conv(x, w) + bias for the shape s; bias (O
+// values) may be nil. y is overwritten. Each image and group is one product
+// of the group's weights (O/Groups x C/Groups*KH*KW) by its im2col matrix;
+// a 1x1 stride-1 unpadded convolution multiplies by x directly, and a
+// depthwise one runs as a direct loop.
+func Conv2dForward[T Float](s ConvShape, x, w, bias []T, y []T) {
+	d := s.convDims()
+	convCheck("Conv2dForward", s)
+	convCheckLen("Conv2dForward", s, "x", len(x), s.N*s.C*s.H*s.W)
+	convCheckLen("Conv2dForward", s, "w", len(w), s.O*d.k)
+	convCheckLen("Conv2dForward", s, "y", len(y), s.N*s.O*d.ohw)
+	if bias != nil && len(bias) < s.O {
+		panic(fmt.Sprintf("cpu.Conv2dForward: len(bias)=%d < O=%d", len(bias), s.O))
+	}
+	if s.N == 0 {
+		return
+	}
+	if s.convDepthwise() {
+		convDepthwiseForward(s, &d, x, w, bias, y)
+		return
+	}
+	work := s.O * d.k * d.ohw
+	if gemmSplitBatch(s.N, work) {
+		convForwardImages(s, &d, x, w, bias, y, work)
+		return
+	}
+	var col *[]T
+	if !s.convPointwise() {
+		col = gemmGetBuf[T](d.k * d.ohw)
+		defer gemmPutBuf(col)
+	}
+	for n := range s.N {
+		convForwardImage(s, &d, x, w, bias, y, n, col, Workers)
+	}
+}
+
+func convForwardImages[T Float](s ConvShape, d *convDims, x, w, bias, y []T, work int) {
+	ParallelFor(s.N, work, func(lo, hi int) {
+		var col *[]T
+		if !s.convPointwise() {
+			col = gemmGetBuf[T](d.k * d.ohw)
+			defer gemmPutBuf(col)
+		}
+		for n := lo; n < hi; n++ {
+			convForwardImage(s, d, x, w, bias, y, n, col, 1)
+		}
+	})
+}
+
+// convForwardImage computes output image n, using col as im2col scratch
+// (nil for a pointwise convolution) and up to workers goroutines.
+func convForwardImage[T Float](s ConvShape, d *convDims, x, w, bias, y []T, n int, col *[]T, workers int) {
+	hw := s.H * s.W
+	var beta T
+	if bias != nil {
+		for o := range s.O {
+			convFill(y[(n*s.O+o)*d.ohw:][:d.ohw], bias[o])
+		}
+		beta = 1
+	}
+	for g := range s.Groups {
+		var b []T
+		if col == nil {
+			b = x[(n*s.C+g*d.cg)*hw:]
+		} else {
+			b = *col
+			convIm2colPar(s, d, x, n, g, b, workers)
+		}
+		gemmRun(false, false, d.og, d.ohw, d.k, 1, w[g*d.og*d.k:], d.k, b, d.ohw, beta, y[(n*s.O+g*d.og)*d.ohw:], d.ohw, workers)
+	}
+}
+
+// Conv2dBackwardData computes dx, the gradient with respect to x of
+// <conv(x, w), dy>; dx is overwritten.
+func Conv2dBackwardData[T Float](s ConvShape, dy, w []T, dx []T) {
+	d := s.convDims()
+	convCheck("Conv2dBackwardData", s)
+	convCheckLen("Conv2dBackwardData", s, "dy", len(dy), s.N*s.O*d.ohw)
+	convCheckLen("Conv2dBackwardData", s, "w", len(w), s.O*d.k)
+	convCheckLen("Conv2dBackwardData", s, "dx", len(dx), s.N*s.C*s.H*s.W)
+	if s.N == 0 {
+		return
+	}
+	if s.convDepthwise() {
+		convDepthwiseBackwardData(s, &d, dy, w, dx)
+		return
+	}
+	work := s.O * d.k * d.ohw
+	if gemmSplitBatch(s.N, work) {
+		convBackwardDataImages(s, &d, dy, w, dx, work)
+		return
+	}
+	var col *[]T
+	if !s.convPointwise() {
+		col = gemmGetBuf[T](d.k * d.ohw)
+		defer gemmPutBuf(col)
+	}
+	for n := range s.N {
+		convBackwardDataImage(s, &d, dy, w, dx, n, col, Workers)
+	}
+}
+
+func convBackwardDataImages[T Float](s ConvShape, d *convDims, dy, w, dx []T, work int) {
+	ParallelFor(s.N, work, func(lo, hi int) {
+		var col *[]T
+		if !s.convPointwise() {
+			col = gemmGetBuf[T](d.k * d.ohw)
+			defer gemmPutBuf(col)
+		}
+		for n := lo; n < hi; n++ {
+			convBackwardDataImage(s, d, dy, w, dx, n, col, 1)
+		}
+	})
+}
+
+// convBackwardDataImage computes input gradient image n: per group,
+// dcol = W_g^T * dy_g, scattered back by col2im.
+func convBackwardDataImage[T Float](s ConvShape, d *convDims, dy, w, dx []T, n int, col *[]T, workers int) {
+	hw := s.H * s.W
+	for g := range s.Groups {
+		dyg := dy[(n*s.O+g*d.og)*d.ohw:]
+		dxg := dx[(n*s.C+g*d.cg)*hw:]
+		if col == nil {
+			gemmRun(true, false, d.cg, hw, d.og, 1, w[g*d.og*d.k:], d.k, dyg, d.ohw, 0, dxg, hw, workers)
+			continue
+		}
+		gemmRun(true, false, d.k, d.ohw, d.og, 1, w[g*d.og*d.k:], d.k, dyg, d.ohw, 0, *col, d.ohw, workers)
+		clear(dxg[:d.cg*hw])
+		convCol2imPar(s, d, *col, n, g, dx, workers)
+	}
+}
+
+// Conv2dBackwardWeight computes dw, the gradient with respect to w of
+// <conv(x, w), dy>; dw is overwritten. The bias gradient comes from
+// Conv2dBackwardBias.
+func Conv2dBackwardWeight[T Float](s ConvShape, x, dy []T, dw []T) {
+	d := s.convDims()
+	convCheck("Conv2dBackwardWeight", s)
+	convCheckLen("Conv2dBackwardWeight", s, "x", len(x), s.N*s.C*s.H*s.W)
+	convCheckLen("Conv2dBackwardWeight", s, "dy", len(dy), s.N*s.O*d.ohw)
+	convCheckLen("Conv2dBackwardWeight", s, "dw", len(dw), s.O*d.k)
+	if s.N == 0 {
+		clear(dw[:s.O*d.k])
+		return
+	}
+	if s.convDepthwise() {
+		convDepthwiseBackwardWeight(s, &d, x, dy, dw)
+		return
+	}
+	work := s.O * d.k * d.ohw
+	if gemmSplitBatch(s.N, work) {
+		convBackwardWeightImages(s, &d, x, dy, dw, work)
+		return
+	}
+	var col *[]T
+	if !s.convPointwise() {
+		col = gemmGetBuf[T](d.k * d.ohw)
+		defer gemmPutBuf(col)
+	}
+	for n := range s.N {
+		convBackwardWeightImage(s, &d, x, dy, dw, n, n > 0, col, Workers)
+	}
+}
+
+// convBackwardWeightImages splits the images between workers; each chunk
+// of images sums into its own buffer (the first chunk into dw) and the
+// buffers are added up at the end.
+func convBackwardWeightImages[T Float](s ConvShape, d *convDims, x, dy, dw []T, work int) {
+	size := s.O * d.k
+	var mu sync.Mutex
+	var partials []*[]T
+	ParallelFor(s.N, work, func(lo, hi int) {
+		acc := dw[:size]
+		if lo > 0 {
+			p := gemmGetBuf[T](size)
+			acc = *p
+			mu.Lock()
+			partials = append(partials, p)
+			mu.Unlock()
+		}
+		var col *[]T
+		if !s.convPointwise() {
+			col = gemmGetBuf[T](d.k * d.ohw)
+			defer gemmPutBuf(col)
+		}
+		for n := lo; n < hi; n++ {
+			convBackwardWeightImage(s, d, x, dy, acc, n, n > lo, col, 1)
+		}
+	})
+	for _, p := range partials {
+		for i, v := range *p {
+			dw[i] += v
+		}
+		gemmPutBuf(p)
+	}
+}
+
+// convBackwardWeightImage adds (or, when accumulate is false, writes) the
+// weight gradient of image n: per group, dW_g = dy_g * col^T.
+func convBackwardWeightImage[T Float](s ConvShape, d *convDims, x, dy, dw []T, n int, accumulate bool, col *[]T, workers int) {
+	hw := s.H * s.W
+	var beta T
+	if accumulate {
+		beta = 1
+	}
+	for g := range s.Groups {
+		var b []T
+		if col == nil {
+			b = x[(n*s.C+g*d.cg)*hw:]
+		} else {
+			b = *col
+			convIm2colPar(s, d, x, n, g, b, workers)
+		}
+		gemmRun(false, true, d.og, d.k, d.ohw, 1, dy[(n*s.O+g*d.og)*d.ohw:], d.ohw, b, d.ohw, beta, dw[g*d.og*d.k:], d.k, workers)
+	}
+}
+
+// Conv2dBackwardBias computes db[o], the sum of dy over images and output
+// positions of channel o; db is overwritten.
+func Conv2dBackwardBias[T Float](s ConvShape, dy []T, db []T) {
+	d := s.convDims()
+	convCheck("Conv2dBackwardBias", s)
+	convCheckLen("Conv2dBackwardBias", s, "dy", len(dy), s.N*s.O*d.ohw)
+	convCheckLen("Conv2dBackwardBias", s, "db", len(db), s.O)
+	ParallelFor(s.O, s.N*d.ohw, func(lo, hi int) {
+		for o := lo; o < hi; o++ {
+			// Sum in float64: a channel can hold millions of terms.
+			var sum float64
+			for n := range s.N {
+				for _, v := range dy[(n*s.O+o)*d.ohw:][:d.ohw] {
+					sum += float64(v)
+				}
+			}
+			db[o] = T(sum)
+		}
+	})
+}
+
+// Depthwise convolutions (one input channel per group, M = O/C outputs per
+// channel) run as direct loops: an im2col matrix with a single row block
+// per output channel would make every product a matrix-vector one.
+// Output channel o reads input channel o/M. Every loop is over (kh, kw)
+// taps outside and output rows inside, so that the inner loop is an axpy
+// or a dot over one row and the valid range is computed once per tap.
+
+// convDepthwiseForward computes y for a depthwise shape, parallel over the
+// N*O output planes.
+func convDepthwiseForward[T Float](s ConvShape, d *convDims, x, w, bias, y []T) {
+	hw, kk := s.H*s.W, s.KH*s.KW
+	mult := s.O / s.C
+	ParallelFor(s.N*s.O, kk*d.ohw, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			n, o := p/s.O, p%s.O
+			xp := x[(n*s.C+o/mult)*hw:][:hw]
+			yp := y[p*d.ohw:][:d.ohw]
+			var b T
+			if bias != nil {
+				b = bias[o]
+			}
+			convFill(yp, b)
+			wp := w[o*kk:][:kk]
+			for kh := range s.KH {
+				for kw := range s.KW {
+					wv := wp[kh*s.KW+kw]
+					off := kw*s.DW - s.PW
+					olo, ohi := convRange(off, s.SW, s.W, d.ow)
+					ylo, yhi := convRange(kh*s.DH-s.PH, s.SH, s.H, d.oh)
+					for r := ylo; r < yhi; r++ {
+						ih := r*s.SH - s.PH + kh*s.DH
+						yr := yp[r*d.ow+olo : r*d.ow+ohi]
+						xr := xp[ih*s.W : (ih+1)*s.W]
+						if s.SW == 1 {
+							xr = xr[olo+off : ohi+off]
+							for i, v := range xr {
+								yr[i] += wv * v
+							}
+							continue
+						}
+						for i := range yr {
+							yr[i] += wv * xr[(olo+i)*s.SW+off]
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// convDepthwiseBackwardData computes dx for a depthwise shape, parallel
+// over the N*C input planes; plane c gathers from its M output channels.
+func convDepthwiseBackwardData[T Float](s ConvShape, d *convDims, dy, w, dx []T) {
+	hw, kk := s.H*s.W, s.KH*s.KW
+	mult := s.O / s.C
+	ParallelFor(s.N*s.C, mult*kk*d.ohw, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			n, c := p/s.C, p%s.C
+			dxp := dx[p*hw:][:hw]
+			clear(dxp)
+			for o := c * mult; o < (c+1)*mult; o++ {
+				dyp := dy[(n*s.O+o)*d.ohw:][:d.ohw]
+				wp := w[o*kk:][:kk]
+				for kh := range s.KH {
+					for kw := range s.KW {
+						wv := wp[kh*s.KW+kw]
+						off := kw*s.DW - s.PW
+						olo, ohi := convRange(off, s.SW, s.W, d.ow)
+						ylo, yhi := convRange(kh*s.DH-s.PH, s.SH, s.H, d.oh)
+						for r := ylo; r < yhi; r++ {
+							ih := r*s.SH - s.PH + kh*s.DH
+							dyr := dyp[r*d.ow+olo : r*d.ow+ohi]
+							dxr := dxp[ih*s.W : (ih+1)*s.W]
+							if s.SW == 1 {
+								dxr = dxr[olo+off : ohi+off]
+								for i, v := range dyr {
+									dxr[i] += wv * v
+								}
+								continue
+							}
+							for i, v := range dyr {
+								dxr[(olo+i)*s.SW+off] += wv * v
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// convDepthwiseBackwardWeight computes dw for a depthwise shape, parallel
+// over output channels; each tap is a dot product summed over images.
+func convDepthwiseBackwardWeight[T Float](s ConvShape, d *convDims, x, dy, dw []T) {
+	hw, kk := s.H*s.W, s.KH*s.KW
+	mult := s.O / s.C
+	ParallelFor(s.O, s.N*kk*d.ohw, func(lo, hi int) {
+		for o := lo; o < hi; o++ {
+			wp := dw[o*kk:][:kk]
+			clear(wp)
+			for n := range s.N {
+				xp := x[(n*s.C+o/mult)*hw:][:hw]
+				dyp := dy[(n*s.O+o)*d.ohw:][:d.ohw]
+				for kh := range s.KH {
+					for kw := range s.KW {
+						off := kw*s.DW - s.PW
+						olo, ohi := convRange(off, s.SW, s.W, d.ow)
+						ylo, yhi := convRange(kh*s.DH-s.PH, s.SH, s.H, d.oh)
+						var sum T
+						for r := ylo; r < yhi; r++ {
+							ih := r*s.SH - s.PH + kh*s.DH
+							dyr := dyp[r*d.ow+olo : r*d.ow+ohi]
+							xr := xp[ih*s.W : (ih+1)*s.W]
+							if s.SW == 1 {
+								xr = xr[olo+off : ohi+off]
+								for i, v := range dyr {
+									sum += v * xr[i]
+								}
+								continue
+							}
+							for i, v := range dyr {
+								sum += v * xr[(olo+i)*s.SW+off]
+							}
+						}
+						wp[kh*s.KW+kw] += sum
+					}
+				}
+			}
+		}
+	})
+}

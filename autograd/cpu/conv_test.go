@@ -1,0 +1,291 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// convCases covers the layer kinds the conv2d op sees. Shapes are small so
+// that the naive references stay fast; a few are large enough to take the
+// parallel paths.
+var convCases = []struct {
+	name string
+	s    ConvShape
+}{
+	{"plain", ConvShape{N: 2, C: 3, H: 7, W: 6, O: 4, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, Groups: 1}},
+	{"stride2pad1", ConvShape{N: 2, C: 4, H: 9, W: 8, O: 5, KH: 3, KW: 3, SH: 2, SW: 2, PH: 1, PW: 1, DH: 1, DW: 1, Groups: 1}},
+	{"dilation2", ConvShape{N: 1, C: 3, H: 10, W: 9, O: 2, KH: 3, KW: 3, SH: 1, SW: 1, PH: 2, PW: 2, DH: 2, DW: 2, Groups: 1}},
+	{"groups2", ConvShape{N: 3, C: 4, H: 6, W: 7, O: 6, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1, Groups: 2}},
+	{"nonsquare2x3", ConvShape{N: 2, C: 3, H: 5, W: 11, O: 4, KH: 2, KW: 3, SH: 2, SW: 1, PH: 1, PW: 2, DH: 1, DW: 1, Groups: 1}},
+	{"bigpad", ConvShape{N: 1, C: 2, H: 4, W: 3, O: 3, KH: 2, KW: 2, SH: 1, SW: 3, PH: 2, PW: 2, DH: 1, DW: 1, Groups: 1}},
+	{"fullkernel", ConvShape{N: 2, C: 2, H: 3, W: 5, O: 3, KH: 3, KW: 5, SH: 1, SW: 1, DH: 1, DW: 1, Groups: 1}},
+	{"pointwise", ConvShape{N: 2, C: 6, H: 5, W: 7, O: 4, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, Groups: 1}},
+	{"pointwise/groups2", ConvShape{N: 2, C: 6, H: 5, W: 7, O: 4, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, Groups: 2}},
+	{"pointwise/stride2", ConvShape{N: 2, C: 3, H: 6, W: 7, O: 4, KH: 1, KW: 1, SH: 2, SW: 2, DH: 1, DW: 1, Groups: 1}},
+	{"depthwise", ConvShape{N: 2, C: 5, H: 8, W: 9, O: 5, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1, Groups: 5}},
+	{"depthwise/stride2", ConvShape{N: 2, C: 4, H: 9, W: 8, O: 4, KH: 3, KW: 3, SH: 2, SW: 2, PH: 1, PW: 1, DH: 1, DW: 1, Groups: 4}},
+	{"depthwise/7x7mult2", ConvShape{N: 1, C: 3, H: 10, W: 11, O: 6, KH: 7, KW: 7, SH: 1, SW: 1, PH: 3, PW: 3, DH: 1, DW: 1, Groups: 3}},
+	{"depthwise/2x3dil", ConvShape{N: 2, C: 4, H: 7, W: 9, O: 4, KH: 2, KW: 3, SH: 1, SW: 2, PH: 1, PW: 0, DH: 2, DW: 1, Groups: 4}},
+	{"groups3/mult", ConvShape{N: 1, C: 6, H: 5, W: 5, O: 9, KH: 3, KW: 1, SH: 1, SW: 1, PH: 1, PW: 0, DH: 1, DW: 1, Groups: 3}},
+	{"empty", ConvShape{N: 0, C: 3, H: 5, W: 5, O: 2, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, Groups: 1}},
+	// N=1 and N=3 run products large enough to split inside the gemm; N=4
+	// splits the images between workers.
+	{"large/N1", ConvShape{N: 1, C: 16, H: 20, W: 18, O: 32, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1, Groups: 1}},
+	{"large/N3", ConvShape{N: 3, C: 16, H: 20, W: 18, O: 32, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1, Groups: 1}},
+	{"large/N4/pointwise", ConvShape{N: 4, C: 64, H: 12, W: 12, O: 128, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, Groups: 1}},
+	{"large/N4", ConvShape{N: 4, C: 8, H: 16, W: 16, O: 16, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1, Groups: 1}},
+}
+
+// convRef holds the naive direct convolution and its two adjoints, in
+// float64 over any element type.
+func convInput(s ConvShape, n, c, ih, iw int) (int, bool) {
+	if ih < 0 || ih >= s.H || iw < 0 || iw >= s.W {
+		return 0, false
+	}
+	return ((n*s.C+c)*s.H+ih)*s.W + iw, true
+}
+
+// naiveConv calls f(xi, wi, yi) for every multiply-add of the convolution.
+func naiveConv(s ConvShape, f func(xi, wi, yi int)) {
+	oh, ow := s.OutHW()
+	cg, og := s.C/s.Groups, s.O/s.Groups
+	for n := range s.N {
+		for o := range s.O {
+			g := o / og
+			for y := range oh {
+				for x := range ow {
+					yi := ((n*s.O+o)*oh+y)*ow + x
+					for c := range cg {
+						for kh := range s.KH {
+							for kw := range s.KW {
+								xi, ok := convInput(s, n, g*cg+c, y*s.SH-s.PH+kh*s.DH, x*s.SW-s.PW+kw*s.DW)
+								if ok {
+									f(xi, ((o*cg+c)*s.KH+kh)*s.KW+kw, yi)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func naiveConvForward[T Float](s ConvShape, x, w, bias []T) []float64 {
+	oh, ow := s.OutHW()
+	y := make([]float64, s.N*s.O*oh*ow)
+	if bias != nil {
+		for i := range y {
+			y[i] = float64(bias[i/(oh*ow)%s.O])
+		}
+	}
+	naiveConv(s, func(xi, wi, yi int) { y[yi] += float64(x[xi]) * float64(w[wi]) })
+	return y
+}
+
+func naiveConvBackwardData[T Float](s ConvShape, dy, w []T) []float64 {
+	dx := make([]float64, s.N*s.C*s.H*s.W)
+	naiveConv(s, func(xi, wi, yi int) { dx[xi] += float64(dy[yi]) * float64(w[wi]) })
+	return dx
+}
+
+func naiveConvBackwardWeight[T Float](s ConvShape, x, dy []T) []float64 {
+	dw := make([]float64, s.O*s.C/s.Groups*s.KH*s.KW)
+	naiveConv(s, func(xi, wi, yi int) { dw[wi] += float64(dy[yi]) * float64(x[xi]) })
+	return dw
+}
+
+func nanSlice[T Float](n int) []T {
+	s := make([]T, n)
+	for i := range s {
+		s[i] = T(math.NaN())
+	}
+	return s
+}
+
+// checkClose fails unless got matches want elementwise within tol relative
+// to the largest magnitude in want.
+func checkClose[T Float](t *testing.T, name string, got []T, want []float64, tol float64) {
+	t.Helper()
+	scale := 1.0
+	for _, v := range want {
+		scale = max(scale, math.Abs(v))
+	}
+	for i, w := range want {
+		if g := float64(got[i]); math.IsNaN(g) || math.Abs(g-w) > tol*scale {
+			t.Fatalf("%s: [%d] = %v, want %v", name, i, g, w)
+		}
+	}
+}
+
+func dot[T Float](a []T, b []T) float64 {
+	var s float64
+	for i := range a {
+		s += float64(a[i]) * float64(b[i])
+	}
+	return s
+}
+
+func TestConv2d(t *testing.T) {
+	for _, tc := range convCases {
+		for _, w := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%s/w%d", tc.name, w), func(t *testing.T) {
+				withWorkers(w, func() {
+					testConv2d[float64](t, tc.s, 1e-12)
+					testConv2d[float32](t, tc.s, 2e-5)
+				})
+			})
+		}
+	}
+}
+
+func testConv2d[T Float](t *testing.T, s ConvShape, tol float64) {
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	oh, ow := s.OutHW()
+	nx, nw, ny := s.N*s.C*s.H*s.W, s.O*s.C/s.Groups*s.KH*s.KW, s.N*s.O*oh*ow
+	x, w, bias, dy := randSlice[T](r, nx), randSlice[T](r, nw), randSlice[T](r, s.O), randSlice[T](r, ny)
+	typ := fmt.Sprintf("%T", x[:0])
+
+	// Outputs start as NaN: every kernel must overwrite.
+	y := nanSlice[T](ny)
+	Conv2dForward(s, x, w, bias, y)
+	checkClose(t, typ+" forward", y, naiveConvForward(s, x, w, bias), tol)
+	Conv2dForward(s, x, w, nil, y)
+	yNoBias := naiveConvForward(s, x, w, nil)
+	checkClose(t, typ+" forward/nobias", y, yNoBias, tol)
+
+	dx := nanSlice[T](nx)
+	Conv2dBackwardData(s, dy, w, dx)
+	checkClose(t, typ+" backward data", dx, naiveConvBackwardData(s, dy, w), tol)
+
+	dw := nanSlice[T](nw)
+	Conv2dBackwardWeight(s, x, dy, dw)
+	checkClose(t, typ+" backward weight", dw, naiveConvBackwardWeight(s, x, dy), tol)
+
+	db := nanSlice[T](s.O)
+	Conv2dBackwardBias(s, dy, db)
+	wantDB := make([]float64, s.O)
+	for i, v := range dy {
+		wantDB[i/(oh*ow)%s.O] += float64(v)
+	}
+	checkClose(t, typ+" backward bias", db, wantDB, tol)
+
+	// Adjoint identity: <conv(x, w), dy> = <x, dx> = <w, dw>.
+	lhs := dot(y, dy)
+	scale := 1 + math.Sqrt(float64(ny*s.C*s.KH*s.KW))
+	if rhs := dot(x, dx); math.Abs(lhs-rhs) > tol*scale {
+		t.Errorf("%s: <conv(x), dy> = %v, <x, convT(dy)> = %v", typ, lhs, rhs)
+	}
+	if rhs := dot(w, dw); math.Abs(lhs-rhs) > tol*scale {
+		t.Errorf("%s: <conv(x), dy> = %v, <w, dw> = %v", typ, lhs, rhs)
+	}
+}
+
+func TestIm2colCol2im(t *testing.T) {
+	for _, tc := range convCases {
+		s := tc.s
+		if s.N == 0 {
+			continue
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(9, 10))
+			oh, ow := s.OutHW()
+			cg := s.C / s.Groups
+			rows, cols := cg*s.KH*s.KW, oh*ow
+			x := randSlice[float64](r, s.N*s.C*s.H*s.W)
+			col := nanSlice[float64](rows * cols)
+			n, g := s.N-1, s.Groups-1
+			Im2col(s, x, n, g, col)
+			for c := range cg {
+				for kh := range s.KH {
+					for kw := range s.KW {
+						for y := range oh {
+							for xo := range ow {
+								var want float64
+								if xi, ok := convInput(s, n, g*cg+c, y*s.SH-s.PH+kh*s.DH, xo*s.SW-s.PW+kw*s.DW); ok {
+									want = x[xi]
+								}
+								if got := col[((c*s.KH+kh)*s.KW+kw)*cols+y*ow+xo]; got != want {
+									t.Fatalf("col[c=%d kh=%d kw=%d y=%d x=%d] = %v, want %v", c, kh, kw, y, xo, got, want)
+								}
+							}
+						}
+					}
+				}
+			}
+			// Col2im is the adjoint of Im2col: <Im2col(x), d> = <x, Col2im(d)>,
+			// and it accumulates.
+			d := randSlice[float64](r, rows*cols)
+			dx := randSlice[float64](r, len(x))
+			before := dot(x, dx)
+			Col2im(s, d, n, g, dx)
+			if got, want := dot(x, dx)-before, dot(col, d); math.Abs(got-want) > 1e-10*(1+math.Abs(want)) {
+				t.Fatalf("<x, Col2im(d)> = %v, <Im2col(x), d> = %v", got, want)
+			}
+		})
+	}
+}
+
+func TestConvShape(t *testing.T) {
+	ok := ConvShape{N: 1, C: 4, H: 8, W: 6, O: 6, KH: 3, KW: 2, SH: 2, SW: 1, PH: 1, PW: 0, DH: 1, DW: 2, Groups: 2}
+	if oh, ow := ok.OutHW(); oh != 4 || ow != 4 {
+		t.Errorf("OutHW = %d, %d, want 4, 4", oh, ow)
+	}
+	if err := ok.Validate(); err != nil {
+		t.Errorf("Validate(%+v) = %v", ok, err)
+	}
+	bad := []func(*ConvShape){
+		func(s *ConvShape) { s.C = 0 },
+		func(s *ConvShape) { s.N = -1 },
+		func(s *ConvShape) { s.SH = 0 },
+		func(s *ConvShape) { s.DW = 0 },
+		func(s *ConvShape) { s.PW = -1 },
+		func(s *ConvShape) { s.Groups = 3 },
+		func(s *ConvShape) { s.Groups = 0 },
+		func(s *ConvShape) { s.O = 5 },
+		func(s *ConvShape) { s.KH = 11 },
+		func(s *ConvShape) { s.KW = 4 }, // dilated span 7 > 6
+	}
+	for i, f := range bad {
+		s := ok
+		f(&s)
+		if s.Validate() == nil {
+			t.Errorf("case %d: Validate(%+v) = nil, want error", i, s)
+		}
+	}
+}
+
+func TestConvPanics(t *testing.T) {
+	s := ConvShape{N: 1, C: 2, H: 4, W: 4, O: 2, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, Groups: 1}
+	x, w, y := make([]float32, 32), make([]float32, 36), make([]float32, 8)
+	cases := []struct {
+		name, prefix string
+		f            func()
+	}{
+		{"invalid", "cpu.Conv2dForward", func() { bad := s; bad.SH = 0; Conv2dForward(bad, x, w, nil, y) }},
+		{"short x", "cpu.Conv2dForward", func() { Conv2dForward(s, x[:31], w, nil, y) }},
+		{"short bias", "cpu.Conv2dForward", func() { Conv2dForward(s, x, w, []float32{1}, y) }},
+		{"short dw", "cpu.Conv2dBackwardWeight", func() { Conv2dBackwardWeight(s, x, y, w[:35]) }},
+		{"short dx", "cpu.Conv2dBackwardData", func() { Conv2dBackwardData(s, y, w, x[:1]) }},
+		{"short db", "cpu.Conv2dBackwardBias", func() { Conv2dBackwardBias(s, y, nil) }},
+		{"image", "cpu.Im2col", func() { Im2col(s, x, 1, 0, make([]float32, 72)) }},
+		{"short col", "cpu.Col2im", func() { Col2im(s, make([]float32, 71), 0, 0, x) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				msg, _ := recover().(string)
+				if !strings.HasPrefix(msg, tc.prefix+":") {
+					t.Fatalf("got panic %q, want prefix %s", msg, tc.prefix)
+				}
+			}()
+			tc.f()
+		})
+	}
+}
