@@ -512,12 +512,3 @@ func gemmGetBuf[T Float](n int) *[]T {
 func gemmPutBuf[T Float](p *[]T) {
 	gemmPool[T]().Put(p)
 }
-
-// gemmUseAsm reports whether float32 products use an assembly micro-kernel.
-const gemmUseAsm = false
-
-var gemmAsmBlocks = gemmGoBlocks
-
-func gemmMicroF32[T Float](kc int, a, b []T, alpha, beta T, c []T, ldc int) {
-	gemmKernelGo(kc, a, b, alpha, beta, c, ldc)
-}

@@ -57,6 +57,14 @@ func withWorkers(w int, f func()) {
 	f()
 }
 
+// withoutAsm switches the float32 assembly kernel off until the returned
+// function is called.
+func withoutAsm() func() {
+	old := gemmUseAsm
+	gemmUseAsm = false
+	return func() { gemmUseAsm = old }
+}
+
 type gemmCase struct {
 	m, n, k int
 }
@@ -72,16 +80,19 @@ var gemmShapes = []gemmCase{
 // gemmPaths are the internal implementations checked on every shape, plus
 // the exported entry point with one and two workers.
 var gemmPaths = []struct {
-	name string
-	f64  func(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int)
-	f32  func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
-	w    int
+	name  string
+	f64   func(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int)
+	f32   func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+	w     int
+	noAsm bool // use the pure-Go micro-kernel for float32 too
 }{
-	{"Gemm/w1", Gemm[float64], Gemm[float32], 1},
-	{"Gemm/w2", Gemm[float64], Gemm[float32], 2},
-	{"Gemm/w3", Gemm[float64], Gemm[float32], 3},
-	{"direct", gemmDirectK[float64], gemmDirectK[float32], 1},
-	{"packed", gemmPackedK[float64], gemmPackedK[float32], 1},
+	{"Gemm/w1", Gemm[float64], Gemm[float32], 1, false},
+	{"Gemm/w2", Gemm[float64], Gemm[float32], 2, false},
+	{"Gemm/w3", Gemm[float64], Gemm[float32], 3, false},
+	{"direct", gemmDirectK[float64], gemmDirectK[float32], 1, false},
+	{"packed", gemmPackedK[float64], gemmPackedK[float32], 1, false},
+	{"packed/go", gemmPackedK[float64], gemmPackedK[float32], 1, true},
+	{"Gemm/w2/go", Gemm[float64], Gemm[float32], 2, true},
 }
 
 // gemmDirectK and gemmPackedK add the k == 0 and alpha == 0 handling that
@@ -105,6 +116,9 @@ func gemmPackedK[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda 
 func TestGemm(t *testing.T) {
 	for _, p := range gemmPaths {
 		t.Run(p.name, func(t *testing.T) {
+			if p.noAsm {
+				defer withoutAsm()()
+			}
 			withWorkers(p.w, func() {
 				testGemm(t, p.f64)
 				testGemm(t, p.f32)

@@ -1,0 +1,55 @@
+//go:build !purego
+
+package cpu
+
+import "unsafe"
+
+// The float32 micro-kernel is 6x16 in AVX2 with FMA: twelve 8-wide
+// accumulators, two registers for a row of B and two for broadcasts of A
+// use all sixteen Y registers. Its B strip (kc*16 floats, 16 KiB) stays in
+// L1 and the A block (mc*kc, 168 KiB) in L2; nc*kc (4 MiB) is a share of L3.
+var gemmAsmBlocks = gemmBlocks{mr: 6, nr: 16, mc: 168, kc: 256, nc: 4080}
+
+// gemmUseAsm reports whether float32 products use the assembly kernel. It
+// is set once from the CPU features (tests switch it off to check the Go
+// kernel).
+var gemmUseAsm = gemmHasAVX2FMA()
+
+//go:noescape
+func gemmKernel6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+
+func gemmCPUID(leaf, sub uint32) (eax, ebx, ecx, edx uint32)
+
+func gemmXGETBV() (eax uint32)
+
+// gemmHasAVX2FMA reports whether the CPU and OS support AVX2 and FMA, as
+// internal/cpu decides it.
+func gemmHasAVX2FMA() bool {
+	maxLeaf, _, _, _ := gemmCPUID(0, 0)
+	if maxLeaf < 7 {
+		return false
+	}
+	_, _, ecx1, _ := gemmCPUID(1, 0)
+	const fma, osxsave, avx = 1 << 12, 1 << 27, 1 << 28
+	if ecx1&(fma|osxsave|avx) != fma|osxsave|avx {
+		return false
+	}
+	// The OS must save the XMM and YMM state.
+	if gemmXGETBV()&6 != 6 {
+		return false
+	}
+	_, ebx7, _, _ := gemmCPUID(7, 0)
+	const avx2 = 1 << 5
+	return ebx7&avx2 != 0
+}
+
+// gemmMicroF32 runs the assembly kernel on a float32 tile; T is float32
+// (or a type defined on it) whenever gemmUseAsm leads here.
+func gemmMicroF32[T Float](kc int, a, b []T, alpha, beta T, c []T, ldc int) {
+	// Bounds checks the assembly cannot do.
+	_ = a[6*kc-1]
+	_ = b[16*kc-1]
+	_ = c[5*ldc+15]
+	gemmKernel6x16(kc, (*float32)(unsafe.Pointer(&a[0])), (*float32)(unsafe.Pointer(&b[0])),
+		(*float32)(unsafe.Pointer(&c[0])), ldc, float32(alpha), float32(beta))
+}
