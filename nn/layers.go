@@ -1,0 +1,245 @@
+package nn
+
+import (
+	"fmt"
+	"slices"
+
+	ag "github.com/vertebra-ml/vertebra/autograd"
+)
+
+// Module is a layer with one input and one output.
+type Module interface {
+	Forward(x *ag.Tensor) *ag.Tensor
+}
+
+// Sequential applies its modules in order.
+type Sequential []Module
+
+// Forward runs x through every module.
+func (s Sequential) Forward(x *ag.Tensor) *ag.Tensor {
+	for _, m := range s {
+		x = m.Forward(x)
+	}
+	return x
+}
+
+// Linear is torch.nn.Linear: y = x W^T + b.
+type Linear struct {
+	Weight *ag.Tensor // (out, in)
+	Bias   *ag.Tensor // (out), or nil
+}
+
+// NewLinear creates weight (and bias) under b with PyTorch's default init.
+func NewLinear(b Builder, in, out int, bias bool) *Linear {
+	l := &Linear{Weight: b.Param("weight", []int{out, in}, KaimingUniform(in))}
+	if bias {
+		l.Bias = b.Param("bias", []int{out}, KaimingUniform(in))
+	}
+	return l
+}
+
+// Forward applies the layer to the last dimension of x.
+func (l *Linear) Forward(x *ag.Tensor) *ag.Tensor { return ag.Linear(x, l.Weight, l.Bias) }
+
+// Conv2d is torch.nn.Conv2d.
+type Conv2d struct {
+	Weight  *ag.Tensor // (out, in/groups, kh, kw)
+	Bias    *ag.Tensor // (out), or nil
+	Options ag.Conv2dOptions
+}
+
+// NewConv2d creates weight (and bias) under b with PyTorch's default init.
+func NewConv2d(b Builder, in, out int, kernel [2]int, o ag.Conv2dOptions, bias bool) *Conv2d {
+	g := max(o.Groups, 1)
+	if in%g != 0 || out%g != 0 {
+		panic(fmt.Sprintf("nn: Conv2d %s: %d in and %d out channels do not divide into %d groups", b.prefix, in, out, g))
+	}
+	fanIn := in / g * kernel[0] * kernel[1]
+	c := &Conv2d{Weight: b.Param("weight", []int{out, in / g, kernel[0], kernel[1]}, KaimingUniform(fanIn)), Options: o}
+	if bias {
+		c.Bias = b.Param("bias", []int{out}, KaimingUniform(fanIn))
+	}
+	return c
+}
+
+// Forward convolves x (N, C, H, W).
+func (c *Conv2d) Forward(x *ag.Tensor) *ag.Tensor { return ag.Conv2d(x, c.Weight, c.Bias, c.Options) }
+
+// BatchNorm2d is torch.nn.BatchNorm2d (it also serves 1-d inputs (N, C)).
+type BatchNorm2d struct {
+	Weight, Bias, RunningMean, RunningVar *ag.Tensor
+	NumBatchesTracked                     *IntBuffer
+	Eps, Momentum                         float64
+	store                                 *Store
+}
+
+// NewBatchNorm2d creates weight, bias, running_mean, running_var and
+// num_batches_tracked under b.
+func NewBatchNorm2d(b Builder, c int, eps, momentum float64) *BatchNorm2d {
+	return &BatchNorm2d{
+		Weight:            b.Param("weight", []int{c}, Ones()),
+		Bias:              b.Param("bias", []int{c}, Zeros()),
+		RunningMean:       b.Buffer("running_mean", []int{c}, Zeros()),
+		RunningVar:        b.Buffer("running_var", []int{c}, Ones()),
+		NumBatchesTracked: b.IntBuffer("num_batches_tracked", []int{}, nil),
+		Eps:               eps, Momentum: momentum, store: b.store,
+	}
+}
+
+// Forward normalises per channel: with batch statistics in training mode
+// (updating the running ones), with the running ones in eval mode.
+func (n *BatchNorm2d) Forward(x *ag.Tensor) *ag.Tensor {
+	training := n.store.Training()
+	if training {
+		n.NumBatchesTracked.Values[0]++
+	}
+	return ag.BatchNorm(x, n.Weight, n.Bias, n.RunningMean, n.RunningVar,
+		ag.BatchNormOptions{Training: training, Momentum: n.Momentum, Eps: n.Eps})
+}
+
+// LayerNorm is torch.nn.LayerNorm over the trailing dimensions Shape.
+type LayerNorm struct {
+	Weight, Bias *ag.Tensor
+	Shape        []int
+	Eps          float64
+}
+
+// NewLayerNorm creates weight (ones) and bias (zeros) of the given shape.
+func NewLayerNorm(b Builder, shape []int, eps float64) *LayerNorm {
+	return &LayerNorm{
+		Weight: b.Param("weight", shape, Ones()),
+		Bias:   b.Param("bias", shape, Zeros()),
+		Shape:  slices.Clone(shape), Eps: eps,
+	}
+}
+
+// Forward normalises the trailing dimensions of x.
+func (l *LayerNorm) Forward(x *ag.Tensor) *ag.Tensor {
+	return ag.LayerNorm(x, l.Weight, l.Bias, l.Shape, l.Eps)
+}
+
+// LayerNorm2d is LayerNorm over the channels of NCHW (torchvision's
+// LayerNorm2d).
+type LayerNorm2d struct {
+	Weight, Bias *ag.Tensor
+	Eps          float64
+}
+
+// NewLayerNorm2d creates weight (ones) and bias (zeros) of c channels.
+func NewLayerNorm2d(b Builder, c int, eps float64) *LayerNorm2d {
+	return &LayerNorm2d{Weight: b.Param("weight", []int{c}, Ones()), Bias: b.Param("bias", []int{c}, Zeros()), Eps: eps}
+}
+
+// Forward normalises x (N, C, H, W) over C.
+func (l *LayerNorm2d) Forward(x *ag.Tensor) *ag.Tensor {
+	return ag.LayerNorm2d(x, l.Weight, l.Bias, l.Eps)
+}
+
+// Embedding is torch.nn.Embedding.
+type Embedding struct {
+	Weight *ag.Tensor // (num, dim)
+}
+
+// NewEmbedding creates weight (num, dim) with N(0, 1) init, as PyTorch.
+func NewEmbedding(b Builder, num, dim int) *Embedding {
+	return &Embedding{Weight: b.Param("weight", []int{num, dim}, Normal(1))}
+}
+
+// Forward looks up the rows idx: (len(idx), dim).
+func (e *Embedding) Forward(idx []int) *ag.Tensor { return ag.Embedding(e.Weight, idx) }
+
+// Dropout is torch.nn.Dropout, active in training mode.
+type Dropout struct {
+	P     float64
+	store *Store
+}
+
+// NewDropout returns a dropout layer of the store under b.
+func NewDropout(b Builder, p float64) *Dropout { return &Dropout{P: p, store: b.store} }
+
+// Forward zeroes elements with probability P in training mode.
+func (d *Dropout) Forward(x *ag.Tensor) *ag.Tensor {
+	return ag.Dropout(x, d.P, d.store.Training(), d.store.RNG())
+}
+
+// DropPath is stochastic depth per sample (torchvision's
+// StochasticDepth(p, "row")), active in training mode.
+type DropPath struct {
+	P     float64
+	store *Store
+}
+
+// NewDropPath returns a stochastic-depth layer of the store under b.
+func NewDropPath(b Builder, p float64) *DropPath { return &DropPath{P: p, store: b.store} }
+
+// Forward drops whole samples with probability P in training mode.
+func (d *DropPath) Forward(x *ag.Tensor) *ag.Tensor {
+	return ag.DropPath(x, d.P, d.store.Training(), d.store.RNG())
+}
+
+// GELU is the exact (erf) GELU activation.
+type GELU struct{}
+
+// Forward applies GELU.
+func (GELU) Forward(x *ag.Tensor) *ag.Tensor { return ag.GELU(x) }
+
+// SiLU is the x*sigmoid(x) activation.
+type SiLU struct{}
+
+// Forward applies SiLU.
+func (SiLU) Forward(x *ag.Tensor) *ag.Tensor { return ag.SiLU(x) }
+
+// ReLU is the max(x, 0) activation.
+type ReLU struct{}
+
+// Forward applies ReLU.
+func (ReLU) Forward(x *ag.Tensor) *ag.Tensor { return ag.ReLU(x) }
+
+// Identity returns its input.
+type Identity struct{}
+
+// Forward returns x.
+func (Identity) Forward(x *ag.Tensor) *ag.Tensor { return x }
+
+// MultiheadAttention is batch-first self-attention with PyTorch's
+// nn.MultiheadAttention keys (in_proj_weight, in_proj_bias, out_proj).
+type MultiheadAttention struct {
+	InProjWeight *ag.Tensor // (3E, E): query, key and value rows
+	InProjBias   *ag.Tensor // (3E)
+	OutProj      *Linear
+	Heads        int
+}
+
+// NewMultiheadAttention creates the projections of dim-wide attention with
+// the given number of heads, initialised as PyTorch (xavier uniform in
+// projection, zero biases).
+func NewMultiheadAttention(b Builder, dim, heads int) *MultiheadAttention {
+	if heads < 1 || dim%heads != 0 {
+		panic(fmt.Sprintf("nn: MultiheadAttention %s: %d heads do not divide width %d", b.prefix, heads, dim))
+	}
+	bound := sqrt(6 / float64(dim+3*dim))
+	m := &MultiheadAttention{
+		InProjWeight: b.Param("in_proj_weight", []int{3 * dim, dim}, Uniform(-bound, bound)),
+		InProjBias:   b.Param("in_proj_bias", []int{3 * dim}, Zeros()),
+		Heads:        heads,
+	}
+	m.OutProj = NewLinear(b.Sub("out_proj"), dim, dim, true)
+	ag.NoGrad(func() { m.OutProj.Bias.CopyFrom(ag.Zeros(b.store.dt, dim)) })
+	return m
+}
+
+// Forward is self-attention over x (N, L, E): softmax(q k^T/sqrt(d)) v per
+// head, heads concatenated, then out_proj.
+func (m *MultiheadAttention) Forward(x *ag.Tensor) *ag.Tensor {
+	n, l, e := x.Dim(0), x.Dim(1), x.Dim(2)
+	d := e / m.Heads
+	qkv := ag.Linear(x, m.InProjWeight, m.InProjBias)                     // (N, L, 3E)
+	qkv = ag.Permute(ag.Reshape(qkv, n, l, 3, m.Heads, d), 2, 0, 3, 1, 4) // (3, N, H, L, d)
+	parts := ag.Split(qkv, 0, 1, 1, 1)
+	q := ag.Reshape(parts[0], n, m.Heads, l, d)
+	k := ag.Reshape(parts[1], n, m.Heads, l, d)
+	v := ag.Reshape(parts[2], n, m.Heads, l, d)
+	o := ag.ScaledDotProductAttention(q, k, v, nil, 0) // (N, H, L, d)
+	o = ag.Reshape(ag.Permute(o, 0, 2, 1, 3), n, l, e)
+	return m.OutProj.Forward(o)
+}

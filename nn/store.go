@@ -1,0 +1,356 @@
+package nn
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+
+	ag "github.com/vertebra-ml/vertebra/autograd"
+	"github.com/vertebra-ml/vertebra/nn/safetensors"
+)
+
+// Entry is one named tensor of a Store: a parameter, a float buffer (such as
+// BatchNorm's running statistics) or an integer buffer (Ints).
+type Entry struct {
+	Name   string
+	Tensor *ag.Tensor // nil for integer buffers
+	Ints   *IntBuffer // set for integer buffers
+	Buffer bool       // not a parameter: never trained
+}
+
+// IntBuffer is an int64 checkpoint buffer (num_batches_tracked,
+// relative_position_index). Loading a checkpoint overwrites Values.
+type IntBuffer struct {
+	Shape  []int
+	Values []int64
+}
+
+// Ints returns the values as ints, for index ops.
+func (b *IntBuffer) Ints() []int {
+	out := make([]int, len(b.Values))
+	for i, v := range b.Values {
+		out[i] = int(v)
+	}
+	return out
+}
+
+// Store owns the named parameters and buffers of a model in creation order,
+// the model's train/eval mode and the random generator of its dropout.
+type Store struct {
+	dt       ag.DType
+	entries  []*Entry
+	byName   map[string]*Entry
+	training bool
+	rng      *rand.Rand
+}
+
+// NewStore returns an empty store whose tensors have type dt; seed drives
+// the initialisers and dropout.
+func NewStore(dt ag.DType, seed uint64) *Store {
+	return &Store{dt: dt, byName: map[string]*Entry{}, rng: rand.New(rand.NewPCG(seed, 0x5eed))}
+}
+
+// DType is the element type of the store's tensors.
+func (s *Store) DType() ag.DType { return s.dt }
+
+// Root is the builder with an empty key prefix.
+func (s *Store) Root() Builder { return Builder{store: s} }
+
+// Training reports whether the model is in training mode (dropout on,
+// BatchNorm on batch statistics). New stores are in eval mode.
+func (s *Store) Training() bool { return s.training }
+
+// SetTraining switches between training and eval mode.
+func (s *Store) SetTraining(on bool) { s.training = on }
+
+// RNG is the generator behind dropout and stochastic depth.
+func (s *Store) RNG() *rand.Rand { return s.rng }
+
+// Entries lists every parameter and buffer in creation order.
+func (s *Store) Entries() []*Entry { return s.entries }
+
+// Lookup returns the entry with the given full name.
+func (s *Store) Lookup(name string) (*Entry, bool) {
+	e, ok := s.byName[name]
+	return e, ok
+}
+
+// Parameters lists the parameters (not buffers) in creation order, as
+// PyTorch's model.parameters().
+func (s *Store) Parameters() []*ag.Tensor { return s.ParametersUnder("") }
+
+// ParametersUnder lists the parameters whose names start with prefix.
+func (s *Store) ParametersUnder(prefix string) []*ag.Tensor {
+	var out []*ag.Tensor
+	for _, e := range s.entries {
+		if !e.Buffer && strings.HasPrefix(e.Name, prefix) {
+			out = append(out, e.Tensor)
+		}
+	}
+	return out
+}
+
+// NamedParameters lists the parameter entries in creation order.
+func (s *Store) NamedParameters() []*Entry {
+	var out []*Entry
+	for _, e := range s.entries {
+		if !e.Buffer {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// NumParams counts the elements of all parameters.
+func (s *Store) NumParams() int {
+	n := 0
+	for _, p := range s.Parameters() {
+		n += p.Len()
+	}
+	return n
+}
+
+// Freeze stops gradients for every parameter under prefix ("" for all).
+func (s *Store) Freeze(prefix string) {
+	for _, p := range s.ParametersUnder(prefix) {
+		p.SetRequiresGrad(false)
+	}
+}
+
+// UnfreezeLast makes the last n parameters under prefix trainable, as the
+// study's `for p in list(model.parameters())[-n:]: p.requires_grad = True`.
+func (s *Store) UnfreezeLast(prefix string, n int) {
+	ps := s.ParametersUnder(prefix)
+	for _, p := range ps[max(0, len(ps)-n):] {
+		p.SetRequiresGrad(true)
+	}
+}
+
+// Trainable lists the parameters that require gradients, in order.
+func (s *Store) Trainable() []*Entry {
+	var out []*Entry
+	for _, e := range s.NamedParameters() {
+		if e.Tensor.RequiresGrad() {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (s *Store) add(e *Entry) {
+	if _, dup := s.byName[e.Name]; dup {
+		panic(fmt.Sprintf("nn: two tensors named %q", e.Name))
+	}
+	s.entries = append(s.entries, e)
+	s.byName[e.Name] = e
+}
+
+// Builder is a key prefix into a Store. Layers take a Builder and create
+// their weights under it.
+type Builder struct {
+	store  *Store
+	prefix string
+}
+
+// Sub returns the builder for a child module: b.Sub("layer1").Sub("0")
+// names its tensors "layer1.0.<name>".
+func (b Builder) Sub(name string) Builder {
+	return Builder{store: b.store, prefix: b.prefix + name + "."}
+}
+
+// SubN is Sub of a decimal index, for Sequential children and lists.
+func (b Builder) SubN(i int) Builder { return b.Sub(strconv.Itoa(i)) }
+
+// Prefix is the key prefix, ending in "." unless it is empty.
+func (b Builder) Prefix() string { return b.prefix }
+
+// Store is the store the builder creates tensors in.
+func (b Builder) Store() *Store { return b.store }
+
+// Param creates a trainable tensor named prefix+name, initialised by init.
+func (b Builder) Param(name string, shape []int, init Init) *ag.Tensor {
+	t := b.tensor(shape, init).SetRequiresGrad(true)
+	b.store.add(&Entry{Name: b.prefix + name, Tensor: t})
+	return t
+}
+
+// Buffer creates a float tensor that is saved but never trained.
+func (b Builder) Buffer(name string, shape []int, init Init) *ag.Tensor {
+	t := b.tensor(shape, init)
+	b.store.add(&Entry{Name: b.prefix + name, Tensor: t, Buffer: true})
+	return t
+}
+
+// IntBuffer creates an int64 buffer with the given values (zeros if nil).
+func (b Builder) IntBuffer(name string, shape []int, values []int64) *IntBuffer {
+	n := numel(shape)
+	if values == nil {
+		values = make([]int64, n)
+	}
+	if len(values) != n {
+		panic(fmt.Sprintf("nn: IntBuffer %s%s: %d values for shape %v", b.prefix, name, len(values), shape))
+	}
+	ib := &IntBuffer{Shape: slices.Clone(shape), Values: values}
+	b.store.add(&Entry{Name: b.prefix + name, Ints: ib, Buffer: true})
+	return ib
+}
+
+func (b Builder) tensor(shape []int, init Init) *ag.Tensor {
+	v := init(b.store.rng, shape)
+	if b.store.dt == ag.Float64 {
+		return ag.FromFloat64(v, shape...)
+	}
+	w := make([]float32, len(v))
+	for i, x := range v {
+		w[i] = float32(x)
+	}
+	return ag.FromFloat32(w, shape...)
+}
+
+func numel(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+// LoadOptions control LoadFile.
+type LoadOptions struct {
+	// Strict fails on missing and unexpected keys; shape and type
+	// mismatches always fail.
+	Strict bool
+	// Prefix is prepended to every store name to find it in the file
+	// ("base_model." to load a backbone out of a whole-model checkpoint).
+	Prefix string
+	// Skip reports file keys to ignore (golden.* tensors, a removed head).
+	Skip func(name string) bool
+}
+
+// LoadFile copies the tensors of a checkpoint into the store by name. It
+// checks everything before changing anything and reports every missing key,
+// unexpected key and shape mismatch by name.
+func (s *Store) LoadFile(f *safetensors.File, o LoadOptions) error {
+	var missing, unexpected, bad []string
+	type pending struct {
+		e *Entry
+		t safetensors.Tensor
+	}
+	var todo []pending
+	want := map[string]bool{}
+	for _, e := range s.entries {
+		key := o.Prefix + e.Name
+		want[key] = true
+		t, ok := f.Tensors[key]
+		if !ok {
+			missing = append(missing, key)
+			continue
+		}
+		shape := e.shape()
+		if !slices.Equal(t.Shape, shape) {
+			bad = append(bad, fmt.Sprintf("%s: shape %v in file, model has %v", key, t.Shape, shape))
+			continue
+		}
+		isInt := t.DType == "I64" || t.DType == "I32" || t.DType == "I16" || t.DType == "I8" || t.DType == "U8" || t.DType == "BOOL"
+		if isInt != (e.Ints != nil) {
+			bad = append(bad, fmt.Sprintf("%s: dtype %s in file does not fit the model's %s", key, t.DType, e.kind()))
+			continue
+		}
+		todo = append(todo, pending{e, t})
+	}
+	names := f.Names
+	if names == nil {
+		for k := range f.Tensors {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+	}
+	for _, k := range names {
+		if !want[k] && (o.Skip == nil || !o.Skip(k)) && strings.HasPrefix(k, o.Prefix) {
+			unexpected = append(unexpected, k)
+		}
+	}
+	var errs []error
+	if len(bad) > 0 {
+		errs = append(errs, fmt.Errorf("shape or type mismatch: %s", strings.Join(bad, "; ")))
+	}
+	if o.Strict && len(missing) > 0 {
+		errs = append(errs, fmt.Errorf("missing keys: %s", strings.Join(missing, ", ")))
+	}
+	if o.Strict && len(unexpected) > 0 {
+		errs = append(errs, fmt.Errorf("unexpected keys: %s", strings.Join(unexpected, ", ")))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("nn: loading checkpoint: %w", errors.Join(errs...))
+	}
+	for _, p := range todo {
+		if err := p.e.set(p.t, s.dt); err != nil {
+			return fmt.Errorf("nn: loading %s%s: %w", o.Prefix, p.e.Name, err)
+		}
+	}
+	return nil
+}
+
+func (e *Entry) shape() []int {
+	if e.Ints != nil {
+		return e.Ints.Shape
+	}
+	return e.Tensor.Shape()
+}
+
+func (e *Entry) kind() string {
+	if e.Ints != nil {
+		return "int64 buffer"
+	}
+	return "float tensor"
+}
+
+func (e *Entry) set(t safetensors.Tensor, dt ag.DType) error {
+	if e.Ints != nil {
+		v, err := t.Int64()
+		if err != nil {
+			return err
+		}
+		copy(e.Ints.Values, v)
+		return nil
+	}
+	var src *ag.Tensor
+	if dt == ag.Float64 {
+		v, err := t.Float64()
+		if err != nil {
+			return err
+		}
+		src = ag.FromFloat64(v, t.Shape...)
+	} else {
+		v, err := t.Float32()
+		if err != nil {
+			return err
+		}
+		src = ag.FromFloat32(v, t.Shape...)
+	}
+	e.Tensor.CopyFrom(src)
+	return nil
+}
+
+// StateDict returns the store's tensors as a checkpoint: float tensors as
+// F32 (or F64 for a float64 store), integer buffers as I64, in order.
+func (s *Store) StateDict() *safetensors.File {
+	f := &safetensors.File{Metadata: map[string]string{}, Tensors: map[string]safetensors.Tensor{}}
+	for _, e := range s.entries {
+		var t safetensors.Tensor
+		switch {
+		case e.Ints != nil:
+			t = safetensors.FromInt64(e.Ints.Shape, e.Ints.Values)
+		case s.dt == ag.Float64:
+			t = safetensors.FromFloat64(e.Tensor.Shape(), e.Tensor.Float64s())
+		default:
+			t = safetensors.FromFloat32(e.Tensor.Shape(), e.Tensor.Float32s())
+		}
+		f.Names = append(f.Names, e.Name)
+		f.Tensors[e.Name] = t
+	}
+	return f
+}
