@@ -12,13 +12,14 @@ func (im *Image) decodeEncapsulated(pd *Element, perFrame int) ([]int32, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%v pixel data: %w", pd.Tag, err)
 	}
-	// Bound the output by the most a codec can expand its input, so that a
-	// small file cannot claim a huge image.
+	// Bound the output by how much a codec can expand its input, so that a
+	// small file cannot claim a huge image. Up to minLimit samples are
+	// always allowed.
 	total := 0
 	for _, f := range frames {
 		total += len(f)
 	}
-	if limit := int64(total)*im.maxExpansion() + int64(im.Columns); int64(perFrame)*int64(im.Frames) > limit {
+	if limit := max(int64(total)*im.maxExpansion(), minLimit); int64(perFrame)*int64(im.Frames) > limit {
 		return nil, fmt.Errorf("%v pixel data: %d compressed bytes cannot hold %dx%dx%d samples",
 			pd.Tag, total, im.Rows, im.Columns, im.Frames)
 	}
@@ -35,7 +36,14 @@ func (im *Image) decodeEncapsulated(pd *Element, perFrame int) ([]int32, error) 
 	return out, nil
 }
 
-// maxExpansion is the most samples a codec can make of one input byte.
+// minLimit is the number of samples (64 MiB decoded) that encapsulated
+// pixel data may always claim, whatever its compressed size.
+const minLimit = 1 << 24
+
+// maxExpansion is how many samples one compressed byte may stand for. It
+// is exact for RLE and the JPEG processes; JPEG-LS can code a whole line
+// in one bit, and the bound of 4096 samples a byte only refuses images
+// that are almost entirely uniform and larger than minLimit.
 func (im *Image) maxExpansion() int64 {
 	switch im.syn.codec {
 	case codecRLE:
@@ -45,7 +53,7 @@ func (im *Image) maxExpansion() int64 {
 	case codecJPEGBaseline, codecJPEGExtended:
 		return 256 // at least two bits per 8x8 block
 	case codecJPEGLS:
-		return 8 * int64(im.Columns) // run mode: at least one bit per line
+		return 4096
 	}
 	return 1
 }
