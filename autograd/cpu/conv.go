@@ -472,58 +472,285 @@ func Conv2dBackwardBias[T Float](s ConvShape, dy []T, db []T) {
 }
 
 // Depthwise convolutions (one input channel per group, M = O/C outputs per
-// channel) run as direct loops: an im2col matrix with a single row block
-// per output channel would make every product a matrix-vector one.
-// Output channel o reads input channel o/M. Every loop is over (kh, kw)
-// taps outside and output rows inside, so that the inner loop is an axpy
-// or a dot over one row and the valid range is computed once per tap.
+// channel) run as direct loops: im2col would turn every product into a
+// matrix-vector one. Output channel o reads input channel o/M.
+//
+// The loops work one output row at a time on the list of kernel taps that
+// fall on valid input rows. In the interior columns, where every tap of
+// the row lies inside the input, taps are applied four at a time so that
+// each output element is loaded and stored once per four taps (forward)
+// and four dot products share each load of dy (weight gradient); the few
+// border columns check each tap.
+
+// convTap is one kernel tap seen from an output row.
+type convTap[T Float] struct {
+	w   T   // weight
+	idx int // kh*KW + kw
+	col int // input column under output column 0: kw*DW - PW
+	off int // input plane offset of that column: ih*inW + col
+}
+
+// convGeom is the geometry of a direct depthwise pass from an inH x inW
+// plane to an outH x outW one.
+type convGeom struct {
+	inH, inW, outH, outW           int
+	kh, kw, sh, sw, ph, pw, dh, dw int
+	lo, hi                         int // interior output columns
+}
+
+func newConvGeom(inH, inW, outH, outW, kh, kw, sh, sw, ph, pw, dh, dw int) *convGeom {
+	g := &convGeom{inH, inW, outH, outW, kh, kw, sh, sw, ph, pw, dh, dw, 0, 0}
+	// Column offsets grow with kw: tap 0 bounds the interior on the left,
+	// tap KW-1 on the right.
+	g.lo, _ = convRange(-pw, sw, inW, outW)
+	_, g.hi = convRange((kw-1)*dw-pw, sw, inW, outW)
+	g.hi = max(g.hi, g.lo)
+	return g
+}
+
+// convTapBuf is the stack room for the taps of one output row; larger
+// kernels allocate once per chunk of planes.
+const convTapBuf = 64
+
+func convTapSlice[T Float](g *convGeom, buf *[convTapBuf]convTap[T]) []convTap[T] {
+	if n := g.kh * g.kw; n > convTapBuf {
+		return make([]convTap[T], 0, n)
+	}
+	return buf[:0]
+}
+
+// convRowTaps returns the taps of output row r whose input row is valid,
+// with weights from w (KH*KW values; nil leaves them zero).
+func convRowTaps[T Float](g *convGeom, r int, w []T, taps []convTap[T]) []convTap[T] {
+	taps = taps[:0]
+	for kh := range g.kh {
+		ih := r*g.sh - g.ph + kh*g.dh
+		if ih < 0 || ih >= g.inH {
+			continue
+		}
+		for kw := range g.kw {
+			t := convTap[T]{idx: kh*g.kw + kw, col: kw*g.dw - g.pw}
+			t.off = ih*g.inW + t.col
+			if w != nil {
+				t.w = w[t.idx]
+			}
+			taps = append(taps, t)
+		}
+	}
+	return taps
+}
+
+// convCorrelate adds the correlation of the input plane x with the kernel
+// w (KH*KW) to the output plane y.
+func convCorrelate[T Float](g *convGeom, x, w, y []T, taps []convTap[T]) {
+	for r := range g.outH {
+		yr := y[r*g.outW : (r+1)*g.outW]
+		taps = convRowTaps(g, r, w, taps)
+		if g.sw == 1 {
+			convAxpy4(yr[g.lo:g.hi], x, g.lo, taps)
+		} else {
+			for i := g.lo; i < g.hi; i++ {
+				var s T
+				for _, t := range taps {
+					s += t.w * x[t.off+i*g.sw]
+				}
+				yr[i] += s
+			}
+		}
+		for i := 0; i < g.outW; i++ {
+			if i == g.lo {
+				if i = g.hi; i >= g.outW {
+					break
+				}
+			}
+			var s T
+			for _, t := range taps {
+				if iw := i*g.sw + t.col; iw >= 0 && iw < g.inW {
+					s += t.w * x[t.off+i*g.sw]
+				}
+			}
+			yr[i] += s
+		}
+	}
+}
+
+// convAxpy4 adds sum_t t.w * x[t.off+i0+i : ...] to y, four taps a pass.
+func convAxpy4[T Float](y, x []T, i0 int, taps []convTap[T]) {
+	n := len(y)
+	if n == 0 {
+		return
+	}
+	for ; len(taps) >= 4; taps = taps[4:] {
+		t := taps[:4:4]
+		w0, w1, w2, w3 := t[0].w, t[1].w, t[2].w, t[3].w
+		x0 := x[t[0].off+i0:][:n]
+		x1 := x[t[1].off+i0:][:n]
+		x2 := x[t[2].off+i0:][:n]
+		x3 := x[t[3].off+i0:][:n]
+		for i := range y {
+			y[i] += w0*x0[i] + w1*x1[i] + w2*x2[i] + w3*x3[i]
+		}
+	}
+	switch len(taps) {
+	case 3:
+		w0, w1, w2 := taps[0].w, taps[1].w, taps[2].w
+		x0 := x[taps[0].off+i0:][:n]
+		x1 := x[taps[1].off+i0:][:n]
+		x2 := x[taps[2].off+i0:][:n]
+		for i := range y {
+			y[i] += w0*x0[i] + w1*x1[i] + w2*x2[i]
+		}
+	case 2:
+		w0, w1 := taps[0].w, taps[1].w
+		x0 := x[taps[0].off+i0:][:n]
+		x1 := x[taps[1].off+i0:][:n]
+		for i := range y {
+			y[i] += w0*x0[i] + w1*x1[i]
+		}
+	case 1:
+		w0 := taps[0].w
+		x0 := x[taps[0].off+i0:][:n]
+		for i := range y {
+			y[i] += w0 * x0[i]
+		}
+	}
+}
+
+// convTapDots adds to acc[t.idx], for every tap t, the dot product of the
+// output plane dy with the input pixels under t.
+func convTapDots[T Float](g *convGeom, x, dy, acc []T, taps []convTap[T]) {
+	for r := range g.outH {
+		dyr := dy[r*g.outW : (r+1)*g.outW]
+		taps = convRowTaps(g, r, []T(nil), taps)
+		if g.sw == 1 {
+			convDot4(dyr[g.lo:g.hi], x, g.lo, taps, acc)
+		} else {
+			for _, t := range taps {
+				var s T
+				for i := g.lo; i < g.hi; i++ {
+					s += dyr[i] * x[t.off+i*g.sw]
+				}
+				acc[t.idx] += s
+			}
+		}
+		for i := 0; i < g.outW; i++ {
+			if i == g.lo {
+				if i = g.hi; i >= g.outW {
+					break
+				}
+			}
+			d := dyr[i]
+			for _, t := range taps {
+				if iw := i*g.sw + t.col; iw >= 0 && iw < g.inW {
+					acc[t.idx] += d * x[t.off+i*g.sw]
+				}
+			}
+		}
+	}
+}
+
+// convDot4 adds dot(y, x[t.off+i0 : ...]) to acc[t.idx] for every tap,
+// four taps a pass with independent sums.
+func convDot4[T Float](y, x []T, i0 int, taps []convTap[T], acc []T) {
+	n := len(y)
+	if n == 0 {
+		return
+	}
+	for ; len(taps) >= 4; taps = taps[4:] {
+		t := taps[:4:4]
+		x0 := x[t[0].off+i0:][:n]
+		x1 := x[t[1].off+i0:][:n]
+		x2 := x[t[2].off+i0:][:n]
+		x3 := x[t[3].off+i0:][:n]
+		var s0, s1, s2, s3 T
+		for i, v := range y {
+			s0 += v * x0[i]
+			s1 += v * x1[i]
+			s2 += v * x2[i]
+			s3 += v * x3[i]
+		}
+		acc[t[0].idx] += s0
+		acc[t[1].idx] += s1
+		acc[t[2].idx] += s2
+		acc[t[3].idx] += s3
+	}
+	for _, t := range taps {
+		x0 := x[t.off+i0:][:n]
+		var s0, s1 T
+		i := 0
+		for ; i+2 <= n; i += 2 {
+			s0 += y[i] * x0[i]
+			s1 += y[i+1] * x0[i+1]
+		}
+		if i < n {
+			s0 += y[i] * x0[i]
+		}
+		acc[t.idx] += s0 + s1
+	}
+}
 
 // convDepthwiseForward computes y for a depthwise shape, parallel over the
 // N*O output planes.
 func convDepthwiseForward[T Float](s ConvShape, d *convDims, x, w, bias, y []T) {
 	hw, kk := s.H*s.W, s.KH*s.KW
 	mult := s.O / s.C
+	g := newConvGeom(s.H, s.W, d.oh, d.ow, s.KH, s.KW, s.SH, s.SW, s.PH, s.PW, s.DH, s.DW)
 	ParallelFor(s.N*s.O, kk*d.ohw, func(lo, hi int) {
+		var buf [convTapBuf]convTap[T]
+		taps := convTapSlice(g, &buf)
 		for p := lo; p < hi; p++ {
 			n, o := p/s.O, p%s.O
-			xp := x[(n*s.C+o/mult)*hw:][:hw]
 			yp := y[p*d.ohw:][:d.ohw]
 			var b T
 			if bias != nil {
 				b = bias[o]
 			}
 			convFill(yp, b)
-			wp := w[o*kk:][:kk]
-			for kh := range s.KH {
-				for kw := range s.KW {
-					wv := wp[kh*s.KW+kw]
-					off := kw*s.DW - s.PW
-					olo, ohi := convRange(off, s.SW, s.W, d.ow)
-					ylo, yhi := convRange(kh*s.DH-s.PH, s.SH, s.H, d.oh)
-					for r := ylo; r < yhi; r++ {
-						ih := r*s.SH - s.PH + kh*s.DH
-						yr := yp[r*d.ow+olo : r*d.ow+ohi]
-						xr := xp[ih*s.W : (ih+1)*s.W]
-						if s.SW == 1 {
-							xr = xr[olo+off : ohi+off]
-							for i, v := range xr {
-								yr[i] += wv * v
-							}
-							continue
-						}
-						for i := range yr {
-							yr[i] += wv * xr[(olo+i)*s.SW+off]
-						}
-					}
-				}
-			}
+			convCorrelate(g, x[(n*s.C+o/mult)*hw:][:hw], w[o*kk:][:kk], yp, taps)
 		}
 	})
 }
 
 // convDepthwiseBackwardData computes dx for a depthwise shape, parallel
 // over the N*C input planes; plane c gathers from its M output channels.
+// With stride 1 the gradient is the correlation of dy with the flipped
+// kernel, padded by D*(K-1)-P; other strides scatter.
 func convDepthwiseBackwardData[T Float](s ConvShape, d *convDims, dy, w, dx []T) {
+	hw, kk := s.H*s.W, s.KH*s.KW
+	mult := s.O / s.C
+	fph, fpw := s.DH*(s.KH-1)-s.PH, s.DW*(s.KW-1)-s.PW
+	if s.SH != 1 || s.SW != 1 || fph < 0 || fpw < 0 {
+		convDepthwiseBackwardDataScatter(s, d, dy, w, dx)
+		return
+	}
+	g := newConvGeom(d.oh, d.ow, s.H, s.W, s.KH, s.KW, 1, 1, fph, fpw, s.DH, s.DW)
+	ParallelFor(s.N*s.C, mult*kk*d.ohw, func(lo, hi int) {
+		var buf [convTapBuf]convTap[T]
+		taps := convTapSlice(g, &buf)
+		var fbuf [convTapBuf]T
+		flipped := fbuf[:]
+		if kk > convTapBuf {
+			flipped = make([]T, kk)
+		}
+		flipped = flipped[:kk]
+		for p := lo; p < hi; p++ {
+			n, c := p/s.C, p%s.C
+			dxp := dx[p*hw:][:hw]
+			clear(dxp)
+			for o := c * mult; o < (c+1)*mult; o++ {
+				wo := w[o*kk:][:kk]
+				for i, v := range wo {
+					flipped[kk-1-i] = v
+				}
+				convCorrelate(g, dy[(n*s.O+o)*d.ohw:][:d.ohw], flipped, dxp, taps)
+			}
+		}
+	})
+}
+
+// convDepthwiseBackwardDataScatter computes dx for strided depthwise
+// shapes by scattering each output gradient to its input pixels.
+func convDepthwiseBackwardDataScatter[T Float](s ConvShape, d *convDims, dy, w, dx []T) {
 	hw, kk := s.H*s.W, s.KH*s.KW
 	mult := s.O / s.C
 	ParallelFor(s.N*s.C, mult*kk*d.ohw, func(lo, hi int) {
@@ -544,13 +771,6 @@ func convDepthwiseBackwardData[T Float](s ConvShape, d *convDims, dy, w, dx []T)
 							ih := r*s.SH - s.PH + kh*s.DH
 							dyr := dyp[r*d.ow+olo : r*d.ow+ohi]
 							dxr := dxp[ih*s.W : (ih+1)*s.W]
-							if s.SW == 1 {
-								dxr = dxr[olo+off : ohi+off]
-								for i, v := range dyr {
-									dxr[i] += wv * v
-								}
-								continue
-							}
 							for i, v := range dyr {
 								dxr[(olo+i)*s.SW+off] += wv * v
 							}
@@ -567,37 +787,15 @@ func convDepthwiseBackwardData[T Float](s ConvShape, d *convDims, dy, w, dx []T)
 func convDepthwiseBackwardWeight[T Float](s ConvShape, d *convDims, x, dy, dw []T) {
 	hw, kk := s.H*s.W, s.KH*s.KW
 	mult := s.O / s.C
+	g := newConvGeom(s.H, s.W, d.oh, d.ow, s.KH, s.KW, s.SH, s.SW, s.PH, s.PW, s.DH, s.DW)
 	ParallelFor(s.O, s.N*kk*d.ohw, func(lo, hi int) {
+		var buf [convTapBuf]convTap[T]
+		taps := convTapSlice(g, &buf)
 		for o := lo; o < hi; o++ {
-			wp := dw[o*kk:][:kk]
-			clear(wp)
+			acc := dw[o*kk:][:kk]
+			clear(acc)
 			for n := range s.N {
-				xp := x[(n*s.C+o/mult)*hw:][:hw]
-				dyp := dy[(n*s.O+o)*d.ohw:][:d.ohw]
-				for kh := range s.KH {
-					for kw := range s.KW {
-						off := kw*s.DW - s.PW
-						olo, ohi := convRange(off, s.SW, s.W, d.ow)
-						ylo, yhi := convRange(kh*s.DH-s.PH, s.SH, s.H, d.oh)
-						var sum T
-						for r := ylo; r < yhi; r++ {
-							ih := r*s.SH - s.PH + kh*s.DH
-							dyr := dyp[r*d.ow+olo : r*d.ow+ohi]
-							xr := xp[ih*s.W : (ih+1)*s.W]
-							if s.SW == 1 {
-								xr = xr[olo+off : ohi+off]
-								for i, v := range dyr {
-									sum += v * xr[i]
-								}
-								continue
-							}
-							for i, v := range dyr {
-								sum += v * xr[(olo+i)*s.SW+off]
-							}
-						}
-						wp[kh*s.KW+kw] += sum
-					}
-				}
+				convTapDots(g, x[(n*s.C+o/mult)*hw:][:hw], dy[(n*s.O+o)*d.ohw:][:d.ohw], acc, taps)
 			}
 		}
 	})

@@ -29,6 +29,11 @@ var convCases = []struct {
 	{"depthwise/stride2", ConvShape{N: 2, C: 4, H: 9, W: 8, O: 4, KH: 3, KW: 3, SH: 2, SW: 2, PH: 1, PW: 1, DH: 1, DW: 1, Groups: 4}},
 	{"depthwise/7x7mult2", ConvShape{N: 1, C: 3, H: 10, W: 11, O: 6, KH: 7, KW: 7, SH: 1, SW: 1, PH: 3, PW: 3, DH: 1, DW: 1, Groups: 3}},
 	{"depthwise/2x3dil", ConvShape{N: 2, C: 4, H: 7, W: 9, O: 4, KH: 2, KW: 3, SH: 1, SW: 2, PH: 1, PW: 0, DH: 2, DW: 1, Groups: 4}},
+	{"depthwise/dil2", ConvShape{N: 1, C: 3, H: 9, W: 10, O: 3, KH: 3, KW: 3, SH: 1, SW: 1, PH: 2, PW: 2, DH: 2, DW: 2, Groups: 3}},
+	{"depthwise/bigpad", ConvShape{N: 1, C: 2, H: 4, W: 5, O: 4, KH: 2, KW: 2, SH: 1, SW: 1, PH: 2, PW: 2, DH: 1, DW: 1, Groups: 2}},
+	{"depthwise/narrow", ConvShape{N: 2, C: 3, H: 6, W: 3, O: 3, KH: 5, KW: 5, SH: 1, SW: 1, PH: 2, PW: 2, DH: 1, DW: 1, Groups: 3}},
+	{"depthwise/9x9", ConvShape{N: 1, C: 2, H: 10, W: 12, O: 2, KH: 9, KW: 9, SH: 1, SW: 1, PH: 4, PW: 4, DH: 1, DW: 1, Groups: 2}},
+	{"depthwise/large", ConvShape{N: 2, C: 16, H: 12, W: 40, O: 16, KH: 7, KW: 7, SH: 1, SW: 1, PH: 3, PW: 3, DH: 1, DW: 1, Groups: 16}},
 	{"groups3/mult", ConvShape{N: 1, C: 6, H: 5, W: 5, O: 9, KH: 3, KW: 1, SH: 1, SW: 1, PH: 1, PW: 0, DH: 1, DW: 1, Groups: 3}},
 	{"empty", ConvShape{N: 0, C: 3, H: 5, W: 5, O: 2, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, Groups: 1}},
 	// N=1 and N=3 run products large enough to split inside the gemm; N=4
