@@ -459,7 +459,7 @@ func (u *unpickler) avail() int {
 // need checks that n values are within reach.
 func (u *unpickler) need(n int) error {
 	if a := u.avail(); a < n {
-		return fmt.Errorf("stack underflow: needs %d values, %d available", n, a)
+		return fmt.Errorf("stack underflow: needs %d, has %d above the last MARK", n, a)
 	}
 	return nil
 }

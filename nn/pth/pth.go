@@ -99,6 +99,8 @@ func read(r io.ReaderAt, size int64) (*Checkpoint, error) {
 	n, _ := r.ReadAt(head[:], 0)
 	b := head[:n]
 	switch {
+	case size == 0:
+		return nil, errors.New("file is empty")
 	case bytes.HasPrefix(b, []byte("PK\x03\x04")), bytes.HasPrefix(b, []byte("PK\x05\x06")):
 		return readZip(r, size)
 	case len(b) > 0 && b[0] == 0x80: // pickle PROTO: the legacy stream

@@ -334,9 +334,14 @@ func (r *resolver) convertDict(x *pyDict, path string, depth int) (*Dict, error)
 	return d, nil
 }
 
+// pathOrRoot formats the location of a value for an error message, eliding
+// the middle of a deep path.
 func pathOrRoot(path string) string {
-	if path == "" {
+	switch {
+	case path == "":
 		return "(root)"
+	case len(path) > 160:
+		return path[:60] + "..." + path[len(path)-80:]
 	}
 	return path
 }
