@@ -24,7 +24,7 @@ func ReadFile(path string) (*Image, error) {
 	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > MaxInputSize {
 		return nil, fmt.Errorf("dicom: %s: file is %d bytes, more than the %d allowed", path, fi.Size(), MaxInputSize)
 	}
-	b, err := readAll(f)
+	b, err := readAll(f, MaxInputSize)
 	if err != nil {
 		return nil, fmt.Errorf("dicom: %s: %w", path, err)
 	}
@@ -39,7 +39,7 @@ func ReadFile(path string) (*Image, error) {
 // Read reads a DICOM file or bare data set from r. Inputs larger than
 // MaxInputSize are refused.
 func Read(r io.Reader) (*Image, error) {
-	b, err := readAll(r)
+	b, err := readAll(r, MaxInputSize)
 	if err != nil {
 		return nil, fmt.Errorf("dicom: %w", err)
 	}
@@ -50,14 +50,14 @@ func Read(r io.Reader) (*Image, error) {
 	return im, nil
 }
 
-// readAll reads r to the end, refusing more than MaxInputSize bytes.
-func readAll(r io.Reader) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, MaxInputSize+1))
+// readAll reads r to the end, refusing more than limit bytes.
+func readAll(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > MaxInputSize {
-		return nil, fmt.Errorf("input is larger than %d bytes", MaxInputSize)
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("input is larger than %d bytes", limit)
 	}
 	return b, nil
 }
