@@ -17,6 +17,7 @@ package safetensors
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -259,6 +260,9 @@ type writePlan struct {
 }
 
 func plan(f *File) (*writePlan, error) {
+	if f == nil {
+		return nil, errors.New("nil *File")
+	}
 	names := f.Names
 	if names == nil {
 		names = make([]string, 0, len(f.Tensors))
