@@ -354,3 +354,6 @@ func (s *Store) StateDict() *safetensors.File {
 	}
 	return f
 }
+
+// Shape is the entry's shape, for a float tensor or an integer buffer.
+func (e *Entry) Shape() []int { return e.shape() }
