@@ -38,8 +38,8 @@ func (s *hostStorage) Len() int {
 // of asking the garbage collector for new ones. Buffers return to the pool
 // when the storage that held them becomes unreachable.
 type cpuDevice struct {
-	mu   sync.Mutex
-	free map[poolKey][]any
+	mu           sync.Mutex
+	free         map[poolKey][]any
 	hits, misses int // allocations served from the pool, and not
 }
 
