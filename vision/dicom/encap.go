@@ -2,6 +2,7 @@ package dicom
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 )
 
@@ -22,6 +23,11 @@ func (im *Image) decodeEncapsulated(pd *Element, perFrame int) ([]int32, error) 
 	if limit := max(int64(total)*im.maxExpansion(), minLimit); int64(perFrame)*int64(im.Frames) > limit {
 		return nil, fmt.Errorf("%v pixel data: %d compressed bytes cannot hold %dx%dx%d samples",
 			pd.Tag, total, im.Rows, im.Columns, im.Frames)
+	}
+	for i, f := range frames {
+		if err := im.checkFrameSize(f); err != nil {
+			return nil, fmt.Errorf("%v pixel data: frame %d: %w", pd.Tag, i, err)
+		}
 	}
 	out := make([]int32, perFrame*im.Frames)
 	for i, f := range frames {
@@ -56,6 +62,38 @@ func (im *Image) maxExpansion() int64 {
 		return 4096
 	}
 	return 1
+}
+
+// checkFrameSize compares the size in a JPEG frame header with the image's
+// before anything is allocated for the output.
+func (im *Image) checkFrameSize(f []byte) error {
+	switch im.syn.codec {
+	case codecJPEGLossless, codecJPEGBaseline, codecJPEGExtended, codecJPEGLS:
+	default:
+		return nil
+	}
+	r := &markerReader{b: f}
+	if m, err := r.next(); err != nil || m != mSOI {
+		return errors.New("JPEG: no SOI marker")
+	}
+	for {
+		m, err := r.next()
+		if err != nil || m == mSOS || m == mEOI || (m >= mRST0 && m <= mRST0+7) {
+			return nil // the decoder reports it
+		}
+		p, err := r.segment(m)
+		if err != nil {
+			return nil
+		}
+		isSOF := (m >= 0xC0 && m <= 0xCF && m != mDHT && m != 0xC8 && m != 0xCC) || m == mSOF55
+		if isSOF && len(p) >= 5 {
+			rows, cols := int(p[1])<<8|int(p[2]), int(p[3])<<8|int(p[4])
+			if rows != im.Rows || cols != im.Columns {
+				return fmt.Errorf("JPEG: frame is %dx%d, want %dx%d", rows, cols, im.Rows, im.Columns)
+			}
+			return nil
+		}
+	}
 }
 
 // decodeFrame decodes one compressed frame into raw samples.
