@@ -11,10 +11,12 @@ import (
 	"github.com/vertebra-ml/vertebra/nn/safetensors"
 )
 
-// legacyMagic and legacyProtocol open every legacy torch.save stream.
-var legacyMagic, _ = new(big.Int).SetString("1950a86a20f9469cfc6c", 16)
-
-const legacyProtocol = 1001
+// legacyMagic (in hex) and legacyProtocol open every legacy torch.save
+// stream.
+const (
+	legacyMagic    = "1950a86a20f9469cfc6c"
+	legacyProtocol = 1001
+)
 
 // legacyRoot is a storage of the legacy format as its persistent ids
 // describe it; its bytes follow the pickles.
@@ -34,8 +36,8 @@ func readLegacy(r io.ReaderAt, size int64) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("legacy format: magic number: %w", err)
 	}
-	if m, ok := magic.(*big.Int); !ok || m.Cmp(legacyMagic) != 0 {
-		return nil, fmt.Errorf("legacy format: magic number is %s, want 0x%x", describeValue(magic), legacyMagic)
+	if m, ok := magic.(*big.Int); !ok || m.Text(16) != legacyMagic {
+		return nil, fmt.Errorf("legacy format: magic number is %s, want 0x%s", describeValue(magic), legacyMagic)
 	}
 	proto, err := u.load()
 	if err != nil {

@@ -95,7 +95,8 @@ func (u *unpickler) load() (any, error) {
 		}
 		done, err := u.step(op)
 		if err != nil {
-			return nil, fmt.Errorf("pickle offset %d: opcode %s: %w", start, opName(op), err)
+			name, _ := opName(op)
+			return nil, fmt.Errorf("pickle offset %d: opcode %s: %w", start, name, err)
 		}
 		if done {
 			if len(u.stack) != 1 {
@@ -106,28 +107,162 @@ func (u *unpickler) load() (any, error) {
 	}
 }
 
-// opNames names the opcodes for error messages.
-var opNames = map[byte]string{
-	'(': "MARK", '.': "STOP", '0': "POP", '1': "POP_MARK", '2': "DUP", 'F': "FLOAT", 'I': "INT",
-	'J': "BININT", 'K': "BININT1", 'L': "LONG", 'M': "BININT2", 'N': "NONE", 'P': "PERSID",
-	'Q': "BINPERSID", 'R': "REDUCE", 'S': "STRING", 'T': "BINSTRING", 'U': "SHORT_BINSTRING",
-	'V': "UNICODE", 'X': "BINUNICODE", 'a': "APPEND", 'b': "BUILD", 'c': "GLOBAL", 'd': "DICT",
-	'}': "EMPTY_DICT", 'e': "APPENDS", 'g': "GET", 'h': "BINGET", 'i': "INST", 'j': "LONG_BINGET",
-	'l': "LIST", ']': "EMPTY_LIST", 'o': "OBJ", 'p': "PUT", 'q': "BINPUT", 'r': "LONG_BINPUT",
-	's': "SETITEM", 't': "TUPLE", ')': "EMPTY_TUPLE", 'u': "SETITEMS", 'G': "BINFLOAT",
-	0x80: "PROTO", 0x81: "NEWOBJ", 0x82: "EXT1", 0x83: "EXT2", 0x84: "EXT4", 0x85: "TUPLE1",
-	0x86: "TUPLE2", 0x87: "TUPLE3", 0x88: "NEWTRUE", 0x89: "NEWFALSE", 0x8a: "LONG1", 0x8b: "LONG4",
-	'B': "BINBYTES", 'C': "SHORT_BINBYTES", 0x8c: "SHORT_BINUNICODE", 0x8d: "BINUNICODE8",
-	0x8e: "BINBYTES8", 0x8f: "EMPTY_SET", 0x90: "ADDITEMS", 0x91: "FROZENSET", 0x92: "NEWOBJ_EX",
-	0x93: "STACK_GLOBAL", 0x94: "MEMOIZE", 0x95: "FRAME", 0x96: "BYTEARRAY8", 0x97: "NEXT_BUFFER",
-	0x98: "READONLY_BUFFER",
+// opName names an opcode for error messages; ok is false for bytes that
+// are not pickle opcodes.
+func opName(op byte) (name string, ok bool) {
+	switch op {
+	case '(':
+		return "MARK", true
+	case '.':
+		return "STOP", true
+	case '0':
+		return "POP", true
+	case '1':
+		return "POP_MARK", true
+	case '2':
+		return "DUP", true
+	case 'F':
+		return "FLOAT", true
+	case 'I':
+		return "INT", true
+	case 'J':
+		return "BININT", true
+	case 'K':
+		return "BININT1", true
+	case 'L':
+		return "LONG", true
+	case 'M':
+		return "BININT2", true
+	case 'N':
+		return "NONE", true
+	case 'P':
+		return "PERSID", true
+	case 'Q':
+		return "BINPERSID", true
+	case 'R':
+		return "REDUCE", true
+	case 'S':
+		return "STRING", true
+	case 'T':
+		return "BINSTRING", true
+	case 'U':
+		return "SHORT_BINSTRING", true
+	case 'V':
+		return "UNICODE", true
+	case 'X':
+		return "BINUNICODE", true
+	case 'a':
+		return "APPEND", true
+	case 'b':
+		return "BUILD", true
+	case 'c':
+		return "GLOBAL", true
+	case 'd':
+		return "DICT", true
+	case '}':
+		return "EMPTY_DICT", true
+	case 'e':
+		return "APPENDS", true
+	case 'g':
+		return "GET", true
+	case 'h':
+		return "BINGET", true
+	case 'i':
+		return "INST", true
+	case 'j':
+		return "LONG_BINGET", true
+	case 'l':
+		return "LIST", true
+	case ']':
+		return "EMPTY_LIST", true
+	case 'o':
+		return "OBJ", true
+	case 'p':
+		return "PUT", true
+	case 'q':
+		return "BINPUT", true
+	case 'r':
+		return "LONG_BINPUT", true
+	case 's':
+		return "SETITEM", true
+	case 't':
+		return "TUPLE", true
+	case ')':
+		return "EMPTY_TUPLE", true
+	case 'u':
+		return "SETITEMS", true
+	case 'G':
+		return "BINFLOAT", true
+	case 0x80:
+		return "PROTO", true
+	case 0x81:
+		return "NEWOBJ", true
+	case 0x82:
+		return "EXT1", true
+	case 0x83:
+		return "EXT2", true
+	case 0x84:
+		return "EXT4", true
+	case 0x85:
+		return "TUPLE1", true
+	case 0x86:
+		return "TUPLE2", true
+	case 0x87:
+		return "TUPLE3", true
+	case 0x88:
+		return "NEWTRUE", true
+	case 0x89:
+		return "NEWFALSE", true
+	case 0x8a:
+		return "LONG1", true
+	case 0x8b:
+		return "LONG4", true
+	case 'B':
+		return "BINBYTES", true
+	case 'C':
+		return "SHORT_BINBYTES", true
+	case 0x8c:
+		return "SHORT_BINUNICODE", true
+	case 0x8d:
+		return "BINUNICODE8", true
+	case 0x8e:
+		return "BINBYTES8", true
+	case 0x8f:
+		return "EMPTY_SET", true
+	case 0x90:
+		return "ADDITEMS", true
+	case 0x91:
+		return "FROZENSET", true
+	case 0x92:
+		return "NEWOBJ_EX", true
+	case 0x93:
+		return "STACK_GLOBAL", true
+	case 0x94:
+		return "MEMOIZE", true
+	case 0x95:
+		return "FRAME", true
+	case 0x96:
+		return "BYTEARRAY8", true
+	case 0x97:
+		return "NEXT_BUFFER", true
+	case 0x98:
+		return "READONLY_BUFFER", true
+	}
+	return fmt.Sprintf("0x%02x", op), false
 }
 
-func opName(op byte) string {
-	if n, ok := opNames[op]; ok {
-		return n
+// argWidth is the width in bytes of the little-endian integer argument
+// (a value, a length or a memo index) that follows op.
+func argWidth(op byte) int {
+	switch op {
+	case 'K', 'C', 'U', 'q', 'h', 0x8a, 0x8c:
+		return 1
+	case 'M':
+		return 2
+	case 'J', 'X', 'T', 'B', 'r', 'j', 0x8b:
+		return 4
 	}
-	return fmt.Sprintf("0x%02x", op)
+	return 8 // BINUNICODE8, BINBYTES8, BYTEARRAY8
 }
 
 func (u *unpickler) step(op byte) (done bool, err error) {
@@ -167,7 +302,7 @@ func (u *unpickler) step(op byte) (done bool, err error) {
 	case 0x89:
 		u.push(false)
 	case 'K', 'M', 'J':
-		n := map[byte]int{'K': 1, 'M': 2, 'J': 4}[op]
+		n := argWidth(op)
 		v, err := u.readUint(n)
 		if err != nil {
 			return false, err
@@ -178,7 +313,7 @@ func (u *unpickler) step(op byte) (done bool, err error) {
 			u.push(int64(v))
 		}
 	case 0x8a, 0x8b: // LONG1, LONG4: little-endian two's complement
-		n, err := u.readUint(map[byte]int{0x8a: 1, 0x8b: 4}[op])
+		n, err := u.readUint(argWidth(op))
 		if err != nil {
 			return false, err
 		}
@@ -205,7 +340,7 @@ func (u *unpickler) step(op byte) (done bool, err error) {
 		u.push(v)
 
 	case 'X', 0x8c, 0x8d, 'T', 'U': // str; BINSTRING and SHORT_BINSTRING are Python 2 str
-		n, err := u.readUint(map[byte]int{'X': 4, 0x8c: 1, 0x8d: 8, 'T': 4, 'U': 1}[op])
+		n, err := u.readUint(argWidth(op))
 		if err != nil {
 			return false, err
 		}
@@ -215,7 +350,7 @@ func (u *unpickler) step(op byte) (done bool, err error) {
 		}
 		u.push(string(b))
 	case 'B', 'C', 0x8e, 0x96: // bytes, bytearray
-		n, err := u.readUint(map[byte]int{'B': 4, 'C': 1, 0x8e: 8, 0x96: 8}[op])
+		n, err := u.readUint(argWidth(op))
 		if err != nil {
 			return false, err
 		}
@@ -330,7 +465,7 @@ func (u *unpickler) step(op byte) (done bool, err error) {
 			return false, err
 		}
 	case 'q', 'r':
-		idx, err := u.readUint(map[byte]int{'q': 1, 'r': 4}[op])
+		idx, err := u.readUint(argWidth(op))
 		if err != nil {
 			return false, err
 		}
@@ -352,7 +487,7 @@ func (u *unpickler) step(op byte) (done bool, err error) {
 		}
 		return false, u.get(idx)
 	case 'h', 'j':
-		idx, err := u.readUint(map[byte]int{'h': 1, 'j': 4}[op])
+		idx, err := u.readUint(argWidth(op))
 		if err != nil {
 			return false, err
 		}
@@ -437,7 +572,7 @@ func (u *unpickler) step(op byte) (done bool, err error) {
 	default:
 		// INST, OBJ, EXT*, NEWOBJ_EX, PERSID, STRING, UNICODE and the
 		// out-of-band buffers are never emitted by torch.save.
-		if name, ok := opNames[op]; ok {
+		if name, ok := opName(op); ok {
 			return false, fmt.Errorf("opcode %s is not supported", name)
 		}
 		return false, fmt.Errorf("unknown opcode")

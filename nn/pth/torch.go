@@ -28,19 +28,33 @@ type tensorRef struct {
 	size, stride []int64
 }
 
-// storageDTypes maps the pickled storage class names to element types.
-var storageDTypes = map[string]safetensors.DType{
-	"FloatStorage":        safetensors.F32,
-	"DoubleStorage":       safetensors.F64,
-	"HalfStorage":         safetensors.F16,
-	"BFloat16Storage":     safetensors.BF16,
-	"LongStorage":         safetensors.I64,
-	"IntStorage":          safetensors.I32,
-	"ShortStorage":        safetensors.I16,
-	"CharStorage":         safetensors.I8,
-	"ByteStorage":         safetensors.U8,
-	"BoolStorage":         safetensors.BOOL,
-	"ComplexFloatStorage": safetensors.C64,
+// storageDType maps a pickled storage class name to its element type.
+func storageDType(name string) (safetensors.DType, bool) {
+	switch name {
+	case "FloatStorage":
+		return safetensors.F32, true
+	case "DoubleStorage":
+		return safetensors.F64, true
+	case "HalfStorage":
+		return safetensors.F16, true
+	case "BFloat16Storage":
+		return safetensors.BF16, true
+	case "LongStorage":
+		return safetensors.I64, true
+	case "IntStorage":
+		return safetensors.I32, true
+	case "ShortStorage":
+		return safetensors.I16, true
+	case "CharStorage":
+		return safetensors.I8, true
+	case "ByteStorage":
+		return safetensors.U8, true
+	case "BoolStorage":
+		return safetensors.BOOL, true
+	case "ComplexFloatStorage":
+		return safetensors.C64, true
+	}
+	return "", false
 }
 
 // torchGlobal is the allow-list of globals a checkpoint may name. Anything
@@ -62,7 +76,7 @@ func torchGlobal(module, name string) (*global, error) {
 		g.kind, g.dtype = gStorageType, string(safetensors.U8)
 	default:
 		// Files written on a GPU before PyTorch 0.4 name torch.cuda types.
-		dt, ok := storageDTypes[name]
+		dt, ok := storageDType(name)
 		if !ok || module != "torch" && module != "torch.cuda" {
 			return nil, fmt.Errorf("forbidden global %s.%s: only tensor rebuilders, storage types and collections.OrderedDict are allowed", module, name)
 		}
