@@ -84,6 +84,12 @@ type entry struct {
 // name starting with "/" is put at the top level instead.
 func zipCheckpoint(t testing.TB, pkl []byte, entries ...entry) []byte {
 	t.Helper()
+	return zipWith(t, zip.Store, pkl, entries...)
+}
+
+// zipWith is zipCheckpoint with the given compression method.
+func zipWith(t testing.TB, method uint16, pkl []byte, entries ...entry) []byte {
+	t.Helper()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	for _, e := range append([]entry{{"data.pkl", pkl}, {"version", []byte("3\n")}}, entries...) {
@@ -91,7 +97,7 @@ func zipCheckpoint(t testing.TB, pkl []byte, entries ...entry) []byte {
 		if e.name[0] == '/' {
 			name = e.name[1:]
 		}
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store})
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: method})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package pth
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"encoding/binary"
@@ -114,6 +115,15 @@ func TestViewsAndTypes(t *testing.T) {
 				t.Errorf("empty = %+v", e)
 			}
 		})
+	}
+}
+
+// TestDeflated reads an archive whose entries another tool compressed.
+func TestDeflated(t *testing.T) {
+	pkl := stateDict(false, tspec{name: "v", storage: "LongStorage", key: "0", numel: 6, offset: 1, size: []int{2, 2}, stride: []int{1, 2}})
+	_, ts := mustStateDict(t, zipWith(t, zip.Deflate, pkl, entry{"data/0", le64(arange64(6)...)}))
+	if got := int64s(t, ts["v"]); !slices.Equal(got, []int64{1, 3, 2, 4}) {
+		t.Errorf("v = %v, want [1 3 2 4]", got)
 	}
 }
 

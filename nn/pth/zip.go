@@ -53,17 +53,21 @@ func readZip(r io.ReaderAt, size int64) (*Checkpoint, error) {
 	if pkl.UncompressedSize64 > math.MaxInt64 {
 		return nil, fmt.Errorf("%s: size %d out of range", pkl.Name, pkl.UncompressedSize64)
 	}
+	limit := int64(pkl.UncompressedSize64)
+	if pkl.Method != zip.Store {
+		limit = min(limit, inflateCap(size))
+	}
 	rc, err := pkl.Open()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", pkl.Name, err)
 	}
 	defer rc.Close()
-	u := newTorchUnpickler(bufio.NewReader(rc), 0, int64(pkl.UncompressedSize64), zipPersistentLoad)
+	u := newTorchUnpickler(bufio.NewReader(rc), 0, limit, zipPersistentLoad)
 	obj, err := u.load()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", pkl.Name, err)
 	}
-	src := &zipSource{files: files, prefix: prefix + "data/", r: r, fileSize: size, cache: map[string][]byte{}}
+	src := &zipSource{files: files, prefix: prefix + "data/", r: r, fileSize: size, cache: map[string][]byte{}, inflateLeft: inflateCap(size)}
 	root, err := newResolver(src, size, bigEndian).convert(obj, "", 0)
 	if err != nil {
 		return nil, err
@@ -97,6 +101,16 @@ func readSmall(f *zip.File, max int64) ([]byte, error) {
 	return b, nil
 }
 
+// inflateCap bounds what compressed entries of a file of the given size may
+// inflate to: deflate cannot exceed about 1032:1, and torch.save does not
+// compress at all, so this only stops decompression bombs.
+func inflateCap(size int64) int64 {
+	if size > (math.MaxInt64-1<<30)/16 {
+		return math.MaxInt64
+	}
+	return 1<<30 + 16*size
+}
+
 // zipSource reads storages from data/<key> entries. torch.save stores them
 // uncompressed, so they are read in place; compressed entries (an archive
 // rewritten by another tool) are inflated once and kept.
@@ -106,6 +120,8 @@ type zipSource struct {
 	r        io.ReaderAt
 	fileSize int64
 	cache    map[string][]byte
+	// inflateLeft is what compressed storages may still inflate to.
+	inflateLeft int64
 }
 
 func (s *zipSource) entry(key string) (*zip.File, error) {
@@ -148,6 +164,10 @@ func (s *zipSource) read(key string, p []byte, off int64) error {
 	}
 	b, ok := s.cache[key]
 	if !ok {
+		if n > s.inflateLeft {
+			return fmt.Errorf("storage %q: compressed entries would inflate to more than %d bytes", key, inflateCap(s.fileSize))
+		}
+		s.inflateLeft -= n
 		rc, err := f.Open()
 		if err != nil {
 			return fmt.Errorf("storage %q: %w", key, err)
