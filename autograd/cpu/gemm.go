@@ -355,7 +355,13 @@ func gemmKernelGo[T Float](kc int, a, b []T, alpha, beta T, c []T, ldc int) {
 // mr-tall strips: strip s holds element (s*mr+r, p) at s*mr*kb + p*mr + r.
 // Rows past mb are zero.
 func gemmPackA[T Float](transA bool, a []T, lda, i0, p0, mb, kb, mr int, dst []T) {
-	for s := 0; s < mb; s += mr {
+	s := 0
+	if mr == 6 && gemmIsF32[T]() {
+		// Whole strips of the float32 assembly kernel.
+		s = mb / 6 * 6
+		gemmPackA6(transA, gemmF32(a), lda, i0, p0, s, kb, gemmF32(dst))
+	}
+	for ; s < mb; s += mr {
 		d := dst[s*kb : (s+mr)*kb]
 		rows := min(mr, mb-s)
 		if transA {
@@ -386,20 +392,25 @@ func gemmPackA[T Float](transA bool, a []T, lda, i0, p0, mb, kb, mr int, dst []T
 // nr-wide strips: strip s holds element (p, s*nr+j) at s*nr*kb + p*nr + j.
 // Columns past nb are zero.
 func gemmPackB[T Float](transB bool, b []T, ldb, p0, j0, kb, nb, nr int, dst []T) {
-	for s := 0; s < nb; s += nr {
+	if !transB && nr == 16 && gemmIsF32[T]() {
+		// The float32 assembly kernel's strips, the bulk of all packing.
+		full := nb / 16 * 16
+		gemmPackB16(gemmF32(b), ldb, p0, j0, kb, full, gemmF32(dst))
+		if full < nb {
+			gemmPackBStrips(b, ldb, p0, j0+full, kb, nb-full, nr, dst[full*kb:])
+		}
+		return
+	}
+	s := 0
+	if transB && nr == 16 && gemmIsF32[T]() {
+		s = nb / 16 * 16
+		gemmPackBT16(gemmF32(b), ldb, p0, j0, kb, s, gemmF32(dst))
+	}
+	for ; s < nb; s += nr {
 		d := dst[s*kb : (s+nr)*kb]
 		cols := min(nr, nb-s)
 		if !transB {
-			// op(B)(p, j) = b[p*ldb + j]: each k step is contiguous.
-			for p := range kb {
-				src := b[(p0+p)*ldb+j0+s:]
-				dp := d[p*nr : p*nr+nr]
-				src = src[:cols]
-				for j, v := range src {
-					dp[j] = v
-				}
-				clear(dp[cols:])
-			}
+			gemmPackBStrips(b, ldb, p0, j0+s, kb, cols, nr, d)
 			continue
 		}
 		for j := range cols {
@@ -411,6 +422,89 @@ func gemmPackB[T Float](transB bool, b []T, ldb, p0, j0, kb, nb, nr int, dst []T
 		for j := cols; j < nr; j++ {
 			for p := range kb {
 				d[p*nr+j] = 0
+			}
+		}
+	}
+}
+
+// gemmPackB16 packs rows [p0, p0+kb) x columns [j0, j0+nb) of an
+// untransposed float32 B into 16-wide strips, nb a multiple of 16. It is
+// not generic so that the 64-byte row copies compile to vector moves
+// rather than calls to memmove.
+func gemmPackB16(b []float32, ldb, p0, j0, kb, nb int, dst []float32) {
+	for p := range kb {
+		src := b[(p0+p)*ldb+j0:][:nb]
+		d := dst[p*16:]
+		for s := 0; s+16 <= len(src); s += 16 {
+			*(*[16]float32)(d[s*kb:]) = *(*[16]float32)(src[s:])
+		}
+	}
+}
+
+// gemmPackBT16 is gemmPackB16 for a transposed B: column j of op(B) is
+// row j of b. Four rows at a time fill a quarter of each packed row.
+func gemmPackBT16(b []float32, ldb, p0, j0, kb, nb int, dst []float32) {
+	for s := 0; s < nb; s += 16 {
+		d := dst[s*kb : (s+16)*kb]
+		for q := 0; q < 16; q += 4 {
+			row := (j0+s+q)*ldb + p0
+			r0 := b[row:][:kb]
+			r1 := b[row+ldb:][:kb]
+			r2 := b[row+2*ldb:][:kb]
+			r3 := b[row+3*ldb:][:kb]
+			for p := range r0 {
+				dp := d[p*16+q : p*16+q+4 : p*16+q+4]
+				dp[0], dp[1], dp[2], dp[3] = r0[p], r1[p], r2[p], r3[p]
+			}
+		}
+	}
+}
+
+// gemmPackA6 packs rows [i0, i0+mb) x columns [p0, p0+kb) of op(A) into
+// 6-tall float32 strips, mb a multiple of 6.
+func gemmPackA6(transA bool, a []float32, lda, i0, p0, mb, kb int, dst []float32) {
+	for s := 0; s < mb; s += 6 {
+		d := dst[s*kb : (s+6)*kb]
+		if transA {
+			for p := range kb {
+				*(*[6]float32)(d[p*6:]) = *(*[6]float32)(a[(p0+p)*lda+i0+s:])
+			}
+			continue
+		}
+		row := (i0+s)*lda + p0
+		r0 := a[row:][:kb]
+		r1 := a[row+lda:][:kb]
+		r2 := a[row+2*lda:][:kb]
+		r3 := a[row+3*lda:][:kb]
+		r4 := a[row+4*lda:][:kb]
+		r5 := a[row+5*lda:][:kb]
+		for p := range r0 {
+			dp := d[p*6 : p*6+6 : p*6+6]
+			dp[0], dp[1], dp[2], dp[3], dp[4], dp[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+		}
+	}
+}
+
+// gemmF32 reinterprets a slice of a float32-shaped T as []float32.
+func gemmF32[T Float](s []T) []float32 {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&s[0])), len(s))
+}
+
+// gemmPackBStrips packs rows [p0, p0+kb) x columns [j0, j0+nb) of an
+// untransposed B into nr-wide strips, zero-padding the last one.
+func gemmPackBStrips[T Float](b []T, ldb, p0, j0, kb, nb, nr int, dst []T) {
+	for s := 0; s < nb; s += nr {
+		d := dst[s*kb : (s+nr)*kb]
+		cols := min(nr, nb-s)
+		for p := range kb {
+			src := b[(p0+p)*ldb+j0+s:][:cols]
+			dp := d[p*nr : p*nr+nr]
+			copy(dp, src)
+			if cols < nr {
+				clear(dp[cols:])
 			}
 		}
 	}
