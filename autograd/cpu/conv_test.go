@@ -294,3 +294,27 @@ func TestConvPanics(t *testing.T) {
 		})
 	}
 }
+
+// TestConvAllocs checks that repeated passes allocate no scratch of their
+// own once the pools are warm: at most a few closures for ParallelFor.
+func TestConvAllocs(t *testing.T) {
+	shapes := []ConvShape{
+		{N: 2, C: 8, H: 12, W: 12, O: 8, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1, Groups: 1},
+		{N: 2, C: 8, H: 12, W: 12, O: 8, KH: 7, KW: 7, SH: 1, SW: 1, PH: 3, PW: 3, DH: 1, DW: 1, Groups: 8},
+	}
+	for _, s := range shapes {
+		oh, ow := s.OutHW()
+		x, y := make([]float32, s.N*s.C*s.H*s.W), make([]float32, s.N*s.O*oh*ow)
+		w := make([]float32, s.O*s.C/s.Groups*s.KH*s.KW)
+		withWorkers(1, func() {
+			allocs := testing.AllocsPerRun(10, func() {
+				Conv2dForward(s, x, w, nil, y)
+				Conv2dBackwardData(s, y, w, x)
+				Conv2dBackwardWeight(s, x, y, w)
+			})
+			if allocs > 10 {
+				t.Errorf("groups=%d: %v allocations per forward+backward", s.Groups, allocs)
+			}
+		})
+	}
+}

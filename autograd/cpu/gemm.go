@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"fmt"
+	"math/bits"
 	"sync"
 	"unsafe"
 )
@@ -579,30 +580,36 @@ func gemmDirect[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda i
 	}
 }
 
-// Packing buffers, one pool per element size. A buffer taken from the
-// pool holds at least the requested length.
-var gemmPool32, gemmPool64 sync.Pool
+// Packing and scratch buffers, pooled by element size and by capacity: a
+// pool holds buffers of exactly 1<<i elements, so that any buffer taken
+// from pool i fits any request of more than 1<<(i-1) elements and buffers
+// of different uses do not evict one another.
+var gemmPools32, gemmPools64 [48]sync.Pool
 
-func gemmPool[T Float]() *sync.Pool {
+// gemmClass returns the pool index for n elements: ceil(log2(n)).
+func gemmClass(n int) int {
+	return bits.Len(uint(max(n, 1) - 1))
+}
+
+func gemmPool[T Float](class int) *sync.Pool {
 	if gemmIsF32[T]() {
-		return &gemmPool32
+		return &gemmPools32[class]
 	}
-	return &gemmPool64
+	return &gemmPools64[class]
 }
 
 // gemmGetBuf returns a pooled slice of length n; its contents are garbage.
 func gemmGetBuf[T Float](n int) *[]T {
-	if p, ok := gemmPool[T]().Get().(*[]T); ok {
-		if cap(*p) >= n {
-			*p = (*p)[:n]
-			return p
-		}
+	c := gemmClass(n)
+	if p, ok := gemmPool[T](c).Get().(*[]T); ok {
+		*p = (*p)[:n]
+		return p
 	}
-	s := make([]T, n)
+	s := make([]T, n, 1<<c)
 	return &s
 }
 
 // gemmPutBuf returns a slice obtained from gemmGetBuf to its pool.
 func gemmPutBuf[T Float](p *[]T) {
-	gemmPool[T]().Put(p)
+	gemmPool[T](gemmClass(cap(*p))).Put(p)
 }
