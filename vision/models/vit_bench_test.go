@@ -1,0 +1,29 @@
+package models
+
+import (
+	"testing"
+
+	ag "github.com/vertebra-ml/vertebra/autograd"
+	"github.com/vertebra-ml/vertebra/nn"
+)
+
+// vitBenchPresetForward times the eval forward of a full-size preset on
+// one 224x224 image in float32 and reports images/s.
+func vitBenchPresetForward(b *testing.B, preset string) {
+	store := nn.NewStore(ag.Float32, 1)
+	m, err := New(preset, store.Root())
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := vitRandInput(1, 1, 3, 224, 224)
+	b.ResetTimer()
+	ag.NoGrad(func() {
+		for range b.N {
+			m.Forward(x)
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
+}
+
+// BenchmarkViTForward is vit_b_16.
+func BenchmarkViTForward(b *testing.B) { vitBenchPresetForward(b, "vit_b_16") }

@@ -1,0 +1,330 @@
+package models
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	ag "github.com/vertebra-ml/vertebra/autograd"
+	"github.com/vertebra-ml/vertebra/nn"
+	"github.com/vertebra-ml/vertebra/nn/safetensors"
+)
+
+// TEMPORARY golden runner, until the lead's generic TestGoldenModels lands.
+func vitTmpGolden(t *testing.T, name string) {
+	t.Helper()
+	path := filepath.Join("..", "..", "..", "shared", "goldens", "models", name+".safetensors")
+	f, err := safetensors.ReadFile(path)
+	if err != nil {
+		t.Skipf("golden: %v", err)
+	}
+	store := nn.NewStore(ag.Float32, 1)
+	m, err := Build(f.Metadata["arch"], f.Metadata["naming"], []byte(f.Metadata["config"]), store.Root())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.LoadFile(f, nn.LoadOptions{Strict: true, Skip: func(k string) bool { return strings.HasPrefix(k, "golden.") }}); err != nil {
+		t.Fatal(err)
+	}
+	get := func(k string) *ag.Tensor {
+		tt := f.Tensors[k]
+		v, err := tt.Float32()
+		if err != nil {
+			t.Fatal(k, err)
+		}
+		return ag.FromFloat32(v, tt.Shape...)
+	}
+	rel := func(got, want *ag.Tensor) float64 {
+		g, w := got.Float64s(), want.Float64s()
+		if len(g) != len(w) {
+			return math.Inf(1)
+		}
+		var d, mx float64
+		for i := range g {
+			d = max(d, math.Abs(g[i]-w[i]))
+			mx = max(mx, math.Abs(w[i]))
+		}
+		return d / mx
+	}
+	x := get("golden.input").SetRequiresGrad(true)
+	var feats *ag.Tensor
+	ag.NoGrad(func() { feats = m.Features(x) })
+	logits := m.Forward(x)
+	ef, el := rel(feats, get("golden.features")), rel(logits, get("golden.logits"))
+	logits.BackwardWith(get("golden.dlogits"))
+	worst, worstKey := rel(x.Grad(), get("golden.grad.input")), "input"
+	for _, e := range store.NamedParameters() {
+		k := "golden.grad." + e.Name
+		if _, ok := f.Tensors[k]; !ok {
+			t.Errorf("no %s", k)
+			continue
+		}
+		if e.Tensor.Grad() == nil {
+			t.Errorf("no gradient for %s", e.Name)
+			continue
+		}
+		if r := rel(e.Tensor.Grad(), get(k)); r > worst {
+			worst, worstKey = r, e.Name
+		}
+	}
+	t.Logf("%s: fwd features %.3g logits %.3g; grad max %.3g (%s)", name, ef, el, worst, worstKey)
+	if ef > 1e-4 || el > 1e-4 || worst > 1e-3 {
+		t.Errorf("%s: out of tolerance", name)
+	}
+}
+
+func TestTmpGoldenViT(t *testing.T) {
+	for _, n := range []string{"vit_a", "vit_b", "beit_hf_a", "beit_hf_b"} {
+		t.Run(n, func(t *testing.T) { vitTmpGolden(t, n) })
+	}
+}
+
+func TestTmpManifestsViT(t *testing.T) {
+	for _, n := range []string{"vit_b_16", "beit_base_patch16_224_hf"} {
+		t.Run(n, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "goldens", "manifests", n+".json"))
+			if err != nil {
+				t.Skip(err)
+			}
+			var man struct {
+				Arch, Naming string
+				Config       json.RawMessage
+				Params       int
+				Keys         [][]any
+			}
+			if err := json.Unmarshal(data, &man); err != nil {
+				t.Fatal(err)
+			}
+			store := nn.NewStore(ag.Float32, 1)
+			if _, err := Build(man.Arch, man.Naming, man.Config, store.Root()); err != nil {
+				t.Fatal(err)
+			}
+			es := store.Entries()
+			if len(es) != len(man.Keys) {
+				t.Errorf("%d keys, want %d", len(es), len(man.Keys))
+			}
+			for i := range min(len(es), len(man.Keys)) {
+				name := man.Keys[i][0].(string)
+				var shape []int
+				for _, d := range man.Keys[i][1].([]any) {
+					shape = append(shape, int(d.(float64)))
+				}
+				dt := "F32"
+				got := []int(nil)
+				if es[i].Ints != nil {
+					dt, got = "I64", es[i].Ints.Shape
+				} else {
+					got = es[i].Tensor.Shape()
+				}
+				if es[i].Name != name || !slices.Equal(got, shape) || dt != man.Keys[i][2].(string) {
+					t.Errorf("key %d: %s %v %s, want %s %v %s", i, es[i].Name, got, dt, name, shape, man.Keys[i][2])
+				}
+			}
+			if store.NumParams() != man.Params {
+				t.Errorf("%d params, want %d", store.NumParams(), man.Params)
+			}
+			t.Logf("%s: %d keys, %d params", n, len(es), store.NumParams())
+		})
+	}
+}
+
+// vitGoldenFile reads ../shared/goldens/models/<name>.safetensors, skipping
+// the test where the fixtures are absent.
+func vitGoldenFile(t *testing.T, name string) *safetensors.File {
+	t.Helper()
+	f, err := safetensors.ReadFile(filepath.Join("..", "..", "..", "shared", "goldens", "models", name+".safetensors"))
+	if err != nil {
+		t.Skipf("golden fixtures: %v", err)
+	}
+	return f
+}
+
+// vitFileTensor is a float32 tensor of f.
+func vitFileTensor(t *testing.T, f *safetensors.File, key string) *ag.Tensor {
+	t.Helper()
+	st, ok := f.Tensors[key]
+	if !ok {
+		t.Fatalf("no %s", key)
+	}
+	v, err := st.Float32()
+	if err != nil {
+		t.Fatalf("%s: %v", key, err)
+	}
+	return ag.FromFloat32(v, st.Shape...)
+}
+
+// vitRelErr is max|got-want| / max|want|.
+func vitRelErr(got, want *ag.Tensor) float64 {
+	if !slices.Equal(got.Shape(), want.Shape()) {
+		return math.Inf(1)
+	}
+	g, w := got.Float64s(), want.Float64s()
+	var d, m float64
+	for i := range g {
+		d = max(d, math.Abs(g[i]-w[i]))
+		m = max(m, math.Abs(w[i]))
+	}
+	return d / m
+}
+
+// vitRandInput is a reproducible batch of images.
+func vitRandInput(seed uint64, shape ...int) *ag.Tensor {
+	return ag.RandN(rand.New(rand.NewPCG(seed, 1)), ag.Float32, shape...)
+}
+
+func TestParseViTConfig(t *testing.T) {
+	base := `"image_size":32,"patch_size":8,"num_layers":2,"num_heads":2,"hidden_dim":16,"mlp_dim":32`
+	c, err := ParseViTConfig([]byte("{" + base + "}"))
+	if err != nil || c.classes() != 1000 || c.Dropout != 0 || c.RepresentationSize != nil {
+		t.Fatalf("defaults: %+v, %v", c, err)
+	}
+	c, err = ParseViTConfig([]byte("{" + base + `,"num_classes":null,"unknown_field":[1,2]}`))
+	if err != nil || c.NumClasses != nil {
+		t.Fatalf("null num_classes: %+v, %v", c, err)
+	}
+	for _, tc := range []struct{ json, field string }{
+		{`{"patch_size":8,"num_layers":2,"num_heads":2,"hidden_dim":16,"mlp_dim":32}`, "image_size"},
+		{"{" + base + `,"patch_size":7}`, "patch_size"},
+		{"{" + base + `,"num_heads":3}`, "num_heads"},
+		{"{" + base + `,"mlp_dim":0}`, "mlp_dim"},
+		{"{" + base + `,"num_layers":-1}`, "num_layers"},
+		{"{" + base + `,"num_classes":-2}`, "num_classes"},
+		{"{" + base + `,"dropout":1}`, "dropout"},
+		{"{" + base + `,"attention_dropout":-0.1}`, "attention_dropout"},
+		{"{" + base + `,"representation_size":0}`, "representation_size"},
+		{"{" + base + `,"conv_stem_configs":[{"out_channels":64}]}`, "conv_stem_configs"},
+		{"{" + base + `,"hidden_dim":"wide"}`, "hidden_dim"},
+		{`[1]`, "vit config"},
+	} {
+		_, err := ParseViTConfig([]byte(tc.json))
+		if err == nil || !strings.Contains(err.Error(), tc.field) {
+			t.Errorf("%s: error %v, want one naming %s", tc.json, err, tc.field)
+		}
+		store := nn.NewStore(ag.Float32, 1)
+		if _, err := Build("vit", "torchvision", []byte(tc.json), store.Root()); err == nil {
+			t.Errorf("Build accepted %s", tc.json)
+		}
+	}
+}
+
+// A headless ViT (num_classes null) has no heads and returns the class
+// token; the study's stenosis checkpoint's backbone gives its features.
+func TestViTHeadlessStenosisFeatures(t *testing.T) {
+	f := vitGoldenFile(t, "stenosis_vit")
+	var cfg struct {
+		Backbone struct {
+			Arch, Naming string
+			Config       json.RawMessage
+		}
+	}
+	if err := json.Unmarshal([]byte(f.Metadata["config"]), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	store := nn.NewStore(ag.Float32, 1)
+	m, err := Build(cfg.Backbone.Arch, cfg.Backbone.Naming, cfg.Backbone.Config, store.Root())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range store.Entries() {
+		if strings.HasPrefix(e.Name, "heads") {
+			t.Errorf("headless model has %s", e.Name)
+		}
+	}
+	if err := store.LoadFile(f, nn.LoadOptions{Strict: true, Prefix: "base_model."}); err != nil {
+		t.Fatal(err)
+	}
+	x := vitFileTensor(t, f, "golden.input")
+	var out, feats *ag.Tensor
+	ag.NoGrad(func() { out, feats = m.Forward(x), m.Features(x) })
+	if e := vitRelErr(feats, vitFileTensor(t, f, "golden.features")); e > 1e-4 {
+		t.Errorf("features off by %.3g", e)
+	}
+	if !ag.AllClose(out, feats, 0, 0) || out.Dim(1) != m.FeatureDim() {
+		t.Errorf("headless Forward %v differs from Features %v", out.Shape(), feats.Shape())
+	}
+}
+
+func TestViTRepresentationSizeHead(t *testing.T) {
+	store := nn.NewStore(ag.Float64, 3)
+	m, err := Build("vit", "torchvision", []byte(`{"image_size":16,"patch_size":8,"num_layers":1,"num_heads":2,"hidden_dim":8,"mlp_dim":16,"num_classes":3,"representation_size":5}`), store.Root())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range store.Entries()[len(store.Entries())-4:] {
+		names = append(names, e.Name)
+	}
+	want := []string{"heads.pre_logits.weight", "heads.pre_logits.bias", "heads.head.weight", "heads.head.bias"}
+	if !slices.Equal(names, want) {
+		t.Errorf("head keys %v, want %v", names, want)
+	}
+	v := m.(*ViT)
+	ag.NoGrad(func() {
+		v.Heads.Head.Weight.CopyFrom(ag.RandN(rand.New(rand.NewPCG(1, 2)), ag.Float64, 3, 5))
+		x := vitRandInput(4, 2, 3, 16, 16).AsType(ag.Float64)
+		f := v.Features(x)
+		want := ag.Linear(ag.Tanh(ag.Linear(f, v.Heads.PreLogits.Weight, v.Heads.PreLogits.Bias)), v.Heads.Head.Weight, v.Heads.Head.Bias)
+		if !ag.AllClose(v.Forward(x), want, 1e-12, 1e-12) {
+			t.Error("Forward is not head(tanh(pre_logits(features)))")
+		}
+	})
+}
+
+// Dropout acts only in training mode, and the attention-dropout path
+// equals nn's attention when it drops (almost) nothing.
+func TestViTTrainingMode(t *testing.T) {
+	cfg := `{"image_size":16,"patch_size":8,"num_layers":2,"num_heads":2,"hidden_dim":8,"mlp_dim":16,"num_classes":3,"dropout":0.3,"attention_dropout":0.3}`
+	store := nn.NewStore(ag.Float64, 5)
+	m, err := Build("vit", "torchvision", []byte(cfg), store.Root())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := m.(*ViT)
+	ag.NoGrad(func() { v.Heads.Head.Weight.CopyFrom(ag.RandN(rand.New(rand.NewPCG(1, 2)), ag.Float64, 3, 8)) })
+	x := vitRandInput(6, 2, 3, 16, 16).AsType(ag.Float64)
+	ref := nn.NewStore(ag.Float64, 5) // same weights, no dropout
+	r, _ := Build("vit", "torchvision", []byte(strings.Replace(strings.Replace(cfg, `"dropout":0.3`, `"dropout":0`, 1), `"attention_dropout":0.3`, `"attention_dropout":0`, 1)), ref.Root())
+	ag.NoGrad(func() { r.(*ViT).Heads.Head.Weight.CopyFrom(v.Heads.Head.Weight) })
+	var eval1, eval2, noDrop, train *ag.Tensor
+	ag.NoGrad(func() {
+		eval1, eval2, noDrop = m.Forward(x), m.Forward(x), r.Forward(x)
+		store.SetTraining(true)
+		train = m.Forward(x)
+		store.SetTraining(false)
+	})
+	if !ag.AllClose(eval1, eval2, 0, 0) || !ag.AllClose(eval1, noDrop, 0, 0) {
+		t.Error("eval mode is not deterministic or not dropout-free")
+	}
+	if ag.AllClose(eval1, train, 1e-6, 1e-6) {
+		t.Error("training mode applies no dropout")
+	}
+
+	blk := v.Encoder.Layers[0]
+	h := vitRandInput(7, 2, 5, 8).AsType(ag.Float64)
+	ag.NoGrad(func() {
+		got := mhaWithDropout(blk.SelfAttention, h, 1e-15, store.RNG())
+		if !ag.AllClose(got, blk.SelfAttention.Forward(h), 1e-9, 1e-9) {
+			t.Error("mhaWithDropout with p ~ 0 differs from MultiheadAttention.Forward")
+		}
+	})
+}
+
+func TestViTRejectsWrongInputSize(t *testing.T) {
+	store := nn.NewStore(ag.Float32, 1)
+	m, err := Build("vit", "torchvision", []byte(`{"image_size":16,"patch_size":8,"num_layers":1,"num_heads":2,"hidden_dim":8,"mlp_dim":16,"num_classes":3}`), store.Root())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "ViT") {
+			t.Errorf("panic %v, want one naming ViT", r)
+		}
+	}()
+	m.Forward(vitRandInput(1, 1, 3, 24, 24))
+}
