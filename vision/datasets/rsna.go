@@ -2,7 +2,9 @@ package datasets
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -151,7 +153,7 @@ func LoadRSNA(root string) (*RSNA, Summary, error) {
 	for _, s := range candidates {
 		if err, ok := bad[s.ImagePath]; ok {
 			skip := Skip{StudyID: s.StudyID, Level: s.Level, Reason: UnreadableImage, Path: s.ImagePath, Detail: err.Error()}
-			if os.IsNotExist(err) {
+			if errors.Is(err, fs.ErrNotExist) {
 				skip.Reason, skip.Detail = MissingImage, ""
 			}
 			sum.Skipped = append(sum.Skipped, skip)
@@ -279,9 +281,8 @@ func readSCSCoordinates(path string, t2 map[int64][]int64, series map[int64]seri
 	coords := map[cellKey]Sample{}
 	elsewhere := map[cellKey]int64{}
 	for i := range t.rows {
-		if !strings.EqualFold(t.str(i, "condition"), SpinalCanalStenosis) {
-			continue
-		}
+		// Every row is parsed, so that a malformed file fails whatever
+		// condition the bad row is about.
 		var s Sample
 		var err error
 		if s.StudyID, err = t.int64(i, "study_id"); err != nil {
@@ -302,6 +303,9 @@ func readSCSCoordinates(path string, t2 map[int64][]int64, series map[int64]seri
 		if s.Y, err = t.float(i, "y"); err != nil {
 			return nil, nil, err
 		}
+		if !strings.EqualFold(t.str(i, "condition"), SpinalCanalStenosis) {
+			continue
+		}
 		k := cellKey{s.StudyID, s.Level}
 		if !slices.Contains(t2[s.StudyID], s.SeriesID) {
 			if _, ok := series[s.SeriesID]; ok {
@@ -316,8 +320,8 @@ func readSCSCoordinates(path string, t2 map[int64][]int64, series map[int64]seri
 	return coords, elsewhere, nil
 }
 
-// checkImages decodes every distinct image path of samples on up to
-// GOMAXPROCS goroutines and returns the errors by path.
+// checkImages stats and decodes every distinct image path of samples on
+// up to GOMAXPROCS goroutines and returns the errors by path.
 func checkImages(samples []Sample) map[string]error {
 	paths := map[string]bool{}
 	for _, s := range samples {
@@ -330,6 +334,12 @@ func checkImages(samples []Sample) map[string]error {
 	for range min(runtime.GOMAXPROCS(0), max(len(paths), 1)) {
 		wg.Go(func() {
 			for p := range work {
+				if _, err := os.Stat(p); err != nil {
+					mu.Lock()
+					bad[p] = err
+					mu.Unlock()
+					continue
+				}
 				if _, err := ReadImage(p); err != nil {
 					mu.Lock()
 					bad[p] = err

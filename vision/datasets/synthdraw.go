@@ -77,6 +77,8 @@ type synthStudy struct {
 	muscleT, fatT       float64 // posterior soft tissue thickness
 	top, height         [vertebrae]float64
 	discTop, discH      [discs]float64
+	bodyF               [vertebrae]frame
+	discF               [discs]frame
 
 	// Appearance.
 	gain, sigma  float64
@@ -169,6 +171,13 @@ func newSynthStudy(cfg SyntheticConfig, rng *rand.Rand) synthStudy {
 		}
 	}
 
+	for k := range vertebrae {
+		st.bodyF[k] = st.frameAt(st.top[k] + st.height[k]/2)
+	}
+	for j := range discs {
+		st.discF[j] = st.frameAt(st.discMid(j))
+	}
+
 	st.gain = 500 + 1700*rng.Float64()
 	if st.bits == 16 {
 		st.gain = 500 + 8500*rng.Float64()
@@ -219,6 +228,9 @@ func (st *synthStudy) discMid(j int) float64 { return st.discTop[j] + st.discH[j
 func (st *synthStudy) encroach(s float64) (front, back float64) {
 	for l := range Levels {
 		d := (s - st.discMid(firstLevelDsc+l)) / 0.24
+		if d*d > 40 {
+			continue // below 1e-17 of the canal
+		}
 		b := st.narrowing[l] * st.canal * math.Exp(-d*d)
 		front += 0.6 * b
 		back += 0.4 * b
@@ -332,12 +344,13 @@ func (st *synthStudy) background(a, s, canalF, lateral, edge, fx, fy float64, si
 	return mixv(sig(fat), sig(air), smooth(n-post-st.fatT, edge))
 }
 
-// canalContent is CSF with the cord above L1/L2 and nerve roots below.
+// canalContent is CSF with the cord above L1 and nerve roots below.
 func (st *synthStudy) canalContent(n, mid, half, s float64, sig func(tissue) float64) float64 {
 	v := sig(csf)
-	conus := st.discMid(firstLevelDsc) - 0.3
-	if s < conus+0.6 {
-		r := 0.28 * st.canal * math.Min(1, (conus+0.6-s)/0.8)
+	// The cord ends in the conus at about mid L1, above the first level.
+	conus := st.discMid(firstLevelDsc) - 0.75
+	if s < conus {
+		r := 0.2 * st.canal * min(1, (conus-s)/0.9)
 		if math.Abs(n-mid) < r {
 			return sig(cord)
 		}
@@ -354,6 +367,9 @@ func (st *synthStudy) canalContent(n, mid, half, s float64, sig func(tissue) flo
 func (st *synthStudy) spinous(v, n, s, edge, fx, fy float64, sig func(tissue) float64) float64 {
 	for k := 1; k < sacrum; k++ {
 		cs := st.top[k] + 0.75*st.height[k]
+		if math.Abs(s-cs) > 1.2 {
+			continue
+		}
 		ca := st.canalWidth(cs) + 1.0
 		// Spinous processes point backwards and down, and taper.
 		x, y := n-ca, s-cs
@@ -376,7 +392,7 @@ func (st *synthStudy) drawColumn(v, a, s, edge, fx, fy float64, sig func(tissue)
 		if math.Abs(s-sm) > 1 {
 			continue
 		}
-		ln, lh := st.local(a, s, sm)
+		ln, lh := st.discF[j].local(a, s)
 		gap := st.discH[j]
 		d := roundedBox(ln, lh, st.depth/2, gap/2+0.2, 0.1)
 		if d >= edge {
@@ -395,7 +411,7 @@ func (st *synthStudy) drawColumn(v, a, s, edge, fx, fy float64, sig func(tissue)
 		if math.Abs(s-sm) > st.height[k] {
 			continue
 		}
-		ln, lh := st.local(a, s, sm)
+		ln, lh := st.bodyF[k].local(a, s)
 		hh := st.height[k] / 2
 		// Endplates are slightly concave.
 		x := ln / (st.depth / 2)
@@ -411,28 +427,37 @@ func (st *synthStudy) drawColumn(v, a, s, edge, fx, fy float64, sig func(tissue)
 	return v
 }
 
-// local returns (a, s) in the frame of a body or disc centred at s = sm on
-// the column: across (0 at its centre) and along the column.
-func (st *synthStudy) local(a, s, sm float64) (across, along float64) {
+// frame places a body or disc on the column: its centre (a, s) and the
+// cosine and sine of the column's tilt there.
+type frame struct{ a, s, cos, sin float64 }
+
+// frameAt is the frame of a body or disc whose middle is at s = sm: its
+// centre lies half a depth in front of the posterior wall, along the
+// normal to the column.
+func (st *synthStudy) frameAt(sm float64) frame {
 	wall, slope := st.wall(sm)
 	phi := math.Atan(slope)
 	c, n := math.Cos(phi), math.Sin(phi)
-	// Centre: half a depth in front of the posterior wall, along the normal.
-	ca, cs := wall-st.depth/2*c, sm+st.depth/2*n
-	da, ds := a-ca, s-cs
-	return c*da - n*ds, n*da + c*ds
+	return frame{wall - st.depth/2*c, sm + st.depth/2*n, c, n}
+}
+
+// local returns (a, s) in f: across the column (0 at the centre) and along.
+func (f *frame) local(a, s float64) (across, along float64) {
+	da, ds := a-f.a, s-f.s
+	return f.cos*da - f.sin*ds, f.sin*da + f.cos*ds
 }
 
 // roundedBox is the signed distance from (x, y) to a box of half sizes
 // (hx, hy) with corners rounded by r: negative inside.
 func roundedBox(x, y, hx, hy, r float64) float64 {
 	qx, qy := math.Abs(x)-hx+r, math.Abs(y)-hy+r
-	return math.Hypot(math.Max(qx, 0), math.Max(qy, 0)) + math.Min(math.Max(qx, qy), 0) - r
+	ox, oy := max(qx, 0), max(qy, 0)
+	return math.Sqrt(ox*ox+oy*oy) + min(max(qx, qy), 0) - r
 }
 
 // smooth goes from 0 to 1 as d goes from -edge to edge.
 func smooth(d, edge float64) float64 {
-	t := math.Min(math.Max((d+edge)/(2*edge), 0), 1)
+	t := min(max((d+edge)/(2*edge), 0), 1)
 	return t * t * (3 - 2*t)
 }
 
@@ -454,8 +479,8 @@ func newField(rng *rand.Rand, nx, ny int) field {
 }
 
 func (f field) at(x, y float64) float64 {
-	x = math.Min(math.Max(x, 0), 1) * float64(f.nx-1)
-	y = math.Min(math.Max(y, 0), 1) * float64(f.ny-1)
+	x = min(max(x, 0), 1) * float64(f.nx-1)
+	y = min(max(y, 0), 1) * float64(f.ny-1)
 	i, j := min(int(x), f.nx-2), min(int(y), f.ny-2)
 	u, w := x-float64(i), y-float64(j)
 	v00, v10 := f.v[j*f.nx+i], f.v[j*f.nx+i+1]

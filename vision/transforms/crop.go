@@ -6,9 +6,9 @@ import (
 )
 
 // CropAround cuts a size x size square out of m around the point (x, y)
-// (column, row, in source pixels). The pixel containing the point lands at
-// index size/2 of the crop on each axis; the parts of the square outside m
-// are zero.
+// (column, row, in source pixels, pixel centres at whole numbers as in the
+// RSNA coordinates). The pixel nearest the point lands at index size/2 of
+// the crop on each axis; the parts of the square outside m are zero.
 func CropAround(m Image, x, y float64, size int) (Image, error) {
 	if err := m.Check(); err != nil {
 		return Image{}, err
@@ -23,8 +23,8 @@ func CropAround(m Image, x, y float64, size int) (Image, error) {
 	// than size gives an all-zero crop anyway.
 	x = math.Max(math.Min(x, float64(m.W+size)), float64(-size))
 	y = math.Max(math.Min(y, float64(m.H+size)), float64(-size))
-	left := int(math.Floor(x)) - size/2
-	top := int(math.Floor(y)) - size/2
+	left := int(math.Floor(x+0.5)) - size/2
+	top := int(math.Floor(y+0.5)) - size/2
 	out := NewImage(m.C, size, size)
 	x0, x1 := max(left, 0), min(left+size, m.W)
 	for c := range m.C {

@@ -209,10 +209,11 @@ func TestCropAround(t *testing.T) {
 		size int
 		want []float32
 	}{
-		{"inside", 1.7, 1.2, 2, []float32{1, 2, 5, 6}},
-		{"odd size centred", 1.5, 1.5, 3, []float32{1, 2, 3, 5, 6, 7, 9, 10, 11}},
+		{"inside", 1.7, 1.2, 2, []float32{2, 3, 6, 7}},
+		{"rounds half up", 0.5, 0.49, 2, []float32{0, 0, 1, 2}},
+		{"odd size centred", 1.4, 0.6, 3, []float32{1, 2, 3, 5, 6, 7, 9, 10, 11}},
 		{"top-left padded", 0, 0, 3, []float32{0, 0, 0, 0, 1, 2, 0, 5, 6}},
-		{"bottom-right padded", 3.9, 2.9, 3, []float32{7, 8, 0, 11, 12, 0, 0, 0, 0}},
+		{"bottom-right padded", 3.4, 2.4, 3, []float32{7, 8, 0, 11, 12, 0, 0, 0, 0}},
 		{"far outside", 100, -100, 2, []float32{0, 0, 0, 0}},
 		{"larger than image", 2, 1, 6, []float32{
 			0, 0, 0, 0, 0, 0,

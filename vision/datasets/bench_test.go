@@ -1,0 +1,10 @@
+package datasets
+
+import "testing"
+
+func BenchmarkSyntheticImage(b *testing.B) {
+	d, _ := NewSynthetic(SyntheticConfig{Studies: 8, Seed: 1})
+	for i := 0; b.Loop(); i++ {
+		d.Image((i % 8) * Levels)
+	}
+}
