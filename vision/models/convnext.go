@@ -41,24 +41,24 @@ func (c *ConvNeXtConfig) Validate() error {
 	width := c.Stages[0].In
 	for i, s := range c.Stages {
 		f := fmt.Sprintf("convnext config: stages[%d]", i)
-		if s.In < 1 {
-			return fmt.Errorf("%s.in %d: want at least 1", f, s.In)
+		if s.In < 1 || s.In > cnnMaxWidth {
+			return fmt.Errorf("%s.in %d: want 1 to %d", f, s.In, cnnMaxWidth)
 		}
 		if s.In != width {
 			return fmt.Errorf("%s.in %d: the previous stage outputs %d channels", f, s.In, width)
 		}
-		if s.Layers < 1 {
-			return fmt.Errorf("%s.layers %d: want at least 1", f, s.Layers)
+		if s.Layers < 1 || s.Layers > cnnMaxDepth {
+			return fmt.Errorf("%s.layers %d: want 1 to %d", f, s.Layers, cnnMaxDepth)
 		}
 		if s.Out != nil {
-			if *s.Out < 1 {
-				return fmt.Errorf("%s.out %d: want null or at least 1", f, *s.Out)
+			if *s.Out < 1 || *s.Out > cnnMaxWidth {
+				return fmt.Errorf("%s.out %d: want null or 1 to %d", f, *s.Out, cnnMaxWidth)
 			}
 			width = *s.Out
 		}
 	}
-	if c.NumClasses < 0 {
-		return fmt.Errorf("convnext config: num_classes %d: want 0 (no head) or more", c.NumClasses)
+	if c.NumClasses < 0 || c.NumClasses > cnnMaxWidth {
+		return fmt.Errorf("convnext config: num_classes %d: want 0 (no head) to %d", c.NumClasses, cnnMaxWidth)
 	}
 	if !(c.StochasticDepthProb >= 0 && c.StochasticDepthProb <= 1) {
 		return fmt.Errorf("convnext config: stochastic_depth_prob %g: want a probability in [0, 1]", c.StochasticDepthProb)
@@ -71,6 +71,7 @@ func (c *ConvNeXtConfig) Validate() error {
 // stage has an out width, its downsampling layer: features.1 stage 1,
 // features.2 downsampling, features.3 stage 2, ...
 type ConvNeXt struct {
+	// Config is the configuration it was built from.
 	Config ConvNeXtConfig
 	// Stem is features.0: 4x4 stride-4 conv with bias, LayerNorm2d.
 	Stem *ConvNeXtStem

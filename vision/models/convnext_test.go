@@ -115,6 +115,7 @@ func TestConvNeXtConfigErrors(t *testing.T) {
 		{`{"stages":[{"in":8,"out":null,"layers":1}],"num_classes":-1}`, "num_classes"},
 		{`{"stages":[{"in":8,"out":null,"layers":1}],"stochastic_depth_prob":-0.5}`, "stochastic_depth_prob"},
 		{`{"stages":[{"in":"8"}]}`, "convnext config"},
+		{`{"stages":[{"in":8,"out":4611686018427387904,"layers":1}]}`, "stages[0].out"},
 	} {
 		cnnBuildErr(t, "convnext", c.cfg, c.field)
 	}

@@ -56,30 +56,34 @@ func (c *EfficientNetV2Config) Validate() error {
 		if !(s.ExpandRatio > 0) || math.IsInf(s.ExpandRatio, 0) {
 			return fmt.Errorf("%s.expand_ratio %g: want a positive number", f, s.ExpandRatio)
 		}
-		if s.Kernel < 1 {
-			return fmt.Errorf("%s.kernel %d: want at least 1", f, s.Kernel)
+		if s.Kernel < 1 || s.Kernel > 1024 {
+			return fmt.Errorf("%s.kernel %d: want 1 to 1024", f, s.Kernel)
 		}
-		if s.Stride < 1 {
-			return fmt.Errorf("%s.stride %d: want at least 1", f, s.Stride)
+		if s.Stride < 1 || s.Stride > 1024 {
+			return fmt.Errorf("%s.stride %d: want 1 to 1024", f, s.Stride)
 		}
-		if s.In < 1 {
-			return fmt.Errorf("%s.in %d: want at least 1", f, s.In)
+		if s.In < 1 || s.In > cnnMaxWidth {
+			return fmt.Errorf("%s.in %d: want 1 to %d", f, s.In, cnnMaxWidth)
 		}
-		if s.Out < 1 {
-			return fmt.Errorf("%s.out %d: want at least 1", f, s.Out)
+		if s.Out < 1 || s.Out > cnnMaxWidth {
+			return fmt.Errorf("%s.out %d: want 1 to %d", f, s.Out, cnnMaxWidth)
 		}
-		if s.Layers < 1 {
-			return fmt.Errorf("%s.layers %d: want at least 1", f, s.Layers)
+		// Every block's input is in or out; bound its expanded width.
+		if e := float64(max(s.In, s.Out)) * s.ExpandRatio; e > cnnMaxWidth {
+			return fmt.Errorf("%s.expand_ratio %g: expanded width %g above %d", f, s.ExpandRatio, e, cnnMaxWidth)
+		}
+		if s.Layers < 1 || s.Layers > cnnMaxDepth {
+			return fmt.Errorf("%s.layers %d: want 1 to %d", f, s.Layers, cnnMaxDepth)
 		}
 		if i > 0 && s.In != c.Stages[i-1].Out {
 			return fmt.Errorf("%s.in %d: the previous stage outputs %d channels", f, s.In, c.Stages[i-1].Out)
 		}
 	}
-	if c.LastChannel != nil && *c.LastChannel < 0 {
-		return fmt.Errorf("efficientnetv2 config: last_channel %d: want null or a positive width", *c.LastChannel)
+	if c.LastChannel != nil && (*c.LastChannel < 0 || *c.LastChannel > cnnMaxWidth) {
+		return fmt.Errorf("efficientnetv2 config: last_channel %d: want null or 1 to %d", *c.LastChannel, cnnMaxWidth)
 	}
-	if c.NumClasses < 0 {
-		return fmt.Errorf("efficientnetv2 config: num_classes %d: want 0 (no head) or more", c.NumClasses)
+	if c.NumClasses < 0 || c.NumClasses > cnnMaxWidth {
+		return fmt.Errorf("efficientnetv2 config: num_classes %d: want 0 (no head) to %d", c.NumClasses, cnnMaxWidth)
 	}
 	if c.NormEps != nil && !(*c.NormEps >= 0) {
 		return fmt.Errorf("efficientnetv2 config: norm_eps %g: want a non-negative number", *c.NormEps)
@@ -124,6 +128,7 @@ func efficientNetMakeDivisible(v float64) int {
 // checkpoint's features.N are Stem (features.0), Stages (features.1..S)
 // and Head (features.S+1).
 type EfficientNetV2 struct {
+	// Config is the configuration it was built from.
 	Config EfficientNetV2Config
 	// Stem is features.0: 3x3 stride-2 conv to stages[0].in, BatchNorm, SiLU.
 	Stem *EfficientNetConvNormAct

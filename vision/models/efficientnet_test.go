@@ -140,6 +140,8 @@ func TestEfficientNetV2ConfigErrors(t *testing.T) {
 		{strings.Replace(st(good), `"stochastic_depth_prob":0.2`, `"stochastic_depth_prob":1.5`, 1), "stochastic_depth_prob"},
 		{strings.Replace(st(good), `"dropout":0.2`, `"dropout":-0.1`, 1), "dropout"},
 		{`{"stages":{}}`, "efficientnetv2 config"},
+		{st(strings.Replace(good, `"expand_ratio":4`, `"expand_ratio":1e300`, 1)), "stages[1].expand_ratio"},
+		{st(strings.Replace(good, `"out":16`, `"out":9223372036854775807`, 1)), "stages[1].out"},
 	} {
 		cnnBuildErr(t, "efficientnetv2", c.cfg, c.field)
 	}

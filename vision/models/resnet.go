@@ -28,7 +28,7 @@ type ResNetConfig struct {
 	NumClasses int `json:"num_classes"`
 }
 
-// resnetExpansion is torchvision's block.expansion.
+// expansion is torchvision's block.expansion: output width / planes.
 func (c *ResNetConfig) expansion() int {
 	if c.Block == "bottleneck" {
 		return 4
@@ -52,37 +52,46 @@ func (c *ResNetConfig) Validate() error {
 	for i := range 4 {
 		// torchvision's _make_layer always builds a first block, so a
 		// depth of 0 would not mean "no stage": reject it.
-		if c.Layers[i] < 1 {
-			return fmt.Errorf("resnet config: layers[%d] = %d: want at least 1", i, c.Layers[i])
+		if c.Layers[i] < 1 || c.Layers[i] > cnnMaxDepth {
+			return fmt.Errorf("resnet config: layers[%d] = %d: want 1 to %d", i, c.Layers[i], cnnMaxDepth)
 		}
-		if c.Widths[i] < 1 {
-			return fmt.Errorf("resnet config: widths[%d] = %d: want at least 1", i, c.Widths[i])
+		if c.Widths[i] < 1 || c.Widths[i] > cnnMaxWidth {
+			return fmt.Errorf("resnet config: widths[%d] = %d: want 1 to %d", i, c.Widths[i], cnnMaxWidth)
 		}
 	}
-	if c.StemWidth < 1 {
-		return fmt.Errorf("resnet config: stem_width %d: want at least 1", c.StemWidth)
+	if c.StemWidth < 1 || c.StemWidth > cnnMaxWidth {
+		return fmt.Errorf("resnet config: stem_width %d: want 1 to %d", c.StemWidth, cnnMaxWidth)
 	}
-	if c.Groups < 1 {
-		return fmt.Errorf("resnet config: groups %d: want at least 1", c.Groups)
+	if c.Groups < 1 || c.Groups > cnnMaxWidth {
+		return fmt.Errorf("resnet config: groups %d: want 1 to %d", c.Groups, cnnMaxWidth)
 	}
-	if c.WidthPerGroup < 1 {
-		return fmt.Errorf("resnet config: width_per_group %d: want at least 1", c.WidthPerGroup)
+	if c.WidthPerGroup < 1 || c.WidthPerGroup > cnnMaxWidth {
+		return fmt.Errorf("resnet config: width_per_group %d: want 1 to %d", c.WidthPerGroup, cnnMaxWidth)
 	}
 	if c.Block == "basic" && (c.Groups != 1 || c.WidthPerGroup != 64) {
 		return fmt.Errorf("resnet config: groups %d, width_per_group %d: a basic block needs groups 1 and width_per_group 64", c.Groups, c.WidthPerGroup)
 	}
 	if c.Block == "bottleneck" {
 		for i, p := range c.Widths {
-			if resnetInnerWidth(p, c.WidthPerGroup, c.Groups) < 1 {
-				return fmt.Errorf("resnet config: widths[%d] = %d with width_per_group %d: bottleneck inner width int(planes*width_per_group/64) is 0", i, p, c.WidthPerGroup)
+			if w := resnetInnerWidth(p, c.WidthPerGroup, c.Groups); w < 1 || w > cnnMaxWidth {
+				return fmt.Errorf("resnet config: widths[%d] = %d with width_per_group %d, groups %d: bottleneck inner width int(planes*width_per_group/64)*groups = %d, want 1 to %d",
+					i, p, c.WidthPerGroup, c.Groups, w, cnnMaxWidth)
 			}
 		}
 	}
-	if c.NumClasses < 0 {
-		return fmt.Errorf("resnet config: num_classes %d: want 0 (no head) or more", c.NumClasses)
+	if c.NumClasses < 0 || c.NumClasses > cnnMaxWidth {
+		return fmt.Errorf("resnet config: num_classes %d: want 0 (no head) to %d", c.NumClasses, cnnMaxWidth)
 	}
 	return nil
 }
+
+// cnnMaxWidth bounds every channel count and class count of the CNN
+// configs, so that an absurd config fails with an error instead of an
+// integer overflow or an allocation panic.
+const cnnMaxWidth = 1 << 20
+
+// cnnMaxDepth bounds the block count of a stage, for the same reason.
+const cnnMaxDepth = 1 << 16
 
 // resnetInnerWidth is a bottleneck's inner width,
 // int(planes * (base_width / 64.0)) * groups.
@@ -93,7 +102,7 @@ func resnetInnerWidth(planes, widthPerGroup, groups int) int {
 // ResNet is torchvision's ResNet; the field names follow the checkpoint
 // keys (conv1, bn1, layer1..layer4, fc).
 type ResNet struct {
-	Config ResNetConfig
+	Config ResNetConfig    // the configuration it was built from
 	Conv1  *nn.Conv2d      // conv1: 7x7 stride 2
 	BN1    *nn.BatchNorm2d // bn1
 	Layer1 []*ResNetBlock  // layer1.N
@@ -107,8 +116,8 @@ type ResNet struct {
 
 // ResNetBlock is a torchvision BasicBlock (Conv3, BN3 nil) or Bottleneck.
 type ResNetBlock struct {
-	Conv1, Conv2, Conv3 *nn.Conv2d
-	BN1, BN2, BN3       *nn.BatchNorm2d
+	Conv1, Conv2, Conv3 *nn.Conv2d      // conv1, conv2, conv3
+	BN1, BN2, BN3       *nn.BatchNorm2d // bn1, bn2, bn3
 	// Downsample is downsample.{0 conv 1x1, 1 BatchNorm}, nil where the
 	// block's input already has its output's width and resolution.
 	Downsample *ResNetDownsample

@@ -188,6 +188,9 @@ func TestResNetConfigErrors(t *testing.T) {
 		{`{"block":"bottleneck",` + ok + `,"groups":1,"width_per_group":4}`, "width_per_group"},
 		{`{"block":"bottleneck","layers":[1,1,1,1],"widths":[8,8,8,8],"stem_width":8,"groups":1,"width_per_group":64,"num_classes":-1}`, "num_classes"},
 		{`{"block":"bottleneck","layers":"x"}`, "resnet config"},
+		{`{"block":"bottleneck","layers":[1,1,1,1],"widths":[8,8,8,9223372036854775807],"stem_width":8,"groups":1,"width_per_group":64}`, "widths[3]"},
+		{`{"block":"bottleneck","layers":[1,1,1,1],"widths":[8,8,8,8],"stem_width":8,"groups":1000000,"width_per_group":64}`, "groups"},
+		{`{"block":"basic","layers":[1,1,1,100000000],"widths":[8,8,8,8],"stem_width":8,"groups":1,"width_per_group":64}`, "layers[3]"},
 	} {
 		cnnBuildErr(t, "resnet", c.cfg, c.field)
 	}
