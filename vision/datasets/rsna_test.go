@@ -2,9 +2,11 @@ package datasets
 
 import (
 	"bufio"
+	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -138,6 +140,7 @@ func TestLoadRSNAMini(t *testing.T) {
 		}
 	}
 	crossCheckTruth(t, root, d)
+	crossCheckSummary(t, root, d, sum)
 
 	// 1198231127's T2 series is 256 x 320 with BitsStored 12.
 	i := 4
@@ -312,4 +315,65 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// crossCheckSummary compares the load with synthetic_summary.json.
+func crossCheckSummary(t *testing.T, root string, d *RSNA, sum Summary) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, "synthetic_summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var facts struct {
+		Studies     int            `json:"n_studies"`
+		SCSOnT2     int            `json:"n_scs_coordinate_rows_on_sagittal_t2"`
+		NoT2        []int64        `json:"studies_without_sagittal_t2"`
+		SCSOnT1     []int64        `json:"studies_with_scs_coordinates_on_sagittal_t1"`
+		AllSCSEmpty []int64        `json:"studies_with_all_scs_labels_empty"`
+		SCSLabelled map[string]int `json:"label_counts_spinal_canal_stenosis"`
+	}
+	if err := json.Unmarshal(b, &facts); err != nil {
+		t.Fatal(err)
+	}
+	studiesWith := func(r Reason, n int) []int64 {
+		count := map[int64]int{}
+		for _, k := range sum.Skipped {
+			if k.Reason == r {
+				count[k.StudyID]++
+			}
+		}
+		var ids []int64
+		for id, c := range count {
+			if c == n {
+				ids = append(ids, id)
+			}
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	sorted := func(v []int64) []int64 { return slices.Sorted(slices.Values(v)) }
+	if sum.Studies != facts.Studies || d.Len() != facts.SCSOnT2 {
+		t.Errorf("%d studies and %d samples, summary.json says %d and %d", sum.Studies, d.Len(), facts.Studies, facts.SCSOnT2)
+	}
+	for _, c := range []struct {
+		name      string
+		got, want []int64
+	}{
+		{"without T2", studiesWith(NoT2Series, Levels), sorted(facts.NoT2)},
+		{"SCS on T1", studiesWith(NoCoordinate, Levels), sorted(facts.SCSOnT1)},
+		{"all SCS empty", studiesWith(NoLabel, Levels), sorted(facts.AllSCSEmpty)},
+	} {
+		if !slices.Equal(c.got, c.want) {
+			t.Errorf("studies %s: %v, summary.json says %v", c.name, c.got, c.want)
+		}
+	}
+	// The kept samples are the labelled cells minus the two studies
+	// without T2 and the one with its points on T1.
+	labelled := 0
+	for _, n := range facts.SCSLabelled {
+		labelled += n
+	}
+	if want := labelled - 10 - 5; d.Len() != want {
+		t.Errorf("%d samples, want %d labelled SCS cells less 15 on studies without usable T2 points", d.Len(), want)
+	}
 }

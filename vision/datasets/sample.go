@@ -48,10 +48,9 @@ type Dataset interface {
 	Image(i int) (transforms.Image, error)
 }
 
-var (
-	levelNames = [Levels]string{"L1/L2", "L2/L3", "L3/L4", "L4/L5", "L5/S1"}
-	gradeNames = [Grades]string{"Normal/Mild", "Moderate", "Severe"}
-)
+func levelNames() [Levels]string { return [Levels]string{"L1/L2", "L2/L3", "L3/L4", "L4/L5", "L5/S1"} }
+
+func gradeNames() [Grades]string { return [Grades]string{"Normal/Mild", "Moderate", "Severe"} }
 
 // LevelName returns the level's name as the RSNA files spell it, e.g.
 // "L4/L5", or "level(7)" for an index out of range.
@@ -59,7 +58,7 @@ func LevelName(level int) string {
 	if level < 0 || level >= Levels {
 		return fmt.Sprintf("level(%d)", level)
 	}
-	return levelNames[level]
+	return levelNames()[level]
 }
 
 // LevelSuffix returns the level as column names spell it, e.g. "l4_l5".
@@ -71,7 +70,7 @@ func LevelSuffix(level int) string {
 func ParseLevel(s string) (int, error) {
 	k := strings.ToLower(strings.TrimSpace(s))
 	k = strings.NewReplacer("_", "/", "-", "/", " ", "/").Replace(k)
-	for i, name := range levelNames {
+	for i, name := range levelNames() {
 		if k == strings.ToLower(name) {
 			return i, nil
 		}
@@ -85,14 +84,14 @@ func GradeName(grade int) string {
 	if grade < 0 || grade >= Grades {
 		return fmt.Sprintf("grade(%d)", grade)
 	}
-	return gradeNames[grade]
+	return gradeNames()[grade]
 }
 
 // ParseGrade accepts "Normal/Mild", "Moderate" and "Severe", any case and
 // with surrounding spaces, and the class indices "0", "1", "2".
 func ParseGrade(s string) (int, error) {
 	k := strings.ToLower(strings.TrimSpace(s))
-	for i, name := range gradeNames {
+	for i, name := range gradeNames() {
 		if k == strings.ToLower(name) || k == fmt.Sprint(i) {
 			return i, nil
 		}

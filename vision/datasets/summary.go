@@ -19,17 +19,23 @@ const (
 	numReasons
 )
 
-var reasonNames = [numReasons]string{
-	"no label", "no Sagittal T2/STIR series", "no SCS coordinate on the T2 series",
-	"missing image", "unreadable image", "study not in train.csv",
-}
-
 // String describes the reason in words.
 func (r Reason) String() string {
-	if r < 0 || r >= numReasons {
-		return fmt.Sprintf("Reason(%d)", int(r))
+	switch r {
+	case NoLabel:
+		return "no label"
+	case NoT2Series:
+		return "no Sagittal T2/STIR series"
+	case NoCoordinate:
+		return "no SCS coordinate on the T2 series"
+	case MissingImage:
+		return "missing image"
+	case UnreadableImage:
+		return "unreadable image"
+	case NoTrainRow:
+		return "study not in train.csv"
 	}
-	return reasonNames[r]
+	return fmt.Sprintf("Reason(%d)", int(r))
 }
 
 // Skip is one (study, level) cell left out, and why.
