@@ -219,7 +219,7 @@ var beitActivations = map[string]func(*ag.Tensor) *ag.Tensor{
 // Beit is transformers' BeitForImageClassification; the field names follow
 // the checkpoint keys (beit.*, classifier).
 type Beit struct {
-	Config     BeitConfig
+	Config     BeitConfig // the configuration the model was built with
 	Beit       *BeitModel // beit
 	Classifier *nn.Linear // classifier; nil for a headless model
 }
@@ -277,10 +277,10 @@ type BeitAttention struct {
 // BeitSelfAttention has query and value biases but no key bias, and an
 // optional per-layer relative position bias.
 type BeitSelfAttention struct {
-	Query, Key, Value    *nn.Linear
+	Query, Key, Value    *nn.Linear                // query, key (no bias), value
 	RelativePositionBias *BeitRelativePositionBias // relative_position_bias, or nil
-	Heads                int
-	AttentionDropout     float64
+	Heads                int                       // num_attention_heads
+	AttentionDropout     float64                   // dropout of the attention weights (training only)
 	store                *nn.Store
 }
 
@@ -292,8 +292,8 @@ type BeitSelfOutput struct {
 
 // BeitIntermediate is the MLP's first Linear and activation.
 type BeitIntermediate struct {
-	Dense *nn.Linear // dense
-	Act   func(*ag.Tensor) *ag.Tensor
+	Dense *nn.Linear                  // dense
+	Act   func(*ag.Tensor) *ag.Tensor // hidden_act
 }
 
 // BeitOutput is the MLP's second Linear.
@@ -308,7 +308,7 @@ type BeitOutput struct {
 type BeitRelativePositionBias struct {
 	RelativePositionBiasTable *ag.Tensor    // relative_position_bias_table ((2Wh-1)(2Ww-1)+3, heads)
 	RelativePositionIndex     *nn.IntBuffer // relative_position_index (Wh*Ww+1, Wh*Ww+1), int64
-	Window                    [2]int
+	Window                    [2]int        // the patch grid (Wh, Ww)
 }
 
 // BeitPooler pools the final tokens.
@@ -383,6 +383,7 @@ func NewBeit(b nn.Builder, cfg BeitConfig) (*Beit, error) {
 	return m, nil
 }
 
+// newBeitLayer creates one BeitLayer's weights in state-dict order.
 func newBeitLayer(b nn.Builder, cfg BeitConfig, dropPath float64) *BeitLayer {
 	d, std := cfg.HiddenSize, cfg.InitializerRange
 	l := &BeitLayer{}
@@ -415,6 +416,7 @@ func newBeitLayer(b nn.Builder, cfg BeitConfig, dropPath float64) *BeitLayer {
 	return l
 }
 
+// newBeitRelativePositionBias creates a bias table and its index buffer.
 func newBeitRelativePositionBias(b nn.Builder, win [2]int, heads int) *BeitRelativePositionBias {
 	idx := beitRelativePositionIndex(win)
 	t := win[0]*win[1] + 1

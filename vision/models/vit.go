@@ -114,7 +114,7 @@ func (c *ViTConfig) Validate() error {
 // ViT is torchvision's VisionTransformer; the field names follow the
 // checkpoint keys (class_token, conv_proj, encoder, heads).
 type ViT struct {
-	Config     ViTConfig
+	Config     ViTConfig   // the configuration the model was built with
 	ClassToken *ag.Tensor  // class_token (1, 1, D)
 	ConvProj   *nn.Conv2d  // conv_proj: patch embedding, kernel = stride = patch
 	Encoder    *ViTEncoder // encoder
@@ -218,6 +218,7 @@ func NewViT(b nn.Builder, cfg ViTConfig) (*ViT, error) {
 	return m, nil
 }
 
+// newViTEncoderBlock creates one EncoderBlock's weights in state-dict order.
 func newViTEncoderBlock(b nn.Builder, cfg ViTConfig) *ViTEncoderBlock {
 	d := cfg.HiddenDim
 	blk := &ViTEncoderBlock{
