@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -31,9 +30,6 @@ func (d *Rows) Sample(i int) Sample { return d.samples[i] }
 
 // Image decodes row i's image (PNG or DICOM).
 func (d *Rows) Image(i int) (transforms.Image, error) { return ReadImage(d.samples[i].ImagePath) }
-
-// Samples returns a copy of all samples.
-func (d *Rows) Samples() []Sample { return slices.Clone(d.samples) }
 
 // ReadRows reads a split CSV. Columns are found by header name. level may
 // be written "L1/L2" or "l1_l2", severity "Normal/Mild", "Moderate" or

@@ -46,9 +46,6 @@ func (d *RSNA) Sample(i int) Sample { return d.samples[i] }
 // Image decodes sample i's DICOM slice.
 func (d *RSNA) Image(i int) (transforms.Image, error) { return ReadImage(d.samples[i].ImagePath) }
 
-// Samples returns a copy of all samples.
-func (d *RSNA) Samples() []Sample { return slices.Clone(d.samples) }
-
 // Root returns the folder the data set was read from.
 func (d *RSNA) Root() string { return d.root }
 

@@ -115,7 +115,7 @@ func TestLoadRSNAMini(t *testing.T) {
 	}
 
 	bySL := map[[2]int64]Sample{}
-	for _, s := range d.Samples() {
+	for _, s := range Samples(d) {
 		bySL[[2]int64{s.StudyID, int64(s.Level)}] = s
 	}
 	for _, want := range []Sample{
@@ -190,7 +190,7 @@ func crossCheckTruth(t *testing.T, root string, d *RSNA) {
 		y, _ := strconv.ParseFloat(r[col["y"]], 64)
 		facts[[2]int64{study, int64(level)}] = fact{g, inst, x, y, r[col["label_cell_empty"]] == "True"}
 	}
-	for _, s := range d.Samples() {
+	for _, s := range Samples(d) {
 		f, ok := facts[[2]int64{s.StudyID, int64(s.Level)}]
 		switch {
 		case !ok:

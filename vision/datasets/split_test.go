@@ -8,7 +8,7 @@ import (
 
 func TestSplitByStudy(t *testing.T) {
 	d := newSynth(t, SyntheticConfig{Studies: 300, Seed: 1})
-	samples := d.Samples()
+	samples := Samples(d)
 	fr := []float64{0.70, 0.15, 0.15}
 	splits, err := SplitByStudy(samples, fr, 99)
 	if err != nil {
@@ -44,6 +44,10 @@ func TestSplitByStudy(t *testing.T) {
 	}
 	for id, k := range owner {
 		strata[k][worst[id]]++
+	}
+	sub := Subset{Data: d, Indices: splits[1]}
+	if sub.Len() != len(splits[1]) || sub.Sample(0) != d.Sample(splits[1][0]) {
+		t.Errorf("Subset does not map to the split's samples")
 	}
 	if seen != len(samples) {
 		t.Errorf("splits hold %d samples, want %d", seen, len(samples))

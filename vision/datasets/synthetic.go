@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 
 	"github.com/vertebra-ml/vertebra/vision/transforms"
 )
@@ -127,9 +126,6 @@ func (d *Synthetic) Len() int { return len(d.samples) }
 
 // Sample returns sample i; sample 5*s+l is level l of study s.
 func (d *Synthetic) Sample(i int) Sample { return d.samples[i] }
-
-// Samples returns a copy of all samples.
-func (d *Synthetic) Samples() []Sample { return slices.Clone(d.samples) }
 
 // Narrowing returns the fraction by which sample i's canal is narrowed at
 // its disc: the ground truth behind its grade.

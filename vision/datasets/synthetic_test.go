@@ -22,7 +22,7 @@ func newSynth(t testing.TB, cfg SyntheticConfig) *Synthetic {
 
 func TestSyntheticBalance(t *testing.T) {
 	d := newSynth(t, SyntheticConfig{Studies: 400, Seed: 7})
-	c := ClassCounts(d.Samples())
+	c := ClassCounts(Samples(d))
 	n := float64(d.Len())
 	frac := [Grades]float64{float64(c[0]) / n, float64(c[1]) / n, float64(c[2]) / n}
 	t.Logf("400 studies, %d samples: counts %v = %.1f / %.1f / %.1f %%", d.Len(), c, 100*frac[0], 100*frac[1], 100*frac[2])
