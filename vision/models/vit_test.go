@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,124 +14,6 @@ import (
 	"github.com/vertebra-ml/vertebra/nn"
 	"github.com/vertebra-ml/vertebra/nn/safetensors"
 )
-
-// TEMPORARY golden runner, until the lead's generic TestGoldenModels lands.
-func vitTmpGolden(t *testing.T, name string) {
-	t.Helper()
-	path := filepath.Join("..", "..", "..", "shared", "goldens", "models", name+".safetensors")
-	f, err := safetensors.ReadFile(path)
-	if err != nil {
-		t.Skipf("golden: %v", err)
-	}
-	store := nn.NewStore(ag.Float32, 1)
-	m, err := Build(f.Metadata["arch"], f.Metadata["naming"], []byte(f.Metadata["config"]), store.Root())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.LoadFile(f, nn.LoadOptions{Strict: true, Skip: func(k string) bool { return strings.HasPrefix(k, "golden.") }}); err != nil {
-		t.Fatal(err)
-	}
-	get := func(k string) *ag.Tensor {
-		tt := f.Tensors[k]
-		v, err := tt.Float32()
-		if err != nil {
-			t.Fatal(k, err)
-		}
-		return ag.FromFloat32(v, tt.Shape...)
-	}
-	rel := func(got, want *ag.Tensor) float64 {
-		g, w := got.Float64s(), want.Float64s()
-		if len(g) != len(w) {
-			return math.Inf(1)
-		}
-		var d, mx float64
-		for i := range g {
-			d = max(d, math.Abs(g[i]-w[i]))
-			mx = max(mx, math.Abs(w[i]))
-		}
-		return d / mx
-	}
-	x := get("golden.input").SetRequiresGrad(true)
-	var feats *ag.Tensor
-	ag.NoGrad(func() { feats = m.Features(x) })
-	logits := m.Forward(x)
-	ef, el := rel(feats, get("golden.features")), rel(logits, get("golden.logits"))
-	logits.BackwardWith(get("golden.dlogits"))
-	worst, worstKey := rel(x.Grad(), get("golden.grad.input")), "input"
-	for _, e := range store.NamedParameters() {
-		k := "golden.grad." + e.Name
-		if _, ok := f.Tensors[k]; !ok {
-			t.Errorf("no %s", k)
-			continue
-		}
-		if e.Tensor.Grad() == nil {
-			t.Errorf("no gradient for %s", e.Name)
-			continue
-		}
-		if r := rel(e.Tensor.Grad(), get(k)); r > worst {
-			worst, worstKey = r, e.Name
-		}
-	}
-	t.Logf("%s: fwd features %.3g logits %.3g; grad max %.3g (%s)", name, ef, el, worst, worstKey)
-	if ef > 1e-4 || el > 1e-4 || worst > 1e-3 {
-		t.Errorf("%s: out of tolerance", name)
-	}
-}
-
-func TestTmpGoldenViT(t *testing.T) {
-	for _, n := range []string{"vit_a", "vit_b", "beit_hf_a", "beit_hf_b"} {
-		t.Run(n, func(t *testing.T) { vitTmpGolden(t, n) })
-	}
-}
-
-func TestTmpManifestsViT(t *testing.T) {
-	for _, n := range []string{"vit_b_16", "beit_base_patch16_224_hf"} {
-		t.Run(n, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "goldens", "manifests", n+".json"))
-			if err != nil {
-				t.Skip(err)
-			}
-			var man struct {
-				Arch, Naming string
-				Config       json.RawMessage
-				Params       int
-				Keys         [][]any
-			}
-			if err := json.Unmarshal(data, &man); err != nil {
-				t.Fatal(err)
-			}
-			store := nn.NewStore(ag.Float32, 1)
-			if _, err := Build(man.Arch, man.Naming, man.Config, store.Root()); err != nil {
-				t.Fatal(err)
-			}
-			es := store.Entries()
-			if len(es) != len(man.Keys) {
-				t.Errorf("%d keys, want %d", len(es), len(man.Keys))
-			}
-			for i := range min(len(es), len(man.Keys)) {
-				name := man.Keys[i][0].(string)
-				var shape []int
-				for _, d := range man.Keys[i][1].([]any) {
-					shape = append(shape, int(d.(float64)))
-				}
-				dt := "F32"
-				got := []int(nil)
-				if es[i].Ints != nil {
-					dt, got = "I64", es[i].Ints.Shape
-				} else {
-					got = es[i].Tensor.Shape()
-				}
-				if es[i].Name != name || !slices.Equal(got, shape) || dt != man.Keys[i][2].(string) {
-					t.Errorf("key %d: %s %v %s, want %s %v %s", i, es[i].Name, got, dt, name, shape, man.Keys[i][2])
-				}
-			}
-			if store.NumParams() != man.Params {
-				t.Errorf("%d params, want %d", store.NumParams(), man.Params)
-			}
-			t.Logf("%s: %d keys, %d params", n, len(es), store.NumParams())
-		})
-	}
-}
 
 // vitGoldenFile reads ../shared/goldens/models/<name>.safetensors, skipping
 // the test where the fixtures are absent.
