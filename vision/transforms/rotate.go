@@ -13,8 +13,8 @@ import (
 // sin a*x + cos a*y) with grid_sample's bilinear rule, neighbours outside
 // the image counting as zero. Like torchvision (which resamples a mask of
 // ones alongside the image and multiplies by it to apply the fill), the
-// result is then multiplied by the in-image share of the weights, so
-// border pixels fade twice as fast as plain grid_sample would make them.
+// result is then multiplied by the in-image share of the weights, so a
+// pixel straddling the border is attenuated by that share twice.
 func Rotate(m Image, degrees float64) (Image, error) {
 	if err := m.Check(); err != nil {
 		return Image{}, err
