@@ -172,6 +172,15 @@ func TestRotateFillsCornersWithZero(t *testing.T) {
 	if math.Abs(float64(got.At(0, 4, 4))-1) > 1e-6 {
 		t.Errorf("centre %v, want 1", got.At(0, 4, 4))
 	}
+	// Output (x=1, y=0) reads source row sy just above the image: only
+	// row 0 counts, with weight fy, and torchvision's fill mask multiplies
+	// by fy again.
+	s := math.Sqrt2 / 2
+	sy := s*(1-4) + s*(0-4) + 4
+	fy := sy - math.Floor(sy)
+	if want := fy * fy; math.Abs(float64(got.At(0, 0, 1))-want) > 1e-6 {
+		t.Errorf("border pixel %v, want fy^2 = %v", got.At(0, 0, 1), want)
+	}
 }
 
 func TestRandomRotation(t *testing.T) {
