@@ -1,0 +1,158 @@
+// Package train runs the study's training and evaluation loops: batches
+// from a datasets.Loader become tensors on a device, a level-conditioned
+// classifier is trained with class-weighted cross-entropy and AdamW, and
+// evaluation yields a confusion matrix, per-sample predictions and the mean
+// loss.
+//
+// It is not for models (vision/models), data (vision/datasets) or the
+// study's outputs and plots (experiments/all).
+package train
+
+import (
+	"fmt"
+	"math"
+
+	ag "github.com/vertebra-ml/vertebra/autograd"
+	"github.com/vertebra-ml/vertebra/metrics"
+	"github.com/vertebra-ml/vertebra/nn"
+	"github.com/vertebra-ml/vertebra/optim"
+	"github.com/vertebra-ml/vertebra/vision/datasets"
+)
+
+// Model is a classifier of images at vertebral levels, such as
+// models.Stenosis.
+type Model interface {
+	Forward(x *ag.Tensor, levels []int) *ag.Tensor
+}
+
+// Images returns the batch's images as an (N, C, H, W) float32 tensor on
+// dev.
+func Images(b datasets.Batch, dev ag.Device) *ag.Tensor {
+	return ag.FromFloat32(b.Images, b.N, b.C, b.H, b.W).To(dev)
+}
+
+// Loss is the study's loss: cross-entropy with class weights (nil for
+// none) and optional label smoothing.
+type Loss struct {
+	ClassWeights   []float64
+	LabelSmoothing float64
+}
+
+func (l Loss) apply(logits *ag.Tensor, labels []int) *ag.Tensor {
+	o := ag.CrossEntropyOptions{LabelSmoothing: l.LabelSmoothing}
+	if l.ClassWeights != nil {
+		o.Weight = ag.FromFloat64(l.ClassWeights, len(l.ClassWeights)).AsType(logits.DType()).To(logits.Device())
+	}
+	return ag.CrossEntropy(logits, labels, o)
+}
+
+// EpochStats summarise one pass over a loader.
+type EpochStats struct {
+	Loss     float64 // mean loss per sample
+	Accuracy float64
+	Samples  int
+}
+
+// Epoch trains model for one epoch: for each batch, forward in training
+// mode, the loss, Backward, one optimizer step. progress, if not nil, is
+// called after each batch.
+func Epoch(model Model, store *nn.Store, opt *optim.AdamW, loader *datasets.Loader, epoch int, loss Loss, dev ag.Device, progress func(batch int, s EpochStats)) (EpochStats, error) {
+	store.SetTraining(true)
+	defer store.SetTraining(false)
+	var s EpochStats
+	correct := 0
+	var total float64
+	i := 0
+	for b, err := range loader.Epoch(epoch) {
+		if err != nil {
+			return s, fmt.Errorf("train: epoch %d: %w", epoch, err)
+		}
+		opt.ZeroGrad()
+		logits := model.Forward(Images(b, dev), b.Levels)
+		l := loss.apply(logits, b.Labels)
+		lv := l.Item()
+		if math.IsNaN(lv) || math.IsInf(lv, 0) {
+			return s, fmt.Errorf("train: epoch %d batch %d: loss is %g", epoch, i, lv)
+		}
+		l.Backward()
+		opt.Step()
+		total += lv * float64(b.N)
+		for j, p := range argmax(logits) {
+			if p == b.Labels[j] {
+				correct++
+			}
+		}
+		s.Samples += b.N
+		s.Loss, s.Accuracy = total/float64(s.Samples), float64(correct)/float64(s.Samples)
+		i++
+		if progress != nil {
+			progress(i, s)
+		}
+	}
+	return s, nil
+}
+
+// Prediction is one evaluated sample.
+type Prediction struct {
+	Index, Level, Label, Pred int
+	Probs                     []float64
+}
+
+// Evaluation is the result of Evaluate.
+type Evaluation struct {
+	Loss        float64 // mean loss per sample
+	Confusion   *metrics.Confusion
+	Predictions []Prediction
+}
+
+// Evaluate runs model in eval mode without gradients over every batch.
+func Evaluate(model Model, store *nn.Store, loader *datasets.Loader, classes int, loss Loss, dev ag.Device) (Evaluation, error) {
+	store.SetTraining(false)
+	ev := Evaluation{Confusion: metrics.NewConfusion(classes)}
+	var total float64
+	n := 0
+	var err error
+	ag.NoGrad(func() {
+		for b, e := range loader.Epoch(0) {
+			if e != nil {
+				err = fmt.Errorf("train: evaluate: %w", e)
+				return
+			}
+			logits := model.Forward(Images(b, dev), b.Levels)
+			total += loss.apply(logits, b.Labels).Item() * float64(b.N)
+			n += b.N
+			probs := ag.Softmax(logits, 1).Float64s()
+			for j, p := range argmax(logits) {
+				if e := ev.Confusion.Add(b.Labels[j], p); e != nil {
+					err = e
+					return
+				}
+				ev.Predictions = append(ev.Predictions, Prediction{
+					Index: b.Indices[j], Level: b.Levels[j], Label: b.Labels[j], Pred: p,
+					Probs: probs[j*classes : (j+1)*classes],
+				})
+			}
+		}
+	})
+	if n > 0 {
+		ev.Loss = total / float64(n)
+	}
+	return ev, err
+}
+
+// argmax returns the arg-max class of each row of logits (N, K).
+func argmax(logits *ag.Tensor) []int {
+	v := logits.Float64s()
+	k := logits.Dim(1)
+	out := make([]int, logits.Dim(0))
+	for i := range out {
+		best := 0
+		for j := 1; j < k; j++ {
+			if v[i*k+j] > v[i*k+best] {
+				best = j
+			}
+		}
+		out[i] = best
+	}
+	return out
+}
