@@ -18,7 +18,9 @@ type Element struct {
 	// Value holds the raw value bytes; it is nil for sequences and
 	// encapsulated pixel data.
 	Value []byte
-	// Items holds the items of a sequence, each a list of elements.
+	// Items holds the items of a sequence, each a list of elements. In
+	// implicit VR only sequences of undefined length are recognised; others
+	// keep their bytes in Value.
 	Items [][]Element
 	// Fragments holds the items of encapsulated pixel data: the Basic Offset
 	// Table (possibly empty) first, then the fragments.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"sync"
 )
 
@@ -16,9 +15,14 @@ var ErrNoPixelData = errors.New("no (7FE0,0010) pixel data")
 // Image is a DICOM data set read for its pixels. The exported fields are
 // filled from the header when the file is read; the pixels are decoded on
 // the first call to Stored or Frame.
+//
+// Its methods are safe for concurrent use.
 type Image struct {
+	// Rows, Columns and Frames give the size; Frames is 1 when
+	// NumberOfFrames is absent.
 	Rows, Columns, Frames int
-	SamplesPerPixel       int
+	// SamplesPerPixel is 1 for the grayscale images this package decodes.
+	SamplesPerPixel int
 	// BitsAllocated is the size of a sample in the uncompressed pixel data;
 	// BitsStored of them carry the value, whose top bit is HighBit.
 	BitsAllocated, BitsStored, HighBit int
@@ -33,9 +37,11 @@ type Image struct {
 	// values; 1 and 0 when the elements are absent.
 	RescaleSlope, RescaleIntercept float64
 	// PixelSpacing is the row and column spacing in mm; zero if absent.
-	PixelSpacing   [2]float64
+	PixelSpacing [2]float64
+	// InstanceNumber is 0 when absent.
 	InstanceNumber int
 
+	// Identifying strings, without their padding; empty when absent.
 	StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID string
 	SeriesDescription, PatientID                        string
 
@@ -154,12 +160,13 @@ func (h *header) is(t Tag, def int) int {
 	if len(s) == 0 || s[0] == "" {
 		return def
 	}
-	n, err := strconv.Atoi(strings.TrimPrefix(s[0], "+"))
-	if err != nil || n < math.MinInt32 || n > math.MaxInt32 {
+	// Some writers put "3.0" in IS; a whole number is accepted.
+	f, err := strconv.ParseFloat(s[0], 64)
+	if err != nil || f != math.Trunc(f) || f < math.MinInt32 || f > math.MaxInt32 {
 		h.fail(e, "value %q is not an integer string", s[0])
 		return def
 	}
-	return n
+	return int(f)
 }
 
 // ds reads n decimal strings; nil when absent or empty.

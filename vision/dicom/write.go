@@ -1,7 +1,6 @@
 package dicom
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -77,11 +76,7 @@ func Write(w io.Writer, s WriteSpec) error {
 	if err != nil {
 		return fmt.Errorf("dicom: %w", err)
 	}
-	bw := bufio.NewWriter(w)
-	if _, err := bw.Write(b); err != nil {
-		return fmt.Errorf("dicom: %w", err)
-	}
-	if err := bw.Flush(); err != nil {
+	if _, err := w.Write(b); err != nil {
 		return fmt.Errorf("dicom: %w", err)
 	}
 	return nil
