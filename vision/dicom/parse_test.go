@@ -261,6 +261,10 @@ func TestBareDataSets(t *testing.T) {
 		{"explicit", ExplicitVRLittleEndian, bytes.Join([][]byte{le.str(tagSOPInstanceUID, "UI", "1.2"), le.image16(1, 2), le.pixels16(5, 6)}, nil)},
 		{"DICM without preamble", ExplicitVRLittleEndian, part10(ExplicitVRLittleEndian, le.image16(1, 2), le.pixels16(5, 6))[128:]},
 		{"meta without preamble", ExplicitVRLittleEndian, part10(ExplicitVRLittleEndian, le.image16(1, 2), le.pixels16(5, 6))[132:]},
+		{"implicit meta", ImplicitVRLittleEndian, bytes.Join([][]byte{
+			append(make([]byte, 128), "DICM"...),
+			imp.str(tagTransferSyntaxUID, "", ImplicitVRLittleEndian),
+			imp.image16(1, 2), imp.pixels16(5, 6)}, nil)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			im, err := Read(bytes.NewReader(tc.file))

@@ -119,12 +119,14 @@ func parse(b []byte) (*Image, error) {
 	return newImage(meta, elems, syn)
 }
 
-// metaGroup reads the group 0002 elements, which are always explicit VR
-// little endian. It trusts the groups of the elements, not the group
+// metaGroup reads the group 0002 elements, which are explicit VR little
+// endian; elements without a VR, as some old writers make them, are read
+// as implicit VR. It trusts the groups of the elements, not the group
 // length, which writers get wrong.
 func (p *parser) metaGroup() ([]Element, error) {
 	var meta []Element
 	for len(p.buf)-p.pos >= 8 && binary.LittleEndian.Uint16(p.buf[p.pos:]) == 0x0002 {
+		p.explicit = validVR(p.buf[p.pos+4:])
 		tag, vr, length, err := p.header(len(p.buf))
 		if err != nil {
 			return nil, err
