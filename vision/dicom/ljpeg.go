@@ -89,16 +89,17 @@ func (fr *losslessFrame) parseSOF(p []byte) error {
 
 // scan decodes the entropy-coded data of the one scan.
 func (fr *losslessFrame) scan(sos, data []byte, dst []int32) error {
-	if len(sos) < 1 || sos[0] != 1 || len(sos) < 6 {
+	if len(sos) < 6 || sos[0] != 1 {
 		return errors.New("JPEG: SOS must have exactly 1 component")
 	}
 	if sos[1] != fr.comp {
 		return fmt.Errorf("JPEG: SOS component %d, frame has %d", sos[1], fr.comp)
 	}
-	h := fr.huff[0][sos[2]>>4&3]
-	if h == nil || sos[2]>>4 > 3 {
-		return fmt.Errorf("JPEG: SOS uses undefined Huffman table %d", sos[2]>>4)
+	td := sos[2] >> 4
+	if td > 3 || fr.huff[0][td] == nil {
+		return fmt.Errorf("JPEG: SOS uses undefined Huffman table %d", td)
 	}
+	h := fr.huff[0][td]
 	pred, pt := int(sos[3]), int(sos[5]&15)
 	if pred < 1 || pred > 7 {
 		return fmt.Errorf("JPEG: predictor %d, want 1..7", pred)
