@@ -546,3 +546,28 @@ func TestSwinHFAbsoluteEmbeddings(t *testing.T) {
 	}()
 	m.Forward(ag.RandN(store.RNG(), ag.Float32, 1, 3, 16, 24))
 }
+
+// In float64 the goldens (computed in float64, stored as float32) agree to
+// float32 rounding: the formulas are the references', not close to them.
+func TestSwinFloat64(t *testing.T) {
+	for _, name := range []string{"swin_pad", "swin_shift", "swin_hf_a", "swin_hf_b"} {
+		f, err := safetensors.ReadFile(swinGoldenPath(name))
+		if err != nil {
+			t.Skip(err)
+		}
+		store := nn.NewStore(ag.Float64, 1)
+		m, err := Build(f.Metadata["arch"], f.Metadata["naming"], []byte(f.Metadata["config"]), store.Root())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.LoadFile(f, nn.LoadOptions{Strict: true, Skip: func(k string) bool { return strings.HasPrefix(k, "golden.") }}); err != nil {
+			t.Fatal(err)
+		}
+		x := swinTensor(t, f, "golden.input").AsType(ag.Float64)
+		r := swinRel(t, m.Forward(x), swinTensor(t, f, "golden.logits"))
+		if r > 1e-6 {
+			t.Errorf("%s: float64 logits error %.3g", name, r)
+		}
+		t.Logf("%s: float64 logits error %.3g", name, r)
+	}
+}
