@@ -226,6 +226,10 @@ type LoadOptions struct {
 	// Prefix is prepended to every store name to find it in the file
 	// ("base_model." to load a backbone out of a whole-model checkpoint).
 	Prefix string
+	// Under restricts loading to the store entries whose names start with
+	// it, and removes it to form the file key: Under "base_model." loads an
+	// ImageNet backbone checkpoint into the study model's backbone.
+	Under string
 	// Skip reports file keys to ignore (golden.* tensors, a removed head).
 	Skip func(name string) bool
 }
@@ -242,7 +246,11 @@ func (s *Store) LoadFile(f *safetensors.File, o LoadOptions) error {
 	var todo []pending
 	want := map[string]bool{}
 	for _, e := range s.entries {
-		key := o.Prefix + e.Name
+		rest, ok := strings.CutPrefix(e.Name, o.Under)
+		if !ok {
+			continue
+		}
+		key := o.Prefix + rest
 		want[key] = true
 		t, ok := f.Tensors[key]
 		if !ok {

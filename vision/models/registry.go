@@ -16,6 +16,7 @@
 package models
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"sync"
@@ -131,4 +132,29 @@ func Families() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// HeadlessSpec returns the preset as a BackboneSpec without its
+// classifier (num_classes / num_labels null), as the study's backbone.
+func HeadlessSpec(name string) (BackboneSpec, error) {
+	p, ok := Preset(name)
+	if !ok {
+		return BackboneSpec{}, fmt.Errorf("models: no preset %q (have %v)", name, Presets())
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal([]byte(p.Config), &cfg); err != nil {
+		return BackboneSpec{}, fmt.Errorf("models: preset %s config: %w", name, err)
+	}
+	for _, k := range []string{"num_classes", "num_labels"} {
+		if _, ok := cfg[k]; ok {
+			cfg[k] = nil
+		}
+	}
+	delete(cfg, "id2label")
+	delete(cfg, "label2id")
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return BackboneSpec{}, err
+	}
+	return BackboneSpec{Arch: p.Arch, Naming: p.Naming, Config: b}, nil
 }
