@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -179,7 +180,7 @@ func ints(f *safetensors.File, key string) ([]int, error) {
 
 // RelErr is max|got - want| / max|want|; a shape mismatch is +Inf.
 func RelErr(got, want *ag.Tensor) float64 {
-	if got == nil || !sameShape(got.Shape(), want.Shape()) {
+	if got == nil || !slices.Equal(got.Shape(), want.Shape()) {
 		return math.Inf(1)
 	}
 	g, w := got.Float64s(), want.Float64s()
@@ -196,18 +197,6 @@ func RelErr(got, want *ag.Tensor) float64 {
 		return num
 	}
 	return num / den
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // worst keeps the larger error, treating NaN as unset.
