@@ -1,13 +1,19 @@
 package golden
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	ag "github.com/vertebra-ml/vertebra/autograd"
+	"github.com/vertebra-ml/vertebra/nn/safetensors"
 )
 
-// goldenDir is ../shared/goldens relative to the repository root.
+// goldenDir is ../shared/goldens relative to the repository root. The
+// command's test (experiments/goldens) scores every file; these tests check
+// that scoring catches what it must.
 func goldenDir(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join("..", "..", "..", "shared", "goldens")
@@ -17,30 +23,75 @@ func goldenDir(t *testing.T) string {
 	return dir
 }
 
-func runDir(t *testing.T, sub string) {
-	files, err := Files([]string{filepath.Join(goldenDir(t), sub)})
+func TestRelErr(t *testing.T) {
+	a := ag.FromFloat32([]float32{1, -4, 2}, 3)
+	b := ag.FromFloat32([]float32{1, -3, 2}, 3)
+	if got := RelErr(a, b); math.Abs(got-1.0/3) > 1e-7 {
+		t.Errorf("RelErr = %g, want 1/3", got)
+	}
+	if got := RelErr(ag.FromFloat32([]float32{1, 2, 3}, 1, 3), b); !math.IsInf(got, 1) {
+		t.Errorf("RelErr of mismatched shapes = %g, want +Inf", got)
+	}
+	if got := RelErr(nil, b); !math.IsInf(got, 1) {
+		t.Errorf("RelErr of a missing tensor = %g, want +Inf", got)
+	}
+}
+
+// tampered copies a golden file with one tensor scaled, into a temp dir.
+func tampered(t *testing.T, src, key string, scale float32) string {
+	f, err := safetensors.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) == 0 {
-		t.Fatalf("no golden files in %s", sub)
+	v, err := f.Tensors[key].Float32()
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, f := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(f), filepath.Ext(f)), func(t *testing.T) {
-			r := Check(f)
-			t.Log(r.Line())
-			if !r.Pass() {
-				t.Error(r.Line())
+	for i := range v {
+		v[i] *= scale
+	}
+	f.Tensors[key] = safetensors.FromFloat32(f.Tensors[key].Shape, v)
+	dst := filepath.Join(t.TempDir(), filepath.Base(src))
+	if err := safetensors.WriteFile(dst, f); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// TestScoringCatchesWrongNumbers perturbs outputs, gradients and weights
+// of golden files and checks that each file then fails.
+func TestScoringCatchesWrongNumbers(t *testing.T) {
+	dir := goldenDir(t)
+	cases := []struct{ file, key, what string }{
+		{"ops/gelu.safetensors", "out", "fwd"},
+		{"ops/conv2d_groups2.safetensors", "grad.weight", "grad"},
+		{"models/resnet_basic.safetensors", "golden.logits", "fwd"},
+		{"models/vit_a.safetensors", "golden.grad.encoder.ln.weight", "grad"},
+		{"models/stenosis_resnet.safetensors", "golden.after_step.classifier.8.bias", "step"},
+	}
+	for _, c := range cases {
+		t.Run(c.file+"/"+c.key, func(t *testing.T) {
+			if r := Check(filepath.Join(dir, c.file)); !r.Pass() {
+				t.Fatalf("the untouched file fails: %s", r.Line())
+			}
+			r := Check(tampered(t, filepath.Join(dir, c.file), c.key, 1.01))
+			if r.Pass() {
+				t.Errorf("a 1%% change of %s passed: %s", c.key, r.Line())
 			}
 		})
 	}
 }
 
-func TestOps(t *testing.T)    { runDir(t, "ops") }
-func TestModels(t *testing.T) { runDir(t, "models") }
-func TestManifests(t *testing.T) {
-	if testing.Short() {
-		t.Skip("full-size models in -short mode")
+func TestManifestMismatchIsReported(t *testing.T) {
+	dir := goldenDir(t)
+	b, err := os.ReadFile(filepath.Join(dir, "manifests", "vit_b_16.json"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	runDir(t, "manifests")
+	p := filepath.Join(t.TempDir(), "vit.json")
+	os.WriteFile(p, []byte(strings.Replace(string(b), `"encoder.ln.weight"`, `"encoder.norm.weight"`, 1)), 0o644)
+	r := Check(p)
+	if r.Pass() || !strings.Contains(r.Line(), "encoder.norm.weight") {
+		t.Errorf("renamed key not reported: %s", r.Line())
+	}
 }
