@@ -144,10 +144,15 @@ func convCheckImage(fn string, s ConvShape, n, g int) {
 	}
 }
 
+// convParallelCopy is the im2col matrix size (elements) worth splitting
+// between workers: the copy is memory-bound and waking a worker costs tens
+// of microseconds.
+const convParallelCopy = 1 << 18
+
 // convIm2colPar runs convIm2col over the group's channels on up to workers
 // goroutines.
 func convIm2colPar[T Float](s ConvShape, d *convDims, x []T, n, g int, col []T, workers int) {
-	if workers <= 1 || d.k*d.ohw < minGrain {
+	if workers <= 1 || d.k*d.ohw < convParallelCopy {
 		convIm2col(s, d, x, n, g, 0, d.cg, col)
 		return
 	}
@@ -190,7 +195,7 @@ func convIm2col[T Float](s ConvShape, d *convDims, x []T, n, g, c0, c1 int, col 
 // convCol2imPar runs convCol2im over the group's channels on up to workers
 // goroutines; channels own disjoint planes of dx.
 func convCol2imPar[T Float](s ConvShape, d *convDims, col []T, n, g int, dx []T, workers int) {
-	if workers <= 1 || d.k*d.ohw < minGrain {
+	if workers <= 1 || d.k*d.ohw < convParallelCopy {
 		convCol2im(s, d, col, n, g, 0, d.cg, dx)
 		return
 	}

@@ -19,6 +19,7 @@ import (
 type gemmBlocks struct {
 	mr, nr     int // micro-tile
 	mc, kc, nc int // cache blocks; mc is a multiple of mr and nc of nr
+	small      int // m*n*k below which packing costs more than it saves
 }
 
 // Pure-Go micro-kernel. Go's register allocator spills larger tiles (the
@@ -33,11 +34,7 @@ const (
 	gemmMaxTile = 6 * 16
 )
 
-var gemmGoBlocks = gemmBlocks{mr: gemmGoMR, nr: gemmGoNR, mc: 128, kc: 256, nc: 3072}
-
-// gemmSmall is the m*n*k below which packing costs more than it saves and
-// the product runs as plain loops.
-const gemmSmall = 1 << 13
+var gemmGoBlocks = gemmBlocks{mr: gemmGoMR, nr: gemmGoNR, mc: 128, kc: 256, nc: 3072, small: 1 << 11}
 
 // gemmIsF32 reports whether T is (a type whose underlying type is) float32.
 func gemmIsF32[T Float]() bool {
@@ -105,8 +102,10 @@ func gemmSplitBatch(batch, work int) bool {
 }
 
 // gemmParallelWork is the m*n*k of a product worth splitting between
-// workers (about 50µs of work on one core).
-const gemmParallelWork = 1 << 20
+// workers: about 170µs on one core with the assembly kernel. Waking a
+// second worker costs tens of microseconds, and splitting a 256^3 product
+// (a third of this) gains only 10% on the two-core development machine.
+const gemmParallelWork = 1 << 23
 
 func gemmBatchParallel[T Float](transA, transB bool, batch, m, n, k int, alpha T, a []T, lda, strideA int, b []T, ldb, strideB int, beta T, c []T, ldc, strideC int, work int) {
 	ParallelFor(batch, work, func(lo, hi int) {
@@ -220,7 +219,7 @@ func gemmSerial[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda i
 		gemmScale(m, n, beta, c, ldc)
 		return
 	}
-	if m*n*k < gemmSmall || m == 1 || n == 1 {
+	if m*n*k < gemmBlocking[T]().small || m == 1 || n == 1 {
 		gemmDirect(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
