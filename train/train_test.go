@@ -21,7 +21,7 @@ func TestSmallModelLearnsSyntheticSpines(t *testing.T) {
 		t.Skip("trains a model")
 	}
 	start := time.Now()
-	data, err := datasets.NewSynthetic(datasets.SyntheticConfig{Studies: 160, Seed: 11, MinSize: 192, MaxSize: 256})
+	data, err := datasets.NewSynthetic(datasets.SyntheticConfig{Studies: 300, Seed: 11, MinSize: 192, MaxSize: 256})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,8 +56,8 @@ func TestSmallModelLearnsSyntheticSpines(t *testing.T) {
 		t.Fatal(err)
 	}
 	loss := Loss{ClassWeights: w[:]}
-	opt := optim.NewAdamW(store.Parameters(), optim.AdamWOptions{LR: 2e-3, WeightDecay: 0.02})
-	for epoch := range 5 {
+	opt := optim.NewAdamW(store.Parameters(), optim.AdamWOptions{LR: 1e-3, WeightDecay: 0.02})
+	for epoch := range 6 {
 		s, err := Epoch(model, store, opt, trainLoader, epoch, loss, ag.CPU, nil)
 		if err != nil {
 			t.Fatal(err)

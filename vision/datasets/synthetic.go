@@ -25,6 +25,10 @@ type SyntheticConfig struct {
 	Slices int
 	// T1 makes WriteRSNA also write a Sagittal T1 series per study.
 	T1 bool
+	// CacheBytes bounds the memory that keeps rendered slices for reuse by
+	// the other levels of a study and by later epochs (256 MiB; negative
+	// turns the cache off).
+	CacheBytes int
 }
 
 func (c SyntheticConfig) withDefaults() (SyntheticConfig, error) {
@@ -39,6 +43,9 @@ func (c SyntheticConfig) withDefaults() (SyntheticConfig, error) {
 	}
 	if c.Slices == 0 {
 		c.Slices = 5
+	}
+	if c.CacheBytes == 0 {
+		c.CacheBytes = 256 << 20
 	}
 	var total float64
 	for g, p := range c.GradeProbs {
@@ -81,6 +88,7 @@ type Synthetic struct {
 	cfg     SyntheticConfig
 	studies []synthStudy
 	samples []Sample
+	cache   *renderCache
 }
 
 // NewSynthetic generates the data set's studies and labels; images are
@@ -90,7 +98,7 @@ func NewSynthetic(cfg SyntheticConfig) (*Synthetic, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Synthetic{cfg: cfg}
+	d := &Synthetic{cfg: cfg, cache: newRenderCache(max(cfg.CacheBytes, 0))}
 	ids := map[int64]bool{}
 	newID := func(rng *rand.Rand) int64 {
 		for {
@@ -139,7 +147,7 @@ func (d *Synthetic) Image(i int) (transforms.Image, error) {
 		return transforms.Image{}, fmt.Errorf("datasets: synthetic sample %d out of range [0, %d)", i, len(d.samples))
 	}
 	st := &d.studies[i/Levels]
-	return st.render(0, contrastT2), nil
+	return d.cache.get(i/Levels, func() transforms.Image { return st.render(0, contrastT2) }), nil
 }
 
 // mix hashes two words into one (SplitMix64 finaliser), so that seeds
