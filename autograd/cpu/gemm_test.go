@@ -186,6 +186,29 @@ func checkGemm[T Float](t *testing.T, r *rand.Rand, f func(transA, transB bool, 
 	}
 }
 
+// TestGemmRandom checks random shapes, transposes, strides and scalars.
+func TestGemmRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	scalars := []float64{0, 1, -0.5}
+	for i := range 60 {
+		m, n, k := r.IntN(80), r.IntN(80), r.IntN(80)
+		transA, transB := r.IntN(2) == 1, r.IntN(2) == 1
+		pad := r.IntN(3)
+		alpha, beta := scalars[1+r.IntN(2)], scalars[r.IntN(3)]
+		name := fmt.Sprintf("%d: %dx%dx%d/tA=%v/tB=%v/pad=%d/a=%v/b=%v", i, m, n, k, transA, transB, pad, alpha, beta)
+		checkGemm(t, r, Gemm[float64], name, transA, transB, m, n, k, pad, alpha, beta)
+		checkGemm(t, r, Gemm[float32], name, transA, transB, m, n, k, pad, float32(alpha), float32(beta))
+	}
+}
+
+// TestGemmNamedType checks a type defined on float32, which shares the
+// assembly kernel and the float32 pools.
+func TestGemmNamedType(t *testing.T) {
+	type f32 float32
+	r := rand.New(rand.NewPCG(13, 14))
+	checkGemm(t, r, Gemm[f32], "named", false, true, 37, 45, 29, 1, f32(1), f32(0))
+}
+
 // TestGemmLarge crosses every cache block with both workers.
 func TestGemmLarge(t *testing.T) {
 	if testing.Short() {
