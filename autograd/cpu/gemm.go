@@ -542,10 +542,7 @@ func gemmDirect[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda i
 				bj := b[j*ldb : j*ldb+k]
 				var s T
 				if sap == 1 {
-					ai := a[i*sai : i*sai+k]
-					for p, v := range bj {
-						s += ai[p] * v
-					}
+					s = gemmDot(a[i*sai:i*sai+k], bj)
 				} else {
 					for p, v := range bj {
 						s += a[i*sai+p*sap] * v
@@ -570,12 +567,43 @@ func gemmDirect[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda i
 			}
 		}
 		for p := range k {
-			s := alpha * a[i*sai+p*sap]
-			bp := b[p*ldb : p*ldb+n]
-			for j, v := range bp {
-				ci[j] += s * v
-			}
+			gemmAxpy(alpha*a[i*sai+p*sap], b[p*ldb:p*ldb+n], ci)
 		}
+	}
+}
+
+// gemmDot returns the dot product of x and y (len(y) >= len(x)), with four
+// partial sums to break the add latency chain.
+func gemmDot[T Float](x, y []T) T {
+	y = y[:len(x)]
+	var s0, s1, s2, s3 T
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		xx, yy := x[i:i+4:i+4], y[i:i+4:i+4]
+		s0 += xx[0] * yy[0]
+		s1 += xx[1] * yy[1]
+		s2 += xx[2] * yy[2]
+		s3 += xx[3] * yy[3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * y[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// gemmAxpy adds s*x to y (len(y) >= len(x)), four elements a step.
+func gemmAxpy[T Float](s T, x, y []T) {
+	y = y[:len(x)]
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		xx, yy := x[i:i+4:i+4], y[i:i+4:i+4]
+		yy[0] += s * xx[0]
+		yy[1] += s * xx[1]
+		yy[2] += s * xx[2]
+		yy[3] += s * xx[3]
+	}
+	for ; i < len(x); i++ {
+		y[i] += s * x[i]
 	}
 }
 
