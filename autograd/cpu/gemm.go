@@ -163,8 +163,9 @@ func gemmRun[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int,
 	}
 	bl := gemmBlocking[T]()
 	// Choose the grid pr x pc (pr*pc == workers) that minimises the data
-	// each worker packs, m/pr*k + k*n/pc.
-	pr, pc := 1, workers
+	// each worker packs, m/pr*k + k*n/pc, among grids whose tiles are at
+	// least one micro-tile.
+	pr, pc := 1, 1
 	best := -1
 	for r := 1; r <= workers; r++ {
 		if workers%r != 0 {
