@@ -12,23 +12,23 @@ func BenchmarkSgemm(b *testing.B) {
 		for _, w := range []int{1, 2} {
 			b.Run(fmt.Sprintf("%d/w%d", n, w), func(b *testing.B) {
 				r := rand.New(rand.NewPCG(1, 1))
-				x, y := randSlice[float32](r, n*n), randSlice[float32](r, n*n)
+				x, y := gemmRandSlice[float32](r, n*n), gemmRandSlice[float32](r, n*n)
 				z := make([]float32, n*n)
-				withWorkers(w, func() {
+				gemmWithWorkers(w, func() {
 					b.ResetTimer()
 					for range b.N {
 						Gemm(false, false, n, n, n, 1, x, n, y, n, 0, z, n)
 					}
 				})
-				reportFlops(b, 2*float64(n)*float64(n)*float64(n))
+				gemmReportFlops(b, 2*float64(n)*float64(n)*float64(n))
 			})
 		}
 	}
 }
 
-// reportFlops reports the rate of flops floating-point operations per
+// gemmReportFlops reports the rate of flops floating-point operations per
 // iteration.
-func reportFlops(b *testing.B, flops float64) {
+func gemmReportFlops(b *testing.B, flops float64) {
 	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
@@ -47,11 +47,11 @@ func BenchmarkConv2d(b *testing.B) {
 		oh, ow := s.OutHW()
 		flops := 2 * float64(s.N*s.O*oh*ow*s.C/s.Groups*s.KH*s.KW)
 		r := rand.New(rand.NewPCG(1, 1))
-		x := randSlice[float32](r, s.N*s.C*s.H*s.W)
-		w := randSlice[float32](r, s.O*s.C/s.Groups*s.KH*s.KW)
-		bias := randSlice[float32](r, s.O)
+		x := gemmRandSlice[float32](r, s.N*s.C*s.H*s.W)
+		w := gemmRandSlice[float32](r, s.O*s.C/s.Groups*s.KH*s.KW)
+		bias := gemmRandSlice[float32](r, s.O)
 		y := make([]float32, s.N*s.O*oh*ow)
-		dy := randSlice[float32](r, len(y))
+		dy := gemmRandSlice[float32](r, len(y))
 		dx, dw := make([]float32, len(x)), make([]float32, len(w))
 		passes := []struct {
 			name string
@@ -66,7 +66,7 @@ func BenchmarkConv2d(b *testing.B) {
 				for range b.N {
 					p.f()
 				}
-				reportFlops(b, flops)
+				gemmReportFlops(b, flops)
 			})
 		}
 	}

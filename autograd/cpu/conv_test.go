@@ -44,8 +44,11 @@ var convCases = []struct {
 	{"large/N4", ConvShape{N: 4, C: 8, H: 16, W: 16, O: 16, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1, Groups: 1}},
 }
 
-// convRef holds the naive direct convolution and its two adjoints, in
-// float64 over any element type.
+// The references below are the naive direct convolution and its two
+// adjoints, accumulated in float64 for any element type.
+
+// convInput returns the index in x of input pixel (n, c, ih, iw), or false
+// in the padding.
 func convInput(s ConvShape, n, c, ih, iw int) (int, bool) {
 	if ih < 0 || ih >= s.H || iw < 0 || iw >= s.W {
 		return 0, false
@@ -53,8 +56,8 @@ func convInput(s ConvShape, n, c, ih, iw int) (int, bool) {
 	return ((n*s.C+c)*s.H+ih)*s.W + iw, true
 }
 
-// naiveConv calls f(xi, wi, yi) for every multiply-add of the convolution.
-func naiveConv(s ConvShape, f func(xi, wi, yi int)) {
+// convNaive calls f(xi, wi, yi) for every multiply-add of the convolution.
+func convNaive(s ConvShape, f func(xi, wi, yi int)) {
 	oh, ow := s.OutHW()
 	cg, og := s.C/s.Groups, s.O/s.Groups
 	for n := range s.N {
@@ -79,7 +82,7 @@ func naiveConv(s ConvShape, f func(xi, wi, yi int)) {
 	}
 }
 
-func naiveConvForward[T Float](s ConvShape, x, w, bias []T) []float64 {
+func convNaiveForward[T Float](s ConvShape, x, w, bias []T) []float64 {
 	oh, ow := s.OutHW()
 	y := make([]float64, s.N*s.O*oh*ow)
 	if bias != nil {
@@ -87,23 +90,23 @@ func naiveConvForward[T Float](s ConvShape, x, w, bias []T) []float64 {
 			y[i] = float64(bias[i/(oh*ow)%s.O])
 		}
 	}
-	naiveConv(s, func(xi, wi, yi int) { y[yi] += float64(x[xi]) * float64(w[wi]) })
+	convNaive(s, func(xi, wi, yi int) { y[yi] += float64(x[xi]) * float64(w[wi]) })
 	return y
 }
 
-func naiveConvBackwardData[T Float](s ConvShape, dy, w []T) []float64 {
+func convNaiveBackwardData[T Float](s ConvShape, dy, w []T) []float64 {
 	dx := make([]float64, s.N*s.C*s.H*s.W)
-	naiveConv(s, func(xi, wi, yi int) { dx[xi] += float64(dy[yi]) * float64(w[wi]) })
+	convNaive(s, func(xi, wi, yi int) { dx[xi] += float64(dy[yi]) * float64(w[wi]) })
 	return dx
 }
 
-func naiveConvBackwardWeight[T Float](s ConvShape, x, dy []T) []float64 {
+func convNaiveBackwardWeight[T Float](s ConvShape, x, dy []T) []float64 {
 	dw := make([]float64, s.O*s.C/s.Groups*s.KH*s.KW)
-	naiveConv(s, func(xi, wi, yi int) { dw[wi] += float64(dy[yi]) * float64(x[xi]) })
+	convNaive(s, func(xi, wi, yi int) { dw[wi] += float64(dy[yi]) * float64(x[xi]) })
 	return dw
 }
 
-func nanSlice[T Float](n int) []T {
+func convNaNSlice[T Float](n int) []T {
 	s := make([]T, n)
 	for i := range s {
 		s[i] = T(math.NaN())
@@ -111,9 +114,9 @@ func nanSlice[T Float](n int) []T {
 	return s
 }
 
-// checkClose fails unless got matches want elementwise within tol relative
+// convCheckClose fails unless got matches want elementwise within tol relative
 // to the largest magnitude in want.
-func checkClose[T Float](t *testing.T, name string, got []T, want []float64, tol float64) {
+func convCheckClose[T Float](t *testing.T, name string, got []T, want []float64, tol float64) {
 	t.Helper()
 	scale := 1.0
 	for _, v := range want {
@@ -126,7 +129,7 @@ func checkClose[T Float](t *testing.T, name string, got []T, want []float64, tol
 	}
 }
 
-func dot[T Float](a []T, b []T) float64 {
+func convDot[T Float](a []T, b []T) float64 {
 	var s float64
 	for i := range a {
 		s += float64(a[i]) * float64(b[i])
@@ -138,56 +141,56 @@ func TestConv2d(t *testing.T) {
 	for _, tc := range convCases {
 		for _, w := range []int{1, 2} {
 			t.Run(fmt.Sprintf("%s/w%d", tc.name, w), func(t *testing.T) {
-				withWorkers(w, func() {
-					testConv2d[float64](t, tc.s, 1e-12)
-					testConv2d[float32](t, tc.s, 2e-5)
+				gemmWithWorkers(w, func() {
+					convTestPasses[float64](t, tc.s, 1e-12)
+					convTestPasses[float32](t, tc.s, 2e-5)
 				})
 			})
 		}
 	}
 }
 
-func testConv2d[T Float](t *testing.T, s ConvShape, tol float64) {
+func convTestPasses[T Float](t *testing.T, s ConvShape, tol float64) {
 	if err := s.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(7, 8))
 	oh, ow := s.OutHW()
 	nx, nw, ny := s.N*s.C*s.H*s.W, s.O*s.C/s.Groups*s.KH*s.KW, s.N*s.O*oh*ow
-	x, w, bias, dy := randSlice[T](r, nx), randSlice[T](r, nw), randSlice[T](r, s.O), randSlice[T](r, ny)
+	x, w, bias, dy := gemmRandSlice[T](r, nx), gemmRandSlice[T](r, nw), gemmRandSlice[T](r, s.O), gemmRandSlice[T](r, ny)
 	typ := fmt.Sprintf("%T", x[:0])
 
 	// Outputs start as NaN: every kernel must overwrite.
-	y := nanSlice[T](ny)
+	y := convNaNSlice[T](ny)
 	Conv2dForward(s, x, w, bias, y)
-	checkClose(t, typ+" forward", y, naiveConvForward(s, x, w, bias), tol)
+	convCheckClose(t, typ+" forward", y, convNaiveForward(s, x, w, bias), tol)
 	Conv2dForward(s, x, w, nil, y)
-	yNoBias := naiveConvForward(s, x, w, nil)
-	checkClose(t, typ+" forward/nobias", y, yNoBias, tol)
+	yNoBias := convNaiveForward(s, x, w, nil)
+	convCheckClose(t, typ+" forward/nobias", y, yNoBias, tol)
 
-	dx := nanSlice[T](nx)
+	dx := convNaNSlice[T](nx)
 	Conv2dBackwardData(s, dy, w, dx)
-	checkClose(t, typ+" backward data", dx, naiveConvBackwardData(s, dy, w), tol)
+	convCheckClose(t, typ+" backward data", dx, convNaiveBackwardData(s, dy, w), tol)
 
-	dw := nanSlice[T](nw)
+	dw := convNaNSlice[T](nw)
 	Conv2dBackwardWeight(s, x, dy, dw)
-	checkClose(t, typ+" backward weight", dw, naiveConvBackwardWeight(s, x, dy), tol)
+	convCheckClose(t, typ+" backward weight", dw, convNaiveBackwardWeight(s, x, dy), tol)
 
-	db := nanSlice[T](s.O)
+	db := convNaNSlice[T](s.O)
 	Conv2dBackwardBias(s, dy, db)
 	wantDB := make([]float64, s.O)
 	for i, v := range dy {
 		wantDB[i/(oh*ow)%s.O] += float64(v)
 	}
-	checkClose(t, typ+" backward bias", db, wantDB, tol)
+	convCheckClose(t, typ+" backward bias", db, wantDB, tol)
 
 	// Adjoint identity: <conv(x, w), dy> = <x, dx> = <w, dw>.
-	lhs := dot(y, dy)
+	lhs := convDot(y, dy)
 	scale := 1 + math.Sqrt(float64(ny*s.C*s.KH*s.KW))
-	if rhs := dot(x, dx); math.Abs(lhs-rhs) > tol*scale {
+	if rhs := convDot(x, dx); math.Abs(lhs-rhs) > tol*scale {
 		t.Errorf("%s: <conv(x), dy> = %v, <x, convT(dy)> = %v", typ, lhs, rhs)
 	}
-	if rhs := dot(w, dw); math.Abs(lhs-rhs) > tol*scale {
+	if rhs := convDot(w, dw); math.Abs(lhs-rhs) > tol*scale {
 		t.Errorf("%s: <conv(x), dy> = %v, <w, dw> = %v", typ, lhs, rhs)
 	}
 }
@@ -203,8 +206,8 @@ func TestIm2colCol2im(t *testing.T) {
 			oh, ow := s.OutHW()
 			cg := s.C / s.Groups
 			rows, cols := cg*s.KH*s.KW, oh*ow
-			x := randSlice[float64](r, s.N*s.C*s.H*s.W)
-			col := nanSlice[float64](rows * cols)
+			x := gemmRandSlice[float64](r, s.N*s.C*s.H*s.W)
+			col := convNaNSlice[float64](rows * cols)
 			n, g := s.N-1, s.Groups-1
 			Im2col(s, x, n, g, col)
 			for c := range cg {
@@ -226,11 +229,11 @@ func TestIm2colCol2im(t *testing.T) {
 			}
 			// Col2im is the adjoint of Im2col: <Im2col(x), d> = <x, Col2im(d)>,
 			// and it accumulates.
-			d := randSlice[float64](r, rows*cols)
-			dx := randSlice[float64](r, len(x))
-			before := dot(x, dx)
+			d := gemmRandSlice[float64](r, rows*cols)
+			dx := gemmRandSlice[float64](r, len(x))
+			before := convDot(x, dx)
 			Col2im(s, d, n, g, dx)
-			if got, want := dot(x, dx)-before, dot(col, d); math.Abs(got-want) > 1e-10*(1+math.Abs(want)) {
+			if got, want := convDot(x, dx)-before, convDot(col, d); math.Abs(got-want) > 1e-10*(1+math.Abs(want)) {
 				t.Fatalf("<x, Col2im(d)> = %v, <Im2col(x), d> = %v", got, want)
 			}
 		})
@@ -298,6 +301,9 @@ func TestConvPanics(t *testing.T) {
 // TestConvAllocs checks that repeated passes allocate no scratch of their
 // own once the pools are warm: at most a few closures for ParallelFor.
 func TestConvAllocs(t *testing.T) {
+	if gemmRaceEnabled() {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
 	shapes := []ConvShape{
 		{N: 2, C: 8, H: 12, W: 12, O: 8, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1, Groups: 1},
 		{N: 2, C: 8, H: 12, W: 12, O: 8, KH: 7, KW: 7, SH: 1, SW: 1, PH: 3, PW: 3, DH: 1, DW: 1, Groups: 8},
@@ -306,7 +312,7 @@ func TestConvAllocs(t *testing.T) {
 		oh, ow := s.OutHW()
 		x, y := make([]float32, s.N*s.C*s.H*s.W), make([]float32, s.N*s.O*oh*ow)
 		w := make([]float32, s.O*s.C/s.Groups*s.KH*s.KW)
-		withWorkers(1, func() {
+		gemmWithWorkers(1, func() {
 			allocs := testing.AllocsPerRun(10, func() {
 				Conv2dForward(s, x, w, nil, y)
 				Conv2dBackwardData(s, y, w, x)
