@@ -1,8 +1,8 @@
 package cpu
 
 import (
-	"errors"
 	"fmt"
+	"strings"
 	"sync"
 )
 
@@ -40,16 +40,16 @@ func convOut(in, k, stride, pad, dil int) int {
 func (s ConvShape) Validate() error {
 	switch {
 	case s.N < 0 || s.C <= 0 || s.H <= 0 || s.W <= 0 || s.O <= 0 || s.KH <= 0 || s.KW <= 0:
-		return fmt.Errorf("conv: non-positive size in %+v", s)
+		return fmt.Errorf("cpu: non-positive size in %+v", s)
 	case s.SH <= 0 || s.SW <= 0 || s.DH <= 0 || s.DW <= 0:
-		return fmt.Errorf("conv: stride and dilation must be positive in %+v", s)
+		return fmt.Errorf("cpu: stride and dilation must be positive in %+v", s)
 	case s.PH < 0 || s.PW < 0:
-		return fmt.Errorf("conv: negative padding in %+v", s)
+		return fmt.Errorf("cpu: negative padding in %+v", s)
 	case s.Groups <= 0 || s.C%s.Groups != 0 || s.O%s.Groups != 0:
-		return fmt.Errorf("conv: Groups=%d must divide C=%d and O=%d", s.Groups, s.C, s.O)
+		return fmt.Errorf("cpu: Groups=%d must divide C=%d and O=%d", s.Groups, s.C, s.O)
 	}
 	if oh, ow := s.OutHW(); oh == 0 || ow == 0 {
-		return errors.New("conv: kernel larger than padded input")
+		return fmt.Errorf("cpu: dilated kernel larger than padded input in %+v", s)
 	}
 	return nil
 }
@@ -70,7 +70,7 @@ func (s ConvShape) convDims() convDims {
 // convCheck panics unless s is valid.
 func convCheck(fn string, s ConvShape) {
 	if err := s.Validate(); err != nil {
-		panic("cpu." + fn + ": " + err.Error())
+		panic("cpu." + fn + ": " + strings.TrimPrefix(err.Error(), "cpu: "))
 	}
 }
 
