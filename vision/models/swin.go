@@ -516,39 +516,15 @@ func (a *SwinWindowAttention) forward(x *ag.Tensor, win, shift [2]int) *ag.Tenso
 	}
 	nh, nw := hp/win[0], wp/win[1]
 	nWin, tokens := nh*nw, win[0]*win[1]
-	heads := a.NumHeads
-	d := c / heads
+	d := c / a.NumHeads
 	// Partition: (N, nh, wh, nw, ww, C) -> (N, nWin, tokens, C).
 	x = ag.Reshape(ag.Permute(ag.Reshape(x, n, nh, win[0], nw, win[1], c), 0, 1, 3, 2, 4, 5), n, nWin, tokens, c)
 
-	wq, wk, wv := a.Query, a.Key, a.Value
-	if a.QKV != nil {
-		// Splitting the fused weight (3C x C) costs far less than copying
-		// the (N, windows, tokens, 3C) activations apart.
-		ws := ag.Split(a.QKV.Weight, 0, c, c, c)
-		var bs []*ag.Tensor
-		if a.QKV.Bias != nil {
-			bs = ag.Split(a.QKV.Bias, 0, c, c, c)
-		} else {
-			bs = make([]*ag.Tensor, 3)
-		}
-		wq, wk, wv = &nn.Linear{Weight: ws[0], Bias: bs[0]}, &nn.Linear{Weight: ws[1], Bias: bs[1]}, &nn.Linear{Weight: ws[2], Bias: bs[2]}
-	}
-	// q.(k + b) = q.k + q.b is the same for every key of a query's row, so
-	// the softmax cancels the key bias: it has no effect and a zero
-	// gradient. Leaving it out of the product makes that gradient exactly
-	// zero (as the references report it) instead of float32 rounding
-	// noise, which Adam would amplify into updates.
-	keyBias := wk.Bias
-	wk = &nn.Linear{Weight: wk.Weight}
-	heads5 := func(l *nn.Linear) *ag.Tensor { // (N, nWin, heads, tokens, d)
-		return ag.Permute(ag.Reshape(l.Forward(x), n, nWin, tokens, heads, d), 0, 1, 3, 2, 4)
-	}
-	q, k, v := heads5(wq), heads5(wk), heads5(wv)
+	q, k, v, keyBias := a.qkv(x)
 
 	bias := a.relativePositionBias(tokens) // (heads, tokens, tokens)
 	if keyBias != nil {
-		bias = ag.Add(bias, ag.MulScalar(ag.Sum(keyBias, nil, false), 0)) // keeps it in the graph
+		bias = ag.Add(bias, keyBias)
 	}
 	if shifted {
 		mask := swinShiftMask(hp, wp, win, shift, x.DType()).To(x.Device()) // (nWin, 1, tokens, tokens)
@@ -578,6 +554,55 @@ func (a *SwinWindowAttention) forward(x *ag.Tensor, win, shift [2]int) *ag.Tenso
 		o = ag.Slice(o, 2, 0, w, 1)
 	}
 	return o
+}
+
+// qkv projects the windows x (N, windows, tokens, C) to the queries, keys
+// and values, each (N, windows, heads, tokens, C/heads).
+//
+// q.(k + b) = q.k + q.b is the same for every key of a query's row, so the
+// softmax cancels the key bias: it has no effect and a zero gradient. The
+// keys are computed without it, so that its gradient is exactly zero, as
+// the references report it, instead of float32 rounding noise that Adam
+// would amplify into updates. The bias stays in the graph times 0: in the
+// fused bias, or as keyBias, a zero scalar for the caller to add to the
+// scores' bias.
+func (a *SwinWindowAttention) qkv(x *ag.Tensor) (q, k, v, keyBias *ag.Tensor) {
+	n, nWin, tokens, c := x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3)
+	heads, d := a.NumHeads, c/a.NumHeads
+	if a.QKV != nil && n*nWin*tokens < c {
+		// Few rows (late stages, small batches): one fused product, then
+		// one permute and three slices of activations smaller than the
+		// weight.
+		b := a.QKV.Bias
+		if b != nil {
+			p := ag.Split(b, 0, c, c, c)
+			b = ag.Concat(0, p[0], ag.MulScalar(p[1], 0), p[2])
+		}
+		y := ag.Linear(x, a.QKV.Weight, b)
+		y = ag.Permute(ag.Reshape(y, n, nWin, tokens, 3, heads, d), 3, 0, 1, 4, 2, 5) // (3, N, windows, heads, tokens, d)
+		p := ag.Split(y, 0, 1, 1, 1)
+		return ag.Reshape(p[0], n, nWin, heads, tokens, d), ag.Reshape(p[1], n, nWin, heads, tokens, d), ag.Reshape(p[2], n, nWin, heads, tokens, d), nil
+	}
+	wq, wk, wv := a.Query, a.Key, a.Value
+	if a.QKV != nil {
+		// Many rows: slicing the fused weight (3C x C) costs less than
+		// slicing the (rows, 3C) activations apart.
+		ws := ag.Split(a.QKV.Weight, 0, c, c, c)
+		bs := make([]*ag.Tensor, 3)
+		if a.QKV.Bias != nil {
+			bs = ag.Split(a.QKV.Bias, 0, c, c, c)
+		}
+		wq, wk, wv = &nn.Linear{Weight: ws[0], Bias: bs[0]}, &nn.Linear{Weight: ws[1], Bias: bs[1]}, &nn.Linear{Weight: ws[2], Bias: bs[2]}
+	}
+	project := func(w, b *ag.Tensor) *ag.Tensor {
+		return ag.Permute(ag.Reshape(ag.Linear(x, w, b), n, nWin, tokens, heads, d), 0, 1, 3, 2, 4)
+	}
+	q, v = project(wq.Weight, wq.Bias), project(wv.Weight, wv.Bias)
+	k = project(wk.Weight, nil)
+	if wk.Bias != nil {
+		keyBias = ag.MulScalar(ag.Sum(wk.Bias, nil, false), 0)
+	}
+	return q, k, v, keyBias
 }
 
 // relativePositionBias gathers the table rows of every (query, key) pair:

@@ -571,3 +571,39 @@ func TestSwinFloat64(t *testing.T) {
 		t.Logf("%s: float64 logits error %.3g", name, r)
 	}
 }
+
+// Both projection strategies of the fused qkv (one product for few rows,
+// sliced weights for many) give the same q, k, v, and the key bias an
+// exactly zero gradient.
+func TestSwinQKVStrategies(t *testing.T) {
+	m, store, _ := swinLoad(t, "swin_pad")
+	a := m.Stages[0].Blocks[1].Attn // width 12, 3 heads, 3x3 windows
+	for _, shape := range [][]int{{1, 1, 9, 12}, {2, 4, 9, 12}} {
+		for _, p := range store.Parameters() {
+			p.ZeroGrad()
+		}
+		x := ag.RandN(store.RNG(), ag.Float32, shape...)
+		q, k, v, kb := a.qkv(x)
+		if kb != nil {
+			k = ag.Add(k, kb)
+		}
+		w := ag.Split(a.QKV.Weight.Detach(), 0, 12, 12, 12)
+		bs := ag.Split(a.QKV.Bias.Detach(), 0, 12, 12, 12)
+		want := func(i int, b *ag.Tensor) *ag.Tensor {
+			y := ag.Reshape(ag.Linear(x, w[i], b), shape[0], shape[1], 9, 3, 4)
+			return ag.Permute(y, 0, 1, 3, 2, 4)
+		}
+		for i, c := range []struct{ got, want *ag.Tensor }{{q, want(0, bs[0])}, {k, want(1, nil)}, {v, want(2, bs[2])}} {
+			if r := swinRel(t, c.got, c.want); r > 1e-6 {
+				t.Errorf("rows %d: part %d differs by %.3g", shape[0]*shape[1]*9, i, r)
+			}
+		}
+		ag.Sum(ag.Add(ag.Add(q, k), v), nil, false).Backward()
+		g := a.QKV.Bias.Grad().Float32s()
+		for i, gi := range g {
+			if (i >= 12 && i < 24) != (gi == 0) {
+				t.Errorf("rows %d: qkv.bias grad[%d] = %v", shape[0]*shape[1]*9, i, gi)
+			}
+		}
+	}
+}
