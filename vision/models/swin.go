@@ -123,8 +123,8 @@ type Swin struct {
 type SwinStage struct {
 	// Blocks are features.S.N / swin.encoder.layers.S.blocks.N.
 	Blocks []*SwinBlock
-	// Downsample is features.S+1 / swin.encoder.layers.S.downsample; nil
-	// on the last stage.
+	// Downsample is the patch merging after the stage, features.{2,4,6,...}
+	// / swin.encoder.layers.S.downsample; nil on the last stage.
 	Downsample *SwinPatchMerging
 }
 
@@ -166,7 +166,6 @@ type SwinWindowAttention struct {
 	// NumHeads is the number of heads.
 	NumHeads int
 
-	window   [2]int
 	attnDrop *nn.Dropout // hf: self.dropout on the probabilities
 	projDrop *nn.Dropout // hf: output.dropout after the projection
 }
@@ -321,7 +320,7 @@ func newSwinBlock(b nn.Builder, s *swinSpec, dim, heads, hidden int, shifted boo
 	blk := &SwinBlock{naming: s.naming, shifted: shifted, window: s.window, act: s.act}
 	blk.Norm1 = nn.NewLayerNorm(swinSub(b, k.norm1), []int{dim}, s.blockEps)
 	ab := swinSub(b, k.attn)
-	a := &SwinWindowAttention{NumHeads: heads, window: s.window}
+	a := &SwinWindowAttention{NumHeads: heads}
 	wh, ww := s.window[0], s.window[1]
 	a.RelativePositionBiasTable = ab.Param("relative_position_bias_table",
 		[]int{(2*wh - 1) * (2*ww - 1), heads}, nn.TruncNormal(0.02))
