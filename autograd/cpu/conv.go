@@ -694,24 +694,158 @@ func convDot4[T Float](y, x []T, i0 int, taps []convTap[T], acc []T) {
 	}
 }
 
+// Banded products. With the assembly kernel, a depthwise correlation is
+// faster as micro-kernel products than as scalar loops, despite wasted
+// work: a 6 x 16 tile of the output, transposed (6 output columns c0+i by
+// 16 output rows r0+j), is the sum over kw of A_kw * B_kw where, for
+// q < spanR = 15*SH + (KH-1)*DH + 1,
+//
+//	A_kw[i][q] = xp[r0*SH + q][c0 + kw*DW + i]    (xp: zero-padded input)
+//	B_kw[q][j] = w[kh][kw] if q == j*SH + kh*DH, else 0
+//
+// Each k step of A_kw is 6 contiguous pixels of one row of xp, so the
+// kernel reads A in place (k steps a row apart) and only the weights are
+// packed, as a band, once per kernel. A 7x7 kernel uses 49 of every 154
+// multiply-adds, at several times the speed of the scalar loop.
+
+// convBandTaps is the smallest kernel (KH*KW) that takes the banded path;
+// below it the band is too sparse to pay.
+const convBandTaps = 25
+
+// convUseBand reports whether the banded path applies to g: float32 with
+// the assembly kernel, unit column stride and a large enough kernel.
+func convUseBand[T Float](g *convGeom) bool {
+	return gemmIsF32[T]() && gemmUseAsm && g.sw == 1 && g.kh*g.kw >= convBandTaps
+}
+
+// convBandDims holds the sizes of the banded products for a geometry.
+type convBandDims struct {
+	spanR          int // input rows per tile: k of each product
+	tilesR, tilesC int // tiles of 16 output rows and of 6 output columns
+	hp, wp         int // padded input plane, large enough for every tile
+}
+
+func newConvBandDims(g *convGeom) *convBandDims {
+	d := &convBandDims{spanR: 15*g.sh + (g.kh-1)*g.dh + 1}
+	d.tilesR = (g.outH + 15) / 16
+	d.tilesC = (g.outW + 5) / 6
+	d.hp = (d.tilesR-1)*16*g.sh + d.spanR
+	d.wp = d.tilesC*6 + (g.kw-1)*g.dw
+	return d
+}
+
+// convBandScratch is the pooled scratch of one worker: the padded input
+// plane and the packed bands.
+type convBandScratch[T Float] struct {
+	xp, bp *[]T
+}
+
+func newConvBandScratch[T Float](g *convGeom, bd *convBandDims, mult int) convBandScratch[T] {
+	return convBandScratch[T]{
+		xp: gemmGetBuf[T](bd.hp * bd.wp),
+		bp: gemmGetBuf[T](mult * g.kw * bd.spanR * 16),
+	}
+}
+
+func (sc convBandScratch[T]) release() {
+	gemmPutBuf(sc.xp)
+	gemmPutBuf(sc.bp)
+}
+
+// convBandCorrelate adds to each of the mult consecutive output planes in
+// y the correlation of the input plane x with the matching kernel of the
+// mult consecutive kernels in w.
+func convBandCorrelate[T Float](g *convGeom, bd *convBandDims, x, w, y []T, mult int, sc convBandScratch[T]) {
+	wp, spanR := bd.wp, bd.spanR
+	xp := (*sc.xp)[:bd.hp*wp]
+	clear(xp)
+	if n := min(g.inW, wp-g.pw); n > 0 {
+		for ih := range min(g.inH, bd.hp-g.ph) {
+			copy(xp[(ih+g.ph)*wp+g.pw:][:n], x[ih*g.inW:][:n])
+		}
+	}
+	// Band of kernel m, tap column kw: rows [(m*KW+kw)*spanR, +spanR).
+	bsize := g.kw * spanR * 16
+	bp := (*sc.bp)[:mult*bsize]
+	clear(bp)
+	kk := g.kh * g.kw
+	for m := range mult {
+		b := bp[m*bsize : (m+1)*bsize]
+		for kh := range g.kh {
+			for kw := range g.kw {
+				wv := w[m*kk+kh*g.kw+kw]
+				for j := range 16 {
+					b[(kw*spanR+j*g.sh+kh*g.dh)*16+j] = wv
+				}
+			}
+		}
+	}
+	var tile [6 * 16]T
+	plane := g.outH * g.outW
+	for tr := range bd.tilesR {
+		r0 := tr * 16
+		rows := min(16, g.outH-r0)
+		for tc := range bd.tilesC {
+			c0 := tc * 6
+			cols := min(6, g.outW-c0)
+			a0 := r0*g.sh*wp + c0
+			for m := range mult {
+				b := bp[m*bsize : (m+1)*bsize]
+				for kw := range g.kw {
+					var beta T
+					if kw > 0 {
+						beta = 1
+					}
+					gemmMicroF32Strided(spanR, xp[a0+kw*g.dw:], wp, b[kw*spanR*16:(kw+1)*spanR*16], 1, beta, tile[:], 16)
+				}
+				ym := y[m*plane : (m+1)*plane]
+				for i := range cols {
+					for j, v := range tile[i*16 : i*16+rows] {
+						ym[(r0+j)*g.outW+c0+i] += v
+					}
+				}
+			}
+		}
+	}
+}
+
 // convDepthwiseForward computes y for a depthwise shape, parallel over the
-// N*O output planes.
+// N*C input planes, each feeding its M output planes.
 func convDepthwiseForward[T Float](s ConvShape, d *convDims, x, w, bias, y []T) {
 	hw, kk := s.H*s.W, s.KH*s.KW
 	mult := s.O / s.C
 	g := newConvGeom(s.H, s.W, d.oh, d.ow, s.KH, s.KW, s.SH, s.SW, s.PH, s.PW, s.DH, s.DW)
-	ParallelFor(s.N*s.O, kk*d.ohw, func(lo, hi int) {
+	var bd *convBandDims
+	if convUseBand[T](g) {
+		bd = newConvBandDims(g)
+	}
+	ParallelFor(s.N*s.C, mult*kk*d.ohw, func(lo, hi int) {
 		var buf [convTapBuf]convTap[T]
 		taps := convTapSlice(g, &buf)
+		var sc convBandScratch[T]
+		if bd != nil {
+			sc = newConvBandScratch[T](g, bd, mult)
+			defer sc.release()
+		}
 		for p := lo; p < hi; p++ {
-			n, o := p/s.O, p%s.O
-			yp := y[p*d.ohw:][:d.ohw]
-			var b T
-			if bias != nil {
-				b = bias[o]
+			n, c := p/s.C, p%s.C
+			xp := x[p*hw:][:hw]
+			o0 := c * mult
+			ys := y[(n*s.O+o0)*d.ohw:][:mult*d.ohw]
+			for m := range mult {
+				var b T
+				if bias != nil {
+					b = bias[o0+m]
+				}
+				convFill(ys[m*d.ohw:(m+1)*d.ohw], b)
 			}
-			convFill(yp, b)
-			convCorrelate(g, x[(n*s.C+o/mult)*hw:][:hw], w[o*kk:][:kk], yp, taps)
+			if bd != nil {
+				convBandCorrelate(g, bd, xp, w[o0*kk:][:mult*kk], ys, mult, sc)
+				continue
+			}
+			for m := range mult {
+				convCorrelate(g, xp, w[(o0+m)*kk:][:kk], ys[m*d.ohw:(m+1)*d.ohw], taps)
+			}
 		}
 	})
 }
@@ -729,9 +863,18 @@ func convDepthwiseBackwardData[T Float](s ConvShape, d *convDims, dy, w, dx []T)
 		return
 	}
 	g := newConvGeom(d.oh, d.ow, s.H, s.W, s.KH, s.KW, 1, 1, fph, fpw, s.DH, s.DW)
+	var bd *convBandDims
+	if convUseBand[T](g) {
+		bd = newConvBandDims(g)
+	}
 	ParallelFor(s.N*s.C, mult*kk*d.ohw, func(lo, hi int) {
 		var buf [convTapBuf]convTap[T]
 		taps := convTapSlice(g, &buf)
+		var sc convBandScratch[T]
+		if bd != nil {
+			sc = newConvBandScratch[T](g, bd, 1)
+			defer sc.release()
+		}
 		var fbuf [convTapBuf]T
 		flipped := fbuf[:]
 		if kk > convTapBuf {
@@ -747,7 +890,12 @@ func convDepthwiseBackwardData[T Float](s ConvShape, d *convDims, dy, w, dx []T)
 				for i, v := range wo {
 					flipped[kk-1-i] = v
 				}
-				convCorrelate(g, dy[(n*s.O+o)*d.ohw:][:d.ohw], flipped, dxp, taps)
+				dyp := dy[(n*s.O+o)*d.ohw:][:d.ohw]
+				if bd != nil {
+					convBandCorrelate(g, bd, dyp, flipped, dxp, 1, sc)
+					continue
+				}
+				convCorrelate(g, dyp, flipped, dxp, taps)
 			}
 		}
 	})

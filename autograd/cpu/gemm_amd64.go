@@ -16,7 +16,7 @@ var gemmAsmBlocks = gemmBlocks{mr: 6, nr: 16, mc: 168, kc: 256, nc: 4080, small:
 var gemmUseAsm = gemmHasAVX2FMA()
 
 //go:noescape
-func gemmKernel6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+func gemmKernel6x16(kc int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)
 
 func gemmCPUID(leaf, sub uint32) (eax, ebx, ecx, edx uint32)
 
@@ -46,10 +46,16 @@ func gemmHasAVX2FMA() bool {
 // gemmMicroF32 runs the assembly kernel on a float32 tile; T is float32
 // (or a type defined on it) whenever gemmUseAsm leads here.
 func gemmMicroF32[T Float](kc int, a, b []T, alpha, beta T, c []T, ldc int) {
+	gemmMicroF32Strided(kc, a, 6, b, alpha, beta, c, ldc)
+}
+
+// gemmMicroF32Strided is gemmMicroF32 with an unpacked A: k step p of the
+// A strip is a[p*lda : p*lda+6].
+func gemmMicroF32Strided[T Float](kc int, a []T, lda int, b []T, alpha, beta T, c []T, ldc int) {
 	// Bounds checks the assembly cannot do.
-	_ = a[6*kc-1]
+	_ = a[(kc-1)*lda+5]
 	_ = b[16*kc-1]
 	_ = c[5*ldc+15]
-	gemmKernel6x16(kc, (*float32)(unsafe.Pointer(&a[0])), (*float32)(unsafe.Pointer(&b[0])),
+	gemmKernel6x16(kc, (*float32)(unsafe.Pointer(&a[0])), lda, (*float32)(unsafe.Pointer(&b[0])),
 		(*float32)(unsafe.Pointer(&c[0])), ldc, float32(alpha), float32(beta))
 }

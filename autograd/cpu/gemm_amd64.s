@@ -2,20 +2,23 @@
 
 #include "textflag.h"
 
-// func gemmKernel6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+// func gemmKernel6x16(kc int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)
 //
-// C[0:6, 0:16] = alpha * A*B + beta * C, where A is a packed kc x 6 strip
-// (6 values per k step), B a packed kc x 16 strip (16 values per k step) and
-// C has row stride ldc elements. With beta == 0, C is not read. kc >= 1.
+// C[0:6, 0:16] = alpha * A*B + beta * C, where A is a kc x 6 strip whose
+// k steps (6 contiguous values each) are lda elements apart (6 when
+// packed), B a packed kc x 16 strip (16 values per k step) and C has row
+// stride ldc elements. With beta == 0, C is not read. kc >= 1.
 //
 // Y0-Y11 hold the 6x16 accumulator tile (two 8-wide halves per row), Y12
 // and Y13 the current row of B, Y14 and Y15 broadcasts of A.
-TEXT ·gemmKernel6x16(SB), NOSPLIT, $0-48
+TEXT ·gemmKernel6x16(SB), NOSPLIT, $0-56
 	MOVQ kc+0(FP), CX
 	MOVQ a+8(FP), AX
-	MOVQ b+16(FP), BX
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), R8
+	MOVQ lda+16(FP), R10
+	SHLQ $2, R10
+	MOVQ b+24(FP), BX
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
 
 	VXORPS Y0, Y0, Y0
@@ -60,26 +63,26 @@ loop2:
 
 	VMOVUPS      64(BX), Y12
 	VMOVUPS      96(BX), Y13
-	VBROADCASTSS 24(AX), Y14
-	VBROADCASTSS 28(AX), Y15
+	VBROADCASTSS (AX)(R10*1), Y14
+	VBROADCASTSS 4(AX)(R10*1), Y15
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
 	VFMADD231PS  Y12, Y15, Y2
 	VFMADD231PS  Y13, Y15, Y3
-	VBROADCASTSS 32(AX), Y14
-	VBROADCASTSS 36(AX), Y15
+	VBROADCASTSS 8(AX)(R10*1), Y14
+	VBROADCASTSS 12(AX)(R10*1), Y15
 	VFMADD231PS  Y12, Y14, Y4
 	VFMADD231PS  Y13, Y14, Y5
 	VFMADD231PS  Y12, Y15, Y6
 	VFMADD231PS  Y13, Y15, Y7
-	VBROADCASTSS 40(AX), Y14
-	VBROADCASTSS 44(AX), Y15
+	VBROADCASTSS 16(AX)(R10*1), Y14
+	VBROADCASTSS 20(AX)(R10*1), Y15
 	VFMADD231PS  Y12, Y14, Y8
 	VFMADD231PS  Y13, Y14, Y9
 	VFMADD231PS  Y12, Y15, Y10
 	VFMADD231PS  Y13, Y15, Y11
 
-	ADDQ $48, AX
+	LEAQ (AX)(R10*2), AX
 	ADDQ $128, BX
 	DECQ R9
 	JNZ  loop2
@@ -110,7 +113,7 @@ tail:
 	VFMADD231PS  Y13, Y15, Y11
 
 store:
-	VBROADCASTSS alpha+40(FP), Y14
+	VBROADCASTSS alpha+48(FP), Y14
 	VMULPS       Y14, Y0, Y0
 	VMULPS       Y14, Y1, Y1
 	VMULPS       Y14, Y2, Y2
@@ -125,7 +128,7 @@ store:
 	VMULPS       Y14, Y11, Y11
 
 	// beta == 0 (either sign) must not read C, which may hold NaN.
-	MOVL beta+44(FP), R9
+	MOVL beta+52(FP), R9
 	ANDL $0x7fffffff, R9
 	JNZ  accumulate
 
@@ -150,7 +153,7 @@ store:
 	RET
 
 accumulate:
-	VBROADCASTSS beta+44(FP), Y15
+	VBROADCASTSS beta+52(FP), Y15
 	VFMADD231PS  (DX), Y15, Y0
 	VFMADD231PS  32(DX), Y15, Y1
 	VMOVUPS      Y0, (DX)

@@ -13,3 +13,22 @@ var gemmUseAsm = false
 func gemmMicroF32[T Float](kc int, a, b []T, alpha, beta T, c []T, ldc int) {
 	gemmKernelGo(kc, a, b, alpha, beta, c, ldc)
 }
+
+// gemmMicroF32Strided computes the 6x16 tile C = alpha*A*B + beta*C from an
+// unpacked A (k step p at a[p*lda:]) and a packed B, as the amd64 kernel
+// does. Nothing calls it without assembly; it keeps the callers portable.
+func gemmMicroF32Strided[T Float](kc int, a []T, lda int, b []T, alpha, beta T, c []T, ldc int) {
+	for i := range 6 {
+		for j := range 16 {
+			var s T
+			for p := range kc {
+				s += a[p*lda+i] * b[p*16+j]
+			}
+			if beta == 0 {
+				c[i*ldc+j] = alpha * s
+			} else {
+				c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
+			}
+		}
+	}
+}
