@@ -118,8 +118,8 @@ func convRange(off, stride, size, n int) (lo, hi int) {
 // holds, for every output position, the input pixel that kernel tap
 // (kh, kw) of group channel c sees there, or 0 in the padding.
 func Im2col[T Float](s ConvShape, x []T, n, g int, col []T) {
-	d := s.convDims()
 	convCheck("Im2col", s)
+	d := s.convDims()
 	convCheckLen("Im2col", s, "x", len(x), s.N*s.C*s.H*s.W)
 	convCheckLen("Im2col", s, "col", len(col), d.k*d.ohw)
 	convCheckImage("Im2col", s, n, g)
@@ -130,8 +130,8 @@ func Im2col[T Float](s ConvShape, x []T, n, g int, col []T) {
 // dx: each entry is added to the input pixel it was taken from (padding
 // entries are dropped). It is the adjoint of Im2col.
 func Col2im[T Float](s ConvShape, col []T, n, g int, dx []T) {
-	d := s.convDims()
 	convCheck("Col2im", s)
+	d := s.convDims()
 	convCheckLen("Col2im", s, "dx", len(dx), s.N*s.C*s.H*s.W)
 	convCheckLen("Col2im", s, "col", len(col), d.k*d.ohw)
 	convCheckImage("Col2im", s, n, g)
@@ -244,8 +244,8 @@ func convCol2im[T Float](s ConvShape, d *convDims, col []T, n, g, c0, c1 int, dx
 // a 1x1 stride-1 unpadded convolution multiplies by x directly, and a
 // depthwise one runs as a direct loop.
 func Conv2dForward[T Float](s ConvShape, x, w, bias []T, y []T) {
-	d := s.convDims()
 	convCheck("Conv2dForward", s)
+	d := s.convDims()
 	convCheckLen("Conv2dForward", s, "x", len(x), s.N*s.C*s.H*s.W)
 	convCheckLen("Conv2dForward", s, "w", len(w), s.O*d.k)
 	convCheckLen("Conv2dForward", s, "y", len(y), s.N*s.O*d.ohw)
@@ -313,8 +313,8 @@ func convForwardImage[T Float](s ConvShape, d *convDims, x, w, bias, y []T, n in
 // Conv2dBackwardData computes dx, the gradient with respect to x of
 // <conv(x, w), dy>; dx is overwritten.
 func Conv2dBackwardData[T Float](s ConvShape, dy, w []T, dx []T) {
-	d := s.convDims()
 	convCheck("Conv2dBackwardData", s)
+	d := s.convDims()
 	convCheckLen("Conv2dBackwardData", s, "dy", len(dy), s.N*s.O*d.ohw)
 	convCheckLen("Conv2dBackwardData", s, "w", len(w), s.O*d.k)
 	convCheckLen("Conv2dBackwardData", s, "dx", len(dx), s.N*s.C*s.H*s.W)
@@ -374,8 +374,8 @@ func convBackwardDataImage[T Float](s ConvShape, d *convDims, dy, w, dx []T, n i
 // <conv(x, w), dy>; dw is overwritten. The bias gradient comes from
 // Conv2dBackwardBias.
 func Conv2dBackwardWeight[T Float](s ConvShape, x, dy []T, dw []T) {
-	d := s.convDims()
 	convCheck("Conv2dBackwardWeight", s)
+	d := s.convDims()
 	convCheckLen("Conv2dBackwardWeight", s, "x", len(x), s.N*s.C*s.H*s.W)
 	convCheckLen("Conv2dBackwardWeight", s, "dy", len(dy), s.N*s.O*d.ohw)
 	convCheckLen("Conv2dBackwardWeight", s, "dw", len(dw), s.O*d.k)
@@ -458,8 +458,8 @@ func convBackwardWeightImage[T Float](s ConvShape, d *convDims, x, dy, dw []T, n
 // Conv2dBackwardBias computes db[o], the sum of dy over images and output
 // positions of channel o; db is overwritten.
 func Conv2dBackwardBias[T Float](s ConvShape, dy []T, db []T) {
-	d := s.convDims()
 	convCheck("Conv2dBackwardBias", s)
+	d := s.convDims()
 	convCheckLen("Conv2dBackwardBias", s, "dy", len(dy), s.N*s.O*d.ohw)
 	convCheckLen("Conv2dBackwardBias", s, "db", len(db), s.O)
 	ParallelFor(s.O, s.N*d.ohw, func(lo, hi int) {
@@ -485,7 +485,8 @@ func Conv2dBackwardBias[T Float](s ConvShape, dy []T, db []T) {
 // the row lies inside the input, taps are applied four at a time so that
 // each output element is loaded and stored once per four taps (forward)
 // and four dot products share each load of dy (weight gradient); the few
-// border columns check each tap.
+// border columns check each tap. Large float32 kernels use banded
+// micro-kernel products instead (see convBandCorrelate).
 
 // convTap is one kernel tap seen from an output row.
 type convTap[T Float] struct {

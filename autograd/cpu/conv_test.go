@@ -280,6 +280,7 @@ func TestConvPanics(t *testing.T) {
 		f            func()
 	}{
 		{"invalid", "cpu.Conv2dForward", func() { bad := s; bad.SH = 0; Conv2dForward(bad, x, w, nil, y) }},
+		{"zero groups", "cpu.Conv2dBackwardData", func() { bad := s; bad.Groups = 0; Conv2dBackwardData(bad, y, w, x) }},
 		{"short x", "cpu.Conv2dForward", func() { Conv2dForward(s, x[:31], w, nil, y) }},
 		{"short bias", "cpu.Conv2dForward", func() { Conv2dForward(s, x, w, []float32{1}, y) }},
 		{"short dw", "cpu.Conv2dBackwardWeight", func() { Conv2dBackwardWeight(s, x, y, w[:35]) }},
