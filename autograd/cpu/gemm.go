@@ -17,9 +17,10 @@ import (
 
 // gemmBlocks holds the blocking parameters of one micro-kernel.
 type gemmBlocks struct {
-	mr, nr     int // micro-tile
-	mc, kc, nc int // cache blocks; mc is a multiple of mr and nc of nr
-	small      int // m*n*k below which packing costs more than it saves
+	mr, nr     int  // micro-tile
+	mc, kc, nc int  // cache blocks; mc is a multiple of mr and nc of nr
+	small      int  // m*n*k below which packing costs more than it saves
+	asm        bool // the float32 assembly kernel, else gemmKernelGo
 }
 
 // Pure-Go micro-kernel. Go's register allocator spills larger tiles (the
@@ -250,7 +251,7 @@ func gemmPacked[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda i
 			for ic := 0; ic < m; ic += bl.mc {
 				mb := min(bl.mc, m-ic)
 				gemmPackA(transA, a, lda, ic, pc, mb, kb, mr, *pa)
-				gemmMacro(mb, nb, kb, alpha, *pa, *pb, be, c[ic*ldc+jc:], ldc, mr, nr)
+				gemmMacro(bl, mb, nb, kb, alpha, *pa, *pb, be, c[ic*ldc+jc:], ldc)
 			}
 		}
 	}
@@ -259,7 +260,8 @@ func gemmPacked[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda i
 // gemmMacro multiplies a packed mb x kb block of A by a packed kb x nb
 // panel of B into C, one micro-tile at a time. The A block (L2) is swept
 // once per B strip, which stays in L1.
-func gemmMacro[T Float](mb, nb, kb int, alpha T, pa, pb []T, beta T, c []T, ldc, mr, nr int) {
+func gemmMacro[T Float](bl *gemmBlocks, mb, nb, kb int, alpha T, pa, pb []T, beta T, c []T, ldc int) {
+	mr, nr := bl.mr, bl.nr
 	var tile [gemmMaxTile]T
 	for jr := 0; jr < nb; jr += nr {
 		nrr := min(nr, nb-jr)
@@ -268,10 +270,10 @@ func gemmMacro[T Float](mb, nb, kb int, alpha T, pa, pb []T, beta T, c []T, ldc,
 			mrr := min(mr, mb-ir)
 			as := pa[ir*kb : (ir+mr)*kb]
 			if mrr == mr && nrr == nr {
-				gemmMicro(kb, as, bs, alpha, beta, c[ir*ldc+jr:], ldc)
+				gemmMicro(bl, kb, as, bs, alpha, beta, c[ir*ldc+jr:], ldc)
 				continue
 			}
-			gemmMicro(kb, as, bs, 1, 0, tile[:], nr)
+			gemmMicro(bl, kb, as, bs, 1, 0, tile[:], nr)
 			for i := range mrr {
 				ci := c[(ir+i)*ldc+jr : (ir+i)*ldc+jr+nrr]
 				ti := tile[i*nr : i*nr+nrr]
@@ -291,9 +293,9 @@ func gemmMacro[T Float](mb, nb, kb int, alpha T, pa, pb []T, beta T, c []T, ldc,
 
 // gemmMicro computes the mr x nr tile C = alpha*A*B + beta*C from a packed
 // kc x mr strip of A and a kc x nr strip of B, with the micro-kernel that
-// gemmBlocking describes for T.
-func gemmMicro[T Float](kc int, a, b []T, alpha, beta T, c []T, ldc int) {
-	if gemmIsF32[T]() && gemmUseAsm {
+// bl (from gemmBlocking, once per product) describes.
+func gemmMicro[T Float](bl *gemmBlocks, kc int, a, b []T, alpha, beta T, c []T, ldc int) {
+	if bl.asm {
 		gemmMicroF32(kc, a, b, alpha, beta, c, ldc)
 		return
 	}

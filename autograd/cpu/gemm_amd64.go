@@ -8,7 +8,7 @@ import "unsafe"
 // accumulators, two registers for a row of B and two for broadcasts of A
 // use all sixteen Y registers. Its B strip (kc*16 floats, 16 KiB) stays in
 // L1 and the A block (mc*kc, 168 KiB) in L2; nc*kc (4 MiB) is a share of L3.
-var gemmAsmBlocks = gemmBlocks{mr: 6, nr: 16, mc: 168, kc: 256, nc: 4080, small: 1 << 8}
+var gemmAsmBlocks = gemmBlocks{mr: 6, nr: 16, mc: 168, kc: 256, nc: 4080, small: 1 << 8, asm: true}
 
 // gemmUseAsm reports whether float32 products use the assembly kernel. It
 // is set once from the CPU features (tests switch it off to check the Go
