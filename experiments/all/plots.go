@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+	"path/filepath"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/palette/moreland"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/vertebra-ml/vertebra/vision/datasets"
+)
+
+// savePlot renders p as a PNG through writeFileAtomic.
+func savePlot(p *plot.Plot, w, h vg.Length, path string) error {
+	wt, err := p.WriterTo(w, h, "png")
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	if _, err := wt.WriteTo(&b); err != nil {
+		return err
+	}
+	return writeFileAtomic(path, b.Bytes())
+}
+
+// plotModel writes <model>_loss.png, <model>_accuracy.png and
+// <model>_confusion_test.png.
+func plotModel(dir string, r *result) error {
+	if len(r.History) > 0 {
+		series := func(f func(epochRecord) float64) plotter.XYs {
+			xy := make(plotter.XYs, len(r.History))
+			for i, h := range r.History {
+				xy[i].X, xy[i].Y = float64(h.Epoch), f(h)
+			}
+			return xy
+		}
+		loss := plot.New()
+		loss.Title.Text = r.Model + ": loss"
+		loss.X.Label.Text, loss.Y.Label.Text = "epoch", "weighted cross-entropy"
+		if err := plotutil.AddLinePoints(loss,
+			"train", series(func(h epochRecord) float64 { return h.TrainLoss }),
+			"validation", series(func(h epochRecord) float64 { return h.ValLoss })); err != nil {
+			return err
+		}
+		if err := savePlot(loss, 6*vg.Inch, 4*vg.Inch, filepath.Join(dir, r.Model+"_loss.png")); err != nil {
+			return err
+		}
+		acc := plot.New()
+		acc.Title.Text = r.Model + ": accuracy and macro F1"
+		acc.X.Label.Text = "epoch"
+		acc.Y.Min, acc.Y.Max = 0, 1
+		if err := plotutil.AddLinePoints(acc,
+			"train accuracy", series(func(h epochRecord) float64 { return h.TrainAcc }),
+			"validation accuracy", series(func(h epochRecord) float64 { return h.ValAcc }),
+			"validation macro F1", series(func(h epochRecord) float64 { return h.ValMacroF1 })); err != nil {
+			return err
+		}
+		if err := savePlot(acc, 6*vg.Inch, 4*vg.Inch, filepath.Join(dir, r.Model+"_accuracy.png")); err != nil {
+			return err
+		}
+	}
+	return plotConfusion(filepath.Join(dir, r.Model+"_confusion_test.png"), r.Model+": test confusion", r.Test.Confusion)
+}
+
+// confusionGrid adapts a confusion matrix to plotter.GridXYZ: column c is
+// the prediction, and true classes run top to bottom.
+type confusionGrid [][]int
+
+func (g confusionGrid) Dims() (c, r int)   { return len(g), len(g) }
+func (g confusionGrid) Z(c, r int) float64 { return float64(g[len(g)-1-r][c]) }
+func (g confusionGrid) X(c int) float64    { return float64(c) }
+func (g confusionGrid) Y(r int) float64    { return float64(r) }
+
+func plotConfusion(path, title string, m [][]int) error {
+	k := len(m)
+	if k == 0 {
+		return nil
+	}
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text, p.Y.Label.Text = "predicted", "true"
+	max := 1
+	for _, row := range m {
+		for _, v := range row {
+			max = maxInt(max, v)
+		}
+	}
+	pal := moreland.SmoothBlueRed().Palette(64)
+	hm := plotter.NewHeatMap(confusionGrid(m), pal)
+	hm.Min, hm.Max = 0, float64(max)
+	p.Add(hm)
+	var xys plotter.XYs
+	var labels []string
+	for t := range k {
+		for c := range k {
+			xys = append(xys, plotter.XY{X: float64(c), Y: float64(k - 1 - t)})
+			labels = append(labels, fmt.Sprint(m[t][c]))
+		}
+	}
+	l, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: labels})
+	if err != nil {
+		return err
+	}
+	for i := range l.TextStyle {
+		l.TextStyle[i].Color = color.White
+		l.TextStyle[i].XAlign, l.TextStyle[i].YAlign = -0.5, -0.5
+	}
+	p.Add(l)
+	names := make([]string, k)
+	rev := make([]string, k)
+	for i := range k {
+		names[i] = datasets.GradeName(i)
+		rev[k-1-i] = datasets.GradeName(i)
+	}
+	p.NominalX(names...)
+	p.NominalY(rev...)
+	return savePlot(p, 5*vg.Inch, 4*vg.Inch, path)
+}
+
+func maxInt(a, b int) int {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// plotSummary writes summary.png: test accuracy and macro F1 per model.
+func plotSummary(dir string, results []*result) error {
+	if len(results) == 0 {
+		return nil
+	}
+	p := plot.New()
+	p.Title.Text = "test set: accuracy and macro F1 per backbone"
+	p.Y.Min, p.Y.Max = 0, 1
+	var acc, f1 plotter.Values
+	var names []string
+	for _, r := range results {
+		acc = append(acc, r.Test.Accuracy)
+		f1 = append(f1, r.Test.MacroF1)
+		names = append(names, r.Model)
+	}
+	w := vg.Points(14)
+	ba, err := plotter.NewBarChart(acc, w)
+	if err != nil {
+		return err
+	}
+	ba.Color, ba.Offset = plotutil.Color(0), -w/2
+	bf, err := plotter.NewBarChart(f1, w)
+	if err != nil {
+		return err
+	}
+	bf.Color, bf.Offset = plotutil.Color(1), w/2
+	p.Add(ba, bf)
+	p.Legend.Add("accuracy", ba)
+	p.Legend.Add("macro F1", bf)
+	p.Legend.Top = true
+	p.NominalX(names...)
+	return savePlot(p, vg.Length(2+1.3*float64(len(results)))*vg.Inch, 4*vg.Inch, filepath.Join(dir, "summary.png"))
+}
