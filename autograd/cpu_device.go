@@ -3,7 +3,6 @@ package autograd
 import (
 	"fmt"
 	"math/bits"
-	"runtime"
 	"sync"
 
 	"github.com/vertebra-ml/vertebra/autograd/cpu"
@@ -33,14 +32,17 @@ func (s *hostStorage) Len() int {
 	return len(s.i32)
 }
 
-// cpuDevice keeps a pool of freed buffers by element type and size class,
-// so that a training loop reuses the buffers of the previous step instead
-// of asking the garbage collector for new ones. Buffers return to the pool
-// when the storage that held them becomes unreachable.
+// cpuDevice keeps a pool of released buffers by element type and size
+// class, so that a training loop whose steps run in a Scope reuses the
+// previous step's buffers instead of asking the garbage collector for new
+// ones. The pool holds at most poolLimit bytes; buffers beyond that are left
+// to the garbage collector.
 type cpuDevice struct {
 	mu           sync.Mutex
 	free         map[poolKey][]any
-	hits, misses int // allocations served from the pool, and not
+	pooled       int64 // bytes held in free
+	limit        int64
+	hits, misses int // pooled allocations served from the pool, and not
 }
 
 type poolKey struct {
@@ -48,17 +50,18 @@ type poolKey struct {
 	class int
 }
 
-func newCPUDevice() *cpuDevice { return &cpuDevice{free: map[poolKey][]any{}} }
+func newCPUDevice() *cpuDevice {
+	return &cpuDevice{free: map[poolKey][]any{}, limit: 2 << 30}
+}
 
 // sizeClass rounds n up to one of four sizes per power of two, so a pooled
 // buffer wastes at most a fifth of its capacity.
-func sizeClass(n int) (class, capacity int) {
+func sizeClass(n int) int {
 	if n <= 64 {
-		return n, n
+		return n
 	}
 	step := 1 << (bits.Len(uint(n-1)) - 2) // a quarter of the next power of two
-	c := (n + step - 1) / step * step
-	return c, c
+	return (n + step - 1) / step * step
 }
 
 // minPooled is the smallest buffer worth pooling; smaller ones are cheap for
@@ -71,7 +74,7 @@ func (c *cpuDevice) Alloc(dt DType, n int) Storage {
 	if n < minPooled {
 		return newHost(dt, make32or64(dt, n, n))
 	}
-	class, capacity := sizeClass(n)
+	class := sizeClass(n)
 	key := poolKey{dt, class}
 	c.mu.Lock()
 	var buf any
@@ -79,32 +82,67 @@ func (c *cpuDevice) Alloc(dt DType, n int) Storage {
 		buf = l[len(l)-1]
 		l[len(l)-1] = nil
 		c.free[key] = l[:len(l)-1]
+		c.pooled -= int64(class * dt.Size())
 		c.hits++
 	} else {
 		c.misses++
 	}
 	c.mu.Unlock()
 	if buf == nil {
-		buf = make32or64(dt, n, capacity)
+		buf = make32or64(dt, n, class)
 	}
-	s := newHost(dt, reslice(buf, n))
-	runtime.AddCleanup(s, c.release, cleanupArg{key, buf})
-	return s
+	return newHost(dt, reslice(buf, n))
 }
 
-type cleanupArg struct {
-	key poolKey
-	buf any
-}
-
-func (c *cpuDevice) release(a cleanupArg) {
+// Release puts the storage's buffer back in the pool, unless it is too
+// small to pool or the pool is full.
+func (c *cpuDevice) Release(st Storage) {
+	h := host(st)
+	var buf any
+	var capacity int
+	switch h.dt {
+	case Float32:
+		buf, capacity = h.f32[:0], cap(h.f32)
+	case Float64:
+		buf, capacity = h.f64[:0], cap(h.f64)
+	default:
+		buf, capacity = h.i32[:0], cap(h.i32)
+	}
+	h.f32, h.f64, h.i32 = nil, nil, nil
+	if capacity < minPooled || sizeClass(capacity) != capacity {
+		return
+	}
+	size := int64(capacity * h.dt.Size())
 	c.mu.Lock()
-	c.free[a.key] = append(c.free[a.key], a.buf)
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	if c.pooled+size > c.limit {
+		return
+	}
+	key := poolKey{h.dt, capacity}
+	c.free[key] = append(c.free[key], buf)
+	c.pooled += size
 }
 
-// PoolStats reports how many CPU allocations the buffer pool served from
-// freed buffers (hits) and how many needed new memory (misses).
+// SetPoolLimit bounds the bytes of released CPU buffers kept for reuse
+// (2 GiB by default; 0 turns pooling off) and returns the old limit.
+func SetPoolLimit(bytes int64) int64 {
+	d := CPU.(*cpuDevice)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	old := d.limit
+	d.limit = bytes
+	for k, l := range d.free {
+		for len(l) > 0 && d.pooled > d.limit {
+			l = l[:len(l)-1]
+			d.pooled -= int64(k.class * k.dt.Size())
+		}
+		d.free[k] = l
+	}
+	return old
+}
+
+// PoolStats reports how many pooled CPU allocations were served from
+// released buffers (hits) and how many needed new memory (misses).
 func PoolStats() (hits, misses int) {
 	d := CPU.(*cpuDevice)
 	d.mu.Lock()

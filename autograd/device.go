@@ -21,8 +21,11 @@ type Device interface {
 	// Name identifies the device ("cpu", "cuda:0").
 	Name() string
 	// Alloc returns storage of n elements with undefined contents; it may
-	// reuse storage that is no longer referenced.
+	// reuse storage handed back by Release.
 	Alloc(dt DType, n int) Storage
+	// Release hands back storage that nothing references any more (a
+	// Scope's tensors when it ends) for Alloc to reuse.
+	Release(s Storage)
 	// FromHost copies a host slice ([]float32, []float64 or []int32) to new storage.
 	FromHost(data any) Storage
 	// ToHost copies storage to a new host slice of its own type.

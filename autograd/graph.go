@@ -79,7 +79,7 @@ func (t *Tensor) SetGrad(g *Tensor) { t.grad = g }
 func (t *Tensor) ZeroGrad() { t.grad = nil }
 
 // Detach returns a tensor sharing t's storage that is outside the graph.
-func (t *Tensor) Detach() *Tensor { return &Tensor{shape: t.shape, st: t.st} }
+func (t *Tensor) Detach() *Tensor { return adoptView(t, &Tensor{shape: t.shape, st: t.st}) }
 
 // Backward computes the gradient of the scalar t with respect to every leaf
 // that requires gradients, accumulating into their Grad, and frees the

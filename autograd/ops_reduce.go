@@ -93,7 +93,7 @@ func Mean(x *Tensor, axes []int, keepdim bool) *Tensor {
 
 func scaledSum(x *Tensor, axes []int, scale float64, keepdim bool, op string) *Tensor {
 	s := sumAxes(x, axes, scale)
-	y := &Tensor{shape: reduceShape(x.shape, axes, keepdim), st: s.st}
+	y := adoptView(s, &Tensor{shape: reduceShape(x.shape, axes, keepdim), st: s.st})
 	return record(y, op, []*Tensor{x}, func(g *Tensor) []*Tensor {
 		g = Reshape(g, keptShape(x.shape, axes)...)
 		if scale != 1 {

@@ -33,7 +33,7 @@ func Reshape(x *Tensor, shape ...int) *Tensor {
 	if sameShape(shape, x.shape) {
 		return x
 	}
-	y := &Tensor{shape: shape, st: x.st}
+	y := adoptView(x, &Tensor{shape: shape, st: x.st})
 	return record(y, "reshape", []*Tensor{x}, func(g *Tensor) []*Tensor {
 		return []*Tensor{Reshape(g, x.shape...)}
 	})

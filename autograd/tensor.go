@@ -19,6 +19,7 @@ type Tensor struct {
 	grad         *Tensor
 	node         *node // the op that made this tensor; nil for leaves
 	retainGrad   bool
+	scope        *scope // the Scope that releases it, if any
 }
 
 // numel is the product of the dimensions (1 for a scalar).
@@ -38,14 +39,15 @@ func checkShape(op string, shape []int) {
 	}
 }
 
-// newTensor allocates an uninitialised tensor on dev.
+// newTensor allocates an uninitialised tensor on dev, outside any scope.
 func newTensor(dev Device, dt DType, shape []int) *Tensor {
 	checkShape("new tensor", shape)
 	return &Tensor{shape: append([]int(nil), shape...), st: dev.Alloc(dt, numel(shape))}
 }
 
-// empty allocates an uninitialised tensor like t with the given shape.
-func (t *Tensor) empty(shape ...int) *Tensor { return newTensor(t.Device(), t.DType(), shape) }
+// empty allocates an uninitialised op result like t with the given shape,
+// owned by the open scope, if any.
+func (t *Tensor) empty(shape ...int) *Tensor { return adopt(newTensor(t.Device(), t.DType(), shape)) }
 
 // FromFloat32 copies data into a new float32 tensor of the given shape on
 // the CPU. It panics if len(data) does not match the shape.
@@ -205,9 +207,10 @@ func (t *Tensor) AsType(dt DType) *Tensor {
 	return &Tensor{shape: t.Shape(), st: s, requiresGrad: t.requiresGrad}
 }
 
-// Clone returns a copy with its own storage, detached from the graph.
+// Clone returns a copy with its own storage, detached from the graph and
+// not owned by any Scope.
 func (t *Tensor) Clone() *Tensor {
-	c := t.empty(t.shape...)
+	c := newTensor(t.Device(), t.DType(), t.shape)
 	t.Device().Copy(c.st, t.st)
 	return c
 }

@@ -67,17 +67,25 @@ func Epoch(model Model, store *nn.Store, opt *optim.AdamW, loader *datasets.Load
 		if err != nil {
 			return s, fmt.Errorf("train: epoch %d: %w", epoch, err)
 		}
-		opt.ZeroGrad()
-		logits := model.Forward(Images(b, dev), b.Levels)
-		l := loss.apply(logits, b.Labels)
-		lv := l.Item()
+		var lv float64
+		var pred []int
+		// Each step runs in a scope, so the next reuses its buffers.
+		ag.Scope(func() {
+			opt.ZeroGrad()
+			logits := model.Forward(Images(b, dev), b.Levels)
+			l := loss.apply(logits, b.Labels)
+			if lv = l.Item(); math.IsNaN(lv) || math.IsInf(lv, 0) {
+				return
+			}
+			l.Backward()
+			opt.Step()
+			pred = argmax(logits)
+		})
 		if math.IsNaN(lv) || math.IsInf(lv, 0) {
 			return s, fmt.Errorf("train: epoch %d batch %d: loss is %g", epoch, i, lv)
 		}
-		l.Backward()
-		opt.Step()
 		total += lv * float64(b.N)
-		for j, p := range argmax(logits) {
+		for j, p := range pred {
 			if p == b.Labels[j] {
 				correct++
 			}
@@ -118,11 +126,16 @@ func Evaluate(model Model, store *nn.Store, loader *datasets.Loader, classes int
 				err = fmt.Errorf("train: evaluate: %w", e)
 				return
 			}
-			logits := model.Forward(Images(b, dev), b.Levels)
-			total += loss.apply(logits, b.Labels).Item() * float64(b.N)
+			var probs []float64
+			var pred []int
+			ag.Scope(func() {
+				logits := model.Forward(Images(b, dev), b.Levels)
+				total += loss.apply(logits, b.Labels).Item() * float64(b.N)
+				probs = ag.Softmax(logits, 1).Float64s()
+				pred = argmax(logits)
+			})
 			n += b.N
-			probs := ag.Softmax(logits, 1).Float64s()
-			for j, p := range argmax(logits) {
+			for j, p := range pred {
 				if e := ev.Confusion.Add(b.Labels[j], p); e != nil {
 					err = e
 					return

@@ -1,0 +1,114 @@
+package autograd
+
+import (
+	"fmt"
+	"sync"
+	"weak"
+)
+
+// A scope releases, when it ends, the buffers of the tensors that ops made
+// while it was open, and hands them to their device for reuse: a training
+// loop that runs each step in a scope reuses the previous step's
+// activations instead of asking the garbage collector for new memory. It
+// holds its tensors weakly, so a tensor that becomes garbage during the
+// step (a frozen layer's activations) is collected as usual and never
+// waits for the scope to end.
+//
+// Scopes are process-wide, like NoGrad: open them from one goroutine.
+type scope struct {
+	tensors []weak.Pointer[Tensor]
+}
+
+var (
+	scopeMu sync.Mutex
+	scopes  []*scope
+)
+
+// Scope runs fn and then releases every tensor that an op made inside it
+// and that is still alive: op results, views of them and the values their
+// backward passes saved. Tensors made by constructors (FromFloat32, Zeros,
+// ...), by Clone, parameter gradients (Grad) and the targets of CopyFrom
+// are not released. Using a released tensor panics: read what is needed
+// (Item, Float32s) inside the scope, or Clone a tensor to keep it.
+//
+//	for _, batch := range batches {
+//		autograd.Scope(func() {
+//			loss := model.Loss(batch)
+//			loss.Backward()
+//			opt.Step()
+//			total += loss.Item()
+//		})
+//	}
+func Scope(fn func()) {
+	s := &scope{}
+	scopeMu.Lock()
+	scopes = append(scopes, s)
+	scopeMu.Unlock()
+	defer s.end()
+	fn()
+}
+
+// end unregisters the scope and releases its live tensors' storage.
+func (s *scope) end() {
+	scopeMu.Lock()
+	for i := len(scopes) - 1; i >= 0; i-- {
+		if scopes[i] == s {
+			scopes = append(scopes[:i], scopes[i+1:]...)
+			break
+		}
+	}
+	scopeMu.Unlock()
+	seen := map[Storage]bool{}
+	var free []Storage
+	for _, w := range s.tensors {
+		t := w.Value()
+		if t == nil {
+			continue
+		}
+		if _, done := t.st.(released); done {
+			continue
+		}
+		if !seen[t.st] {
+			seen[t.st] = true
+			free = append(free, t.st)
+		}
+		t.st = released{t.st}
+		t.node, t.grad = nil, nil
+	}
+	for _, st := range free {
+		st.Device().Release(st)
+	}
+}
+
+// adopt registers an op-made tensor with the innermost open scope, if any.
+func adopt(t *Tensor) *Tensor {
+	scopeMu.Lock()
+	defer scopeMu.Unlock()
+	if len(scopes) > 0 {
+		t.scope = scopes[len(scopes)-1]
+		t.scope.tensors = append(t.scope.tensors, weak.Make(t))
+	}
+	return t
+}
+
+// adoptView registers a view v of t with t's scope, so that the view is
+// released with the storage it shares.
+func adoptView(t, v *Tensor) *Tensor {
+	if t.scope == nil {
+		return v
+	}
+	scopeMu.Lock()
+	defer scopeMu.Unlock()
+	v.scope = t.scope
+	v.scope.tensors = append(v.scope.tensors, weak.Make(v))
+	return v
+}
+
+// released stands in for the storage of a tensor whose scope has ended.
+type released struct{ was Storage }
+
+func (r released) Device() Device {
+	panic(fmt.Sprintf("autograd: tensor used after the Scope that made it ended (%s storage of %d elements); Clone it inside the scope to keep it", r.was.DType(), r.was.Len()))
+}
+func (r released) DType() DType { return r.was.DType() }
+func (r released) Len() int     { return r.was.Len() }
