@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"math"
 	"path/filepath"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette/moreland"
@@ -40,6 +42,7 @@ func plotModel(dir string, r *result) error {
 			return xy
 		}
 		loss := plot.New()
+		loss.X.Tick.Marker, loss.Y.Tick.Marker = epochTicks{}, decimalTicks{}
 		loss.Title.Text = r.Model + ": loss"
 		loss.X.Label.Text, loss.Y.Label.Text = "epoch", "weighted cross-entropy"
 		if err := plotutil.AddLinePoints(loss,
@@ -51,6 +54,7 @@ func plotModel(dir string, r *result) error {
 			return err
 		}
 		acc := plot.New()
+		acc.X.Tick.Marker = epochTicks{}
 		acc.Title.Text = r.Model + ": accuracy and macro F1"
 		acc.X.Label.Text = "epoch"
 		acc.Y.Min, acc.Y.Max = 0, 1
@@ -84,15 +88,15 @@ func plotConfusion(path, title string, m [][]int) error {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text, p.Y.Label.Text = "predicted", "true"
-	max := 1
+	top := 1
 	for _, row := range m {
 		for _, v := range row {
-			max = maxInt(max, v)
+			top = max(top, v)
 		}
 	}
 	pal := moreland.SmoothBlueRed().Palette(64)
 	hm := plotter.NewHeatMap(confusionGrid(m), pal)
-	hm.Min, hm.Max = 0, float64(max)
+	hm.Min, hm.Max = 0, float64(top)
 	p.Add(hm)
 	var xys plotter.XYs
 	var labels []string
@@ -120,13 +124,6 @@ func plotConfusion(path, title string, m [][]int) error {
 	p.NominalX(names...)
 	p.NominalY(rev...)
 	return savePlot(p, 5*vg.Inch, 4*vg.Inch, path)
-}
-
-func maxInt(a, b int) int {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 // plotSummary writes summary.png: test accuracy and macro F1 per model.
@@ -161,4 +158,41 @@ func plotSummary(dir string, results []*result) error {
 	p.Legend.Top = true
 	p.NominalX(names...)
 	return savePlot(p, vg.Length(2+1.3*float64(len(results)))*vg.Inch, 4*vg.Inch, filepath.Join(dir, "summary.png"))
+}
+
+// epochTicks marks whole epochs only.
+type epochTicks struct{}
+
+func (epochTicks) Ticks(lo, hi float64) []plot.Tick {
+	step := math.Max(1, math.Ceil((hi-lo)/10))
+	var ticks []plot.Tick
+	for v := math.Ceil(lo); v <= hi; v += step {
+		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.Itoa(int(v))})
+	}
+	return ticks
+}
+
+// decimalTicks are gonum's default ticks, labelled with as many decimals
+// as the spacing of the major ticks needs (the default can print the same
+// rounded label twice on a narrow range).
+type decimalTicks struct{}
+
+func (decimalTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+	var major []float64
+	for _, t := range ticks {
+		if t.Label != "" {
+			major = append(major, t.Value)
+		}
+	}
+	decimals := 2
+	if len(major) > 1 {
+		decimals = max(0, int(math.Ceil(-math.Log10(major[1]-major[0])))+1)
+	}
+	for i := range ticks {
+		if ticks[i].Label != "" {
+			ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'f', decimals, 64)
+		}
+	}
+	return ticks
 }
