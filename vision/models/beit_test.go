@@ -93,7 +93,7 @@ func TestBeitSizeJSON(t *testing.T) {
 // checkpoints carry it).
 func TestBeitRelativePositionIndexGolden(t *testing.T) {
 	for _, name := range []string{"beit_hf_a", "beit_hf_b"} {
-		f := vitGoldenFile(t, name)
+		f := goldenFile(t, name)
 		cfg, err := ParseBeitConfig([]byte(f.Metadata["config"]))
 		if err != nil {
 			t.Fatal(err)
@@ -254,7 +254,7 @@ func TestBeitRectangularSharedAndLayerBias(t *testing.T) {
 	x := vitRandInput(4, 2, 2, 16, 24).AsType(ag.Float64)
 	var got, want *ag.Tensor
 	ag.NoGrad(func() { got, want = m.Forward(x), beitReference(m, x) })
-	if e := vitRelErr(got, want); e > 1e-12 {
+	if e := relErr(t, got, want); e > 1e-12 {
 		t.Errorf("differs from the step-by-step reference by %.3g", e)
 	}
 }

@@ -76,7 +76,7 @@ func TestConvNeXtStructure(t *testing.T) {
 // TestConvNeXtTrainingMode checks that stochastic depth acts only in
 // training mode: with rate 1 the last block always drops its branch.
 func TestConvNeXtTrainingMode(t *testing.T) {
-	f := cnnGolden(t, "convnext_a")
+	f := goldenFile(t, "convnext_a")
 	for _, sd := range []string{"1", "0"} {
 		cfg := strings.Replace(f.Metadata["config"], `"stochastic_depth_prob":0.1`, `"stochastic_depth_prob":`+sd, 1)
 		store := nn.NewStore(ag.Float32, 3)
@@ -87,7 +87,7 @@ func TestConvNeXtTrainingMode(t *testing.T) {
 		if err := store.LoadFile(f, nn.LoadOptions{Strict: true, Skip: func(k string) bool { return strings.HasPrefix(k, "golden.") }}); err != nil {
 			t.Fatal(err)
 		}
-		x := cnnTensor(t, f, "golden.input")
+		x := goldenTensor(t, f, "golden.input")
 		var eval, train *ag.Tensor
 		ag.NoGrad(func() {
 			eval = m.Forward(x)
@@ -95,7 +95,7 @@ func TestConvNeXtTrainingMode(t *testing.T) {
 			train = m.Forward(x)
 			store.SetTraining(false)
 		})
-		if e := cnnRelErr(t, eval, cnnTensor(t, f, "golden.logits")); e > 1e-4 {
+		if e := relErr(t, eval, goldenTensor(t, f, "golden.logits")); e > 1e-4 {
 			t.Errorf("stochastic_depth_prob %s: eval rel err %.3g", sd, e)
 		}
 		if same := slices.Equal(eval.Float32s(), train.Float32s()); same != (sd == "0") {

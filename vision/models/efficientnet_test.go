@@ -84,7 +84,7 @@ func TestEfficientNetV2ExpandRule(t *testing.T) {
 // TestEfficientNetV2TrainingMode checks that dropout and stochastic depth
 // act only in training mode.
 func TestEfficientNetV2TrainingMode(t *testing.T) {
-	f := cnnGolden(t, "efficientnetv2_a")
+	f := goldenFile(t, "efficientnetv2_a")
 	for _, rates := range []struct {
 		sd, drop string
 		random   bool
@@ -99,7 +99,7 @@ func TestEfficientNetV2TrainingMode(t *testing.T) {
 		if err := store.LoadFile(f, nn.LoadOptions{Strict: true, Skip: func(k string) bool { return strings.HasPrefix(k, "golden.") }}); err != nil {
 			t.Fatal(err)
 		}
-		x := cnnTensor(t, f, "golden.input")
+		x := goldenTensor(t, f, "golden.input")
 		var a, b, c, d *ag.Tensor
 		ag.NoGrad(func() {
 			a, b = m.Forward(x), m.Forward(x)
@@ -110,7 +110,7 @@ func TestEfficientNetV2TrainingMode(t *testing.T) {
 		if !slices.Equal(a.Float32s(), b.Float32s()) {
 			t.Error("eval forward is not deterministic")
 		}
-		if e := cnnRelErr(t, a, cnnTensor(t, f, "golden.logits")); e > 1e-4 {
+		if e := relErr(t, a, goldenTensor(t, f, "golden.logits")); e > 1e-4 {
 			t.Errorf("eval forward after training: rel err %.3g", e)
 		}
 		if differ := !slices.Equal(c.Float32s(), d.Float32s()); differ != rates.random {

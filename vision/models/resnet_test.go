@@ -2,60 +2,17 @@ package models
 
 import (
 	"fmt"
-	"math"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	ag "github.com/vertebra-ml/vertebra/autograd"
 	"github.com/vertebra-ml/vertebra/nn"
-	"github.com/vertebra-ml/vertebra/nn/safetensors"
 )
 
-// The goldens themselves are scored by internal/golden; these tests cover
-// what the goldens do not: headless builds, config errors, the rules the
+// These tests cover headless builds, config errors, the rules the goldens'
 // README states for configurations the goldens do not exercise, and the
 // training-mode paths.
-
-// cnnGolden reads ../shared/goldens/models/<name>.safetensors or skips.
-func cnnGolden(t *testing.T, name string) *safetensors.File {
-	t.Helper()
-	f, err := safetensors.ReadFile(filepath.Join("..", "..", "..", "shared", "goldens", "models", name+".safetensors"))
-	if err != nil {
-		t.Skipf("golden file: %v", err)
-	}
-	return f
-}
-
-// cnnTensor returns the float tensor key of f.
-func cnnTensor(t *testing.T, f *safetensors.File, key string) *ag.Tensor {
-	t.Helper()
-	st, ok := f.Tensors[key]
-	if !ok {
-		t.Fatalf("golden file has no %s", key)
-	}
-	v, err := st.Float32()
-	if err != nil {
-		t.Fatalf("%s: %v", key, err)
-	}
-	return ag.FromFloat32(v, st.Shape...)
-}
-
-// cnnRelErr is max|got-want| / max|want|.
-func cnnRelErr(t *testing.T, got, want *ag.Tensor) float64 {
-	t.Helper()
-	if !slices.Equal(got.Shape(), want.Shape()) {
-		t.Fatalf("shape %v, want %v", got.Shape(), want.Shape())
-	}
-	g, w := got.Float64s(), want.Float64s()
-	var d, m float64
-	for i := range g {
-		d = max(d, math.Abs(g[i]-w[i]))
-		m = max(m, math.Abs(w[i]))
-	}
-	return d / m
-}
 
 // cnnHeadless builds the golden file's model with num_classes null, loads
 // its weights without the removed head (keys with a prefix in head) and
@@ -63,7 +20,7 @@ func cnnRelErr(t *testing.T, got, want *ag.Tensor) float64 {
 // and that FeatureDim matches. It returns the store.
 func cnnHeadless(t *testing.T, name string, head ...string) *nn.Store {
 	t.Helper()
-	f := cnnGolden(t, name)
+	f := goldenFile(t, name)
 	cfg := strings.Replace(f.Metadata["config"], `"num_classes":`, `"num_classes":null,"_was":`, 1)
 	store := nn.NewStore(ag.Float32, 1)
 	m, err := Build(f.Metadata["arch"], f.Metadata["naming"], []byte(cfg), store.Root())
@@ -91,10 +48,10 @@ func cnnHeadless(t *testing.T, name string, head ...string) *nn.Store {
 	if err := store.LoadFile(f, nn.LoadOptions{Strict: true, Skip: skip}); err != nil {
 		t.Fatal(err)
 	}
-	want := cnnTensor(t, f, "golden.features")
+	want := goldenTensor(t, f, "golden.features")
 	var got *ag.Tensor
-	ag.NoGrad(func() { got = m.Forward(cnnTensor(t, f, "golden.input")) })
-	if e := cnnRelErr(t, got, want); e > 1e-4 {
+	ag.NoGrad(func() { got = m.Forward(goldenTensor(t, f, "golden.input")) })
+	if e := relErr(t, got, want); e > 1e-4 {
 		t.Errorf("headless Forward vs golden.features: rel err %.3g", e)
 	}
 	if m.FeatureDim() != want.Dim(1) {
@@ -219,7 +176,7 @@ func TestResNetGroupsAndDownsample(t *testing.T) {
 // training mode (so a batch normalises itself) and updates its running
 // statistics, and that eval mode is back to the running ones.
 func TestResNetTrainingMode(t *testing.T) {
-	f := cnnGolden(t, "resnet_basic")
+	f := goldenFile(t, "resnet_basic")
 	store := nn.NewStore(ag.Float32, 1)
 	m, err := Build("resnet", "torchvision", []byte(f.Metadata["config"]), store.Root())
 	if err != nil {
@@ -228,7 +185,7 @@ func TestResNetTrainingMode(t *testing.T) {
 	if err := store.LoadFile(f, nn.LoadOptions{Strict: true, Skip: func(k string) bool { return strings.HasPrefix(k, "golden.") }}); err != nil {
 		t.Fatal(err)
 	}
-	x := cnnTensor(t, f, "golden.input")
+	x := goldenTensor(t, f, "golden.input")
 	rm := m.(*ResNet).BN1.RunningMean.Float32s()
 	store.SetTraining(true)
 	var train *ag.Tensor
@@ -237,7 +194,7 @@ func TestResNetTrainingMode(t *testing.T) {
 	if slices.Equal(rm, m.(*ResNet).BN1.RunningMean.Float32s()) {
 		t.Error("training forward did not update bn1.running_mean")
 	}
-	if cnnRelErr(t, train, cnnTensor(t, f, "golden.logits")) < 1e-3 {
+	if relErr(t, train, goldenTensor(t, f, "golden.logits")) < 1e-3 {
 		t.Error("training forward matches the eval golden: batch statistics not used")
 	}
 }

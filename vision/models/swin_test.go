@@ -1,11 +1,8 @@
 package models
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,139 +12,10 @@ import (
 	"github.com/vertebra-ml/vertebra/nn/safetensors"
 )
 
-// TEMPORARY until the generic golden test lands.
-func swinTmpGolden(t *testing.T, name string) {
-	t.Helper()
-	f, err := safetensors.ReadFile(filepath.Join("..", "..", "..", "shared", "goldens", "models", name+".safetensors"))
-	if err != nil {
-		t.Skip(err)
-	}
-	store := nn.NewStore(ag.Float32, 1)
-	m, err := Build(f.Metadata["arch"], f.Metadata["naming"], []byte(f.Metadata["config"]), store.Root())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.LoadFile(f, nn.LoadOptions{Strict: true, Skip: func(k string) bool { return strings.HasPrefix(k, "golden.") }}); err != nil {
-		t.Fatal(err)
-	}
-	get := func(k string) *ag.Tensor {
-		v, err := f.Tensors[k].Float32()
-		if err != nil {
-			t.Fatal(k, err)
-		}
-		return ag.FromFloat32(v, f.Tensors[k].Shape...)
-	}
-	relErr := func(got, want *ag.Tensor) float64 {
-		if !slices.Equal(got.Shape(), want.Shape()) {
-			t.Fatalf("shape %v want %v", got.Shape(), want.Shape())
-		}
-		g, w := got.Float32s(), want.Float32s()
-		var md, mw float64
-		for i := range g {
-			md = max(md, math.Abs(float64(g[i]-w[i])))
-			mw = max(mw, math.Abs(float64(w[i])))
-		}
-		if md == 0 {
-			return 0 // also where want is all zero (hf key biases)
-		}
-		return md / mw
-	}
-	x := get("golden.input").SetRequiresGrad(true)
-	feat := m.Features(x)
-	logits := m.Forward(x)
-	rf, rl := relErr(feat, get("golden.features")), relErr(logits, get("golden.logits"))
-	if rf > 1e-4 || rl > 1e-4 {
-		t.Errorf("forward: features %.3g logits %.3g", rf, rl)
-	}
-	t.Logf("features %.3g logits %.3g", rf, rl)
-	logits.BackwardWith(get("golden.dlogits"))
-	worst := relErr(x.Grad(), get("golden.grad.input"))
-	wk := "input"
-	for _, e := range store.NamedParameters() {
-		k := "golden.grad." + e.Name
-		if _, ok := f.Tensors[k]; !ok {
-			t.Errorf("no golden grad %s", k)
-			continue
-		}
-		if e.Tensor.Grad() == nil {
-			t.Errorf("no grad for %s", e.Name)
-			continue
-		}
-		if r := relErr(e.Tensor.Grad(), get(k)); !(r <= worst) {
-			worst, wk = r, e.Name
-		}
-	}
-	if !(worst <= 1e-3) {
-		t.Errorf("grad error %.3g at %s", worst, wk)
-	}
-	t.Logf("worst grad %.3g at %s", worst, wk)
-}
-
-func swinTmpManifest(t *testing.T, name string) {
-	raw, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "goldens", "manifests", name+".json"))
-	if err != nil {
-		t.Skip(err)
-	}
-	var man struct {
-		Arch, Naming string
-		Config       json.RawMessage
-		Params       int
-		Keys         [][]any
-	}
-	if err := json.Unmarshal(raw, &man); err != nil {
-		t.Fatal(err)
-	}
-	store := nn.NewStore(ag.Float32, 1)
-	if _, err := Build(man.Arch, man.Naming, man.Config, store.Root()); err != nil {
-		t.Fatal(err)
-	}
-	es := store.Entries()
-	if len(es) != len(man.Keys) {
-		t.Errorf("%d keys want %d", len(es), len(man.Keys))
-	}
-	for i := range min(len(es), len(man.Keys)) {
-		k := man.Keys[i]
-		var shape []int
-		if es[i].Ints != nil {
-			shape = es[i].Ints.Shape
-		} else {
-			shape = es[i].Tensor.Shape()
-		}
-		var ws []int
-		for _, d := range k[1].([]any) {
-			ws = append(ws, int(d.(float64)))
-		}
-		if es[i].Name != k[0].(string) || !slices.Equal(shape, ws) || (es[i].Ints != nil) != (k[2] == "I64") {
-			t.Fatalf("key %d: %s %v want %v", i, es[i].Name, shape, k)
-		}
-	}
-	if store.NumParams() != man.Params {
-		t.Errorf("params %d want %d", store.NumParams(), man.Params)
-	}
-	t.Logf("%d keys, %d params", len(es), store.NumParams())
-}
-
-func TestSwinTmp(t *testing.T) {
-	for _, n := range []string{"swin_pad", "swin_shift", "swin_hf_a", "swin_hf_b"} {
-		t.Run(n, func(t *testing.T) { swinTmpGolden(t, n) })
-	}
-	for _, n := range []string{"swin_b", "swin_base_patch4_window7_224_hf"} {
-		t.Run(n, func(t *testing.T) { swinTmpManifest(t, n) })
-	}
-}
-
-// swinGoldenPath is a golden model file of the shared fixtures.
-func swinGoldenPath(name string) string {
-	return filepath.Join("..", "..", "..", "shared", "goldens", "models", name+".safetensors")
-}
-
 // swinLoad builds the model of a golden file and loads its weights.
 func swinLoad(t *testing.T, name string) (*Swin, *nn.Store, *safetensors.File) {
 	t.Helper()
-	f, err := safetensors.ReadFile(swinGoldenPath(name))
-	if err != nil {
-		t.Skip(err)
-	}
+	f := goldenFile(t, name)
 	store := nn.NewStore(ag.Float32, 1)
 	m, err := Build(f.Metadata["arch"], f.Metadata["naming"], []byte(f.Metadata["config"]), store.Root())
 	if err != nil {
@@ -157,30 +25,6 @@ func swinLoad(t *testing.T, name string) (*Swin, *nn.Store, *safetensors.File) {
 		t.Fatal(err)
 	}
 	return m.(*Swin), store, f
-}
-
-func swinTensor(t *testing.T, f *safetensors.File, key string) *ag.Tensor {
-	t.Helper()
-	v, err := f.Tensors[key].Float32()
-	if err != nil {
-		t.Fatal(key, err)
-	}
-	return ag.FromFloat32(v, f.Tensors[key].Shape...)
-}
-
-// swinRel is max|got - want| / max|want|.
-func swinRel(t *testing.T, got, want *ag.Tensor) float64 {
-	t.Helper()
-	if !slices.Equal(got.Shape(), want.Shape()) {
-		t.Fatalf("shape %v, want %v", got.Shape(), want.Shape())
-	}
-	g, w := got.Float64s(), want.Float64s()
-	var md, mw float64
-	for i := range g {
-		md = max(md, math.Abs(g[i]-w[i]))
-		mw = max(mw, math.Abs(w[i]))
-	}
-	return md / mw
 }
 
 func swinFinite(t *testing.T, x *ag.Tensor) {
@@ -199,10 +43,7 @@ func TestSwinRelativePositionIndex(t *testing.T) {
 		{"swin_shift", "features.3.1.attn.relative_position_index"},
 		{"swin_hf_a", "swin.encoder.layers.0.blocks.1.attention.self.relative_position_index"},
 	} {
-		f, err := safetensors.ReadFile(swinGoldenPath(c.file))
-		if err != nil {
-			t.Skip(err)
-		}
+		f := goldenFile(t, c.file)
 		want, err := f.Tensors[c.key].Int64()
 		if err != nil {
 			t.Fatal(err)
@@ -331,10 +172,7 @@ func swinTVToHF(name string) (string, int) {
 // reproduces torchvision's golden logits where the two window rules agree
 // (swin_shift: 16x16, 8x8, 4x4 maps with a window of 4).
 func TestSwinNamingsAgree(t *testing.T) {
-	f, err := safetensors.ReadFile(swinGoldenPath("swin_shift"))
-	if err != nil {
-		t.Skip(err)
-	}
+	f := goldenFile(t, "swin_shift")
 	store := nn.NewStore(ag.Float32, 1)
 	m, err := Build("swin", "hf", []byte(`{"image_size":32,"patch_size":2,"embed_dim":8,"depths":[2,2,2],"num_heads":[1,2,4],"window_size":4,"num_labels":5}`), store.Root())
 	if err != nil {
@@ -369,8 +207,8 @@ func TestSwinNamingsAgree(t *testing.T) {
 	if err := store.LoadFile(hf, nn.LoadOptions{Strict: true}); err != nil {
 		t.Fatal(err)
 	}
-	got := m.Forward(swinTensor(t, f, "golden.input"))
-	if r := swinRel(t, got, swinTensor(t, f, "golden.logits")); r > 1e-4 {
+	got := m.Forward(goldenTensor(t, f, "golden.input"))
+	if r := relErr(t, got, goldenTensor(t, f, "golden.logits")); r > 1e-4 {
 		t.Errorf("hf model with torchvision weights: logits error %.3g", r)
 	}
 }
@@ -406,7 +244,7 @@ func TestSwinOtherSizes(t *testing.T) {
 			// transformers zero-pads the image to whole patches.
 			same = ag.Pad(x, [][2]int{{0, 0}, {0, 0}, {0, (4 - c.h%4) % 4}, {0, (4 - c.w%4) % 4}}, 0)
 		}
-		if r := swinRel(t, c.m.Forward(same), y); r > 1e-6 {
+		if r := relErr(t, c.m.Forward(same), y); r > 1e-6 {
 			t.Errorf("%dx%d: patch remainder rule: %.3g", c.h, c.w, r)
 		}
 	}
@@ -493,7 +331,7 @@ func TestSwinHeadless(t *testing.T) {
 		if !slices.Equal(f.Shape(), []int{2, 16}) {
 			t.Errorf("%s: features %v", c.config, f.Shape())
 		}
-		if c.classes == 0 && swinRel(t, y, f) != 0 {
+		if c.classes == 0 && relErr(t, y, f) != 0 {
 			t.Errorf("%s: headless Forward differs from Features", c.config)
 		}
 		if c.classes > 0 && !slices.Equal(y.Shape(), []int{2, c.classes}) {
@@ -516,7 +354,7 @@ func TestSwinTrainingMode(t *testing.T) {
 		}
 		x := ag.RandN(store.RNG(), ag.Float32, 4, 3, 8, 8)
 		eval := m.Forward(x)
-		if swinRel(t, m.Forward(x), eval) != 0 {
+		if relErr(t, m.Forward(x), eval) != 0 {
 			t.Errorf("%s: eval forward is not deterministic", c.config)
 		}
 		store.SetTraining(true)
@@ -524,13 +362,13 @@ func TestSwinTrainingMode(t *testing.T) {
 		for range 5 {
 			y := m.Forward(x)
 			swinFinite(t, y)
-			differs = differs || swinRel(t, y, eval) > 1e-6
+			differs = differs || relErr(t, y, eval) > 1e-6
 		}
 		store.SetTraining(false)
 		if !differs {
 			t.Errorf("%s: training forward never differs from eval", c.config)
 		}
-		if swinRel(t, m.Forward(x), eval) != 0 {
+		if relErr(t, m.Forward(x), eval) != 0 {
 			t.Errorf("%s: eval forward changed after training passes", c.config)
 		}
 	}
@@ -561,10 +399,7 @@ func TestSwinHFAbsoluteEmbeddings(t *testing.T) {
 // float32 rounding: the formulas are the references', not close to them.
 func TestSwinFloat64(t *testing.T) {
 	for _, name := range []string{"swin_pad", "swin_shift", "swin_hf_a", "swin_hf_b"} {
-		f, err := safetensors.ReadFile(swinGoldenPath(name))
-		if err != nil {
-			t.Skip(err)
-		}
+		f := goldenFile(t, name)
 		store := nn.NewStore(ag.Float64, 1)
 		m, err := Build(f.Metadata["arch"], f.Metadata["naming"], []byte(f.Metadata["config"]), store.Root())
 		if err != nil {
@@ -573,8 +408,8 @@ func TestSwinFloat64(t *testing.T) {
 		if err := store.LoadFile(f, nn.LoadOptions{Strict: true, Skip: func(k string) bool { return strings.HasPrefix(k, "golden.") }}); err != nil {
 			t.Fatal(err)
 		}
-		x := swinTensor(t, f, "golden.input").AsType(ag.Float64)
-		r := swinRel(t, m.Forward(x), swinTensor(t, f, "golden.logits"))
+		x := goldenTensor(t, f, "golden.input").AsType(ag.Float64)
+		r := relErr(t, m.Forward(x), goldenTensor(t, f, "golden.logits"))
 		if r > 1e-6 {
 			t.Errorf("%s: float64 logits error %.3g", name, r)
 		}
@@ -604,7 +439,7 @@ func TestSwinQKVStrategies(t *testing.T) {
 			return ag.Permute(y, 0, 1, 3, 2, 4)
 		}
 		for i, c := range []struct{ got, want *ag.Tensor }{{q, want(0, bs[0])}, {k, want(1, nil)}, {v, want(2, bs[2])}} {
-			if r := swinRel(t, c.got, c.want); r > 1e-6 {
+			if r := relErr(t, c.got, c.want); r > 1e-6 {
 				t.Errorf("rows %d: part %d differs by %.3g", shape[0]*shape[1]*9, i, r)
 			}
 		}

@@ -3,56 +3,14 @@ package models
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	ag "github.com/vertebra-ml/vertebra/autograd"
 	"github.com/vertebra-ml/vertebra/nn"
-	"github.com/vertebra-ml/vertebra/nn/safetensors"
 )
-
-// vitGoldenFile reads ../shared/goldens/models/<name>.safetensors, skipping
-// the test where the fixtures are absent.
-func vitGoldenFile(t *testing.T, name string) *safetensors.File {
-	t.Helper()
-	f, err := safetensors.ReadFile(filepath.Join("..", "..", "..", "shared", "goldens", "models", name+".safetensors"))
-	if err != nil {
-		t.Skipf("golden fixtures: %v", err)
-	}
-	return f
-}
-
-// vitFileTensor is a float32 tensor of f.
-func vitFileTensor(t *testing.T, f *safetensors.File, key string) *ag.Tensor {
-	t.Helper()
-	st, ok := f.Tensors[key]
-	if !ok {
-		t.Fatalf("no %s", key)
-	}
-	v, err := st.Float32()
-	if err != nil {
-		t.Fatalf("%s: %v", key, err)
-	}
-	return ag.FromFloat32(v, st.Shape...)
-}
-
-// vitRelErr is max|got-want| / max|want|.
-func vitRelErr(got, want *ag.Tensor) float64 {
-	if !slices.Equal(got.Shape(), want.Shape()) {
-		return math.Inf(1)
-	}
-	g, w := got.Float64s(), want.Float64s()
-	var d, m float64
-	for i := range g {
-		d = max(d, math.Abs(g[i]-w[i]))
-		m = max(m, math.Abs(w[i]))
-	}
-	return d / m
-}
 
 // vitRandInput is a reproducible batch of images.
 func vitRandInput(seed uint64, shape ...int) *ag.Tensor {
@@ -97,7 +55,7 @@ func TestParseViTConfig(t *testing.T) {
 // A headless ViT (num_classes null) has no heads and returns the class
 // token; the study's stenosis checkpoint's backbone gives its features.
 func TestViTHeadlessStenosisFeatures(t *testing.T) {
-	f := vitGoldenFile(t, "stenosis_vit")
+	f := goldenFile(t, "stenosis_vit")
 	var cfg struct {
 		Backbone struct {
 			Arch, Naming string
@@ -120,10 +78,10 @@ func TestViTHeadlessStenosisFeatures(t *testing.T) {
 	if err := store.LoadFile(f, nn.LoadOptions{Strict: true, Prefix: "base_model."}); err != nil {
 		t.Fatal(err)
 	}
-	x := vitFileTensor(t, f, "golden.input")
+	x := goldenTensor(t, f, "golden.input")
 	var out, feats *ag.Tensor
 	ag.NoGrad(func() { out, feats = m.Forward(x), m.Features(x) })
-	if e := vitRelErr(feats, vitFileTensor(t, f, "golden.features")); e > 1e-4 {
+	if e := relErr(t, feats, goldenTensor(t, f, "golden.features")); e > 1e-4 {
 		t.Errorf("features off by %.3g", e)
 	}
 	if !ag.AllClose(out, feats, 0, 0) || out.Dim(1) != m.FeatureDim() {
