@@ -180,7 +180,8 @@ func loadData(cfg *Config, splitsDir string) (splits, string, error) {
 	}
 	for name, d := range map[string]datasets.Dataset{"training": sp.Train, "validation": sp.Val, "test": sp.Test} {
 		if d.Len() == 0 {
-			return splits{}, "", fmt.Errorf("the %s split is empty: more studies are needed", name)
+			return splits{}, "", fmt.Errorf("%s\nthe %s split is empty: %d samples cannot be split 70/15/15 by study and grade; give more studies, or your own splits with -splits",
+				desc, name, all.Len())
 		}
 	}
 	desc += fmt.Sprintf("\nsplits by study (70/15/15, stratified by grade): %d train, %d validation, %d test samples", sp.Train.Len(), sp.Val.Len(), sp.Test.Len())

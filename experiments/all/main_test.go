@@ -10,6 +10,7 @@ import (
 
 	ag "github.com/vertebra-ml/vertebra/autograd"
 	"github.com/vertebra-ml/vertebra/nn"
+	"github.com/vertebra-ml/vertebra/vision/datasets"
 	"github.com/vertebra-ml/vertebra/vision/models"
 )
 
@@ -118,5 +119,66 @@ func TestMissingWeightsFailThatModelOnly(t *testing.T) {
 	err = runStudy(cfg, data, []modelSpec{tinySpec("null")}, t.TempDir(), 2, &log)
 	if err == nil || !strings.Contains(err.Error(), "no pretrained weights") || !strings.Contains(err.Error(), "tiny-resnet.safetensors") {
 		t.Errorf("missing weights: %v", err)
+	}
+}
+
+// TestStudyOnRSNADicomsThroughSplits runs the study on rsna-mini's DICOM
+// files through the study's own split CSVs (-splits): the real-data path,
+// with images decoded from DICOM.
+func TestStudyOnRSNADicomsThroughSplits(t *testing.T) {
+	root := filepath.Join("..", "..", "..", "shared", "rsna-mini")
+	if _, err := os.Stat(root); err != nil {
+		t.Skip("rsna-mini not found")
+	}
+	rsna, _, err := datasets.LoadRSNA(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One study in each of validation and test, the rest for training.
+	samples := datasets.Samples(rsna)
+	studies := map[int64]int{}
+	var order []int64
+	for _, s := range samples {
+		if _, ok := studies[s.StudyID]; !ok {
+			studies[s.StudyID] = len(order)
+			order = append(order, s.StudyID)
+		}
+	}
+	var parts [3][]datasets.Sample
+	for _, s := range samples {
+		var k int
+		switch studies[s.StudyID] {
+		case len(order) - 1:
+			k = 2
+		case len(order) - 2:
+			k = 1
+		default:
+			k = 0
+		}
+		parts[k] = append(parts[k], s)
+	}
+	dir := t.TempDir()
+	for i, name := range []string{"train.csv", "val.csv", "test.csv"} {
+		if err := datasets.WriteRows(filepath.Join(dir, name), parts[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := tinyConfig(t)
+	cfg.Epochs, cfg.Crop = 1, 64
+	data, desc, err := loadData(&cfg, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data.Train.Len()+data.Val.Len()+data.Test.Len() != len(samples) {
+		t.Errorf("%s: want %d samples", desc, len(samples))
+	}
+	var log bytes.Buffer
+	out := t.TempDir()
+	if err := runStudy(cfg, data, []modelSpec{tinySpec("null")}, out, 2, &log); err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	b, err := os.ReadFile(filepath.Join(out, "results", "tiny-resnet", "predictions_test.csv"))
+	if err != nil || !strings.Contains(string(b), ".dcm") {
+		t.Errorf("test predictions should name their DICOM files: %v\n%s", err, b)
 	}
 }
