@@ -26,6 +26,7 @@ const (
 
 var unaryNames = [...]string{"neg", "exp", "log", "sqrt", "abs", "tanh", "relu", "sigmoid", "silu", "gelu", "gelu_tanh", "add_scalar", "mul_scalar", "pow"}
 
+// String is the op's name, as used in graph nodes and errors.
 func (op UnaryOp) String() string { return unaryNames[op] }
 
 const (
@@ -242,6 +243,7 @@ const (
 
 var binaryNames = [...]string{"add", "sub", "mul", "div"}
 
+// String is the op's name, as used in graph nodes and errors.
 func (op BinaryOp) String() string { return binaryNames[op] }
 
 // Binary writes dst = a op b over the output shape, reading a and b through
