@@ -79,13 +79,10 @@ func Unary[T Float](op UnaryOp, dst, x []T, alpha float64) {
 					d[i] = v
 				}
 			}
-		case GELU:
-			if d32, ok := any(d).([]float32); ok {
-				geluFloat32(d32, any(s).([]float32))
+		default:
+			if d32, ok := any(d).([]float32); ok && unaryFloat32(op, d32, any(s).([]float32)) {
 				break
 			}
-			fallthrough
-		default:
 			f := unaryFunc(op, alpha)
 			for i, v := range s {
 				d[i] = T(f(float64(v)))
@@ -383,33 +380,4 @@ func checkLen(fn string, a, b int) {
 	if a != b {
 		panic("cpu: " + fn + ": length mismatch")
 	}
-}
-
-// geluFloat32 is the exact GELU in float32 arithmetic, with erf from a
-// rational approximation accurate to float32 rounding (the one Eigen and
-// XLA use: |error| < 5e-7 against math.Erf over all inputs; GELU is then
-// within 1.1e-6 of the float64 value), several times faster than float64
-// math.Erf.
-func geluFloat32(dst, src []float32) {
-	for i, v := range src {
-		dst[i] = 0.5 * v * (1 + erfFloat32(v*invSqrt2))
-	}
-}
-
-// erfFloat32 approximates erf(x) by x*P(x²)/Q(x²) on [-4, 4], beyond
-// which erf rounds to ±1 in float32.
-func erfFloat32(a float32) float32 {
-	x := min(max(a, -4), 4)
-	x2 := x * x
-	p := x2*-2.72614225801306e-10 + 2.77068142495902e-08
-	p = x2*p - 2.10102402082508e-06
-	p = x2*p - 5.69250639462346e-05
-	p = x2*p - 7.34990630326855e-04
-	p = x2*p - 2.95459980854025e-03
-	p = x2*p - 1.60960333262415e-02
-	q := x2*-1.45660718464996e-05 - 2.13374055278905e-04
-	q = x2*q - 1.68282697438203e-03
-	q = x2*q - 7.37332916720468e-03
-	q = x2*q - 1.42647390514189e-02
-	return x * p / q
 }

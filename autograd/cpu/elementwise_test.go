@@ -31,3 +31,24 @@ func TestGELUFloat32(t *testing.T) {
 		t.Errorf("erf(+Inf) = %g", e)
 	}
 }
+
+// TestSoftmaxRowsFloat32 compares the float32 row softmax with the
+// general float64 kernel.
+func TestSoftmaxRowsFloat32(t *testing.T) {
+	rows, n := 7, 197
+	x32 := make([]float32, rows*n)
+	x64 := make([]float64, rows*n)
+	for i := range x32 {
+		x32[i] = float32(math.Sin(float64(i))*20 + float64(i%5))
+		x64[i] = float64(x32[i])
+	}
+	y32 := make([]float32, rows*n)
+	y64 := make([]float64, rows*n)
+	Softmax(y32, x32, rows, n, 1, false)
+	Softmax(y64, x64, rows, n, 1, false)
+	for i := range y32 {
+		if d := math.Abs(float64(y32[i]) - y64[i]); d > 1e-6*max(y64[i], 1e-3) {
+			t.Fatalf("element %d: %g, want %g", i, y32[i], y64[i])
+		}
+	}
+}

@@ -99,6 +99,10 @@ func MaxAxisGrad[T Float](dx, dy []T, arg []int32, outer, n, inner int) {
 func Softmax[T Float](dst, src []T, outer, n, inner int, log bool) {
 	checkLen("Softmax", len(src), outer*n*inner)
 	checkLen("Softmax", len(dst), len(src))
+	if d32, ok := any(dst).([]float32); ok && inner == 1 && !log {
+		softmaxRowsFloat32(d32, any(src).([]float32), outer, n)
+		return
+	}
 	ParallelFor(outer*inner, 4*n, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			o, i := p/inner, p%inner
@@ -149,6 +153,31 @@ func SoftmaxGrad[T Float](dx, y, dy []T, outer, n, inner int, log bool) {
 				} else {
 					dx[k] = T(float64(y[k]) * (float64(dy[k]) - s))
 				}
+			}
+		}
+	})
+}
+
+// softmaxRowsFloat32 is the softmax over contiguous float32 rows (the
+// attention case): one pass per row without the strided indexing of the
+// general kernel, with a float64 sum.
+func softmaxRowsFloat32(dst, src []float32, rows, n int) {
+	ParallelFor(rows, 4*n, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			x, y := src[r*n:(r+1)*n], dst[r*n:(r+1)*n]
+			m := float32(math.Inf(-1))
+			for _, v := range x {
+				m = max(m, v)
+			}
+			var s float64
+			for j, v := range x {
+				e := float32(math.Exp(float64(v - m)))
+				y[j] = e
+				s += float64(e)
+			}
+			inv := float32(1 / s)
+			for j := range y {
+				y[j] *= inv
 			}
 		}
 	})
