@@ -203,7 +203,7 @@ func runStudy(cfg Config, data splits, specs []modelSpec, out string, workers in
 	var results []*result
 	var errs []error
 	for _, m := range specs {
-		r, err := s.runModel(m)
+		r, err := s.runModelSafely(m)
 		if err != nil {
 			fmt.Fprintf(log, "%s: FAILED: %v\n", m.Name, err)
 			errs = append(errs, fmt.Errorf("%s: %w", m.Name, err))
@@ -221,4 +221,16 @@ func runStudy(cfg Config, data splits, specs []modelSpec, out string, workers in
 	fmt.Fprintf(log, "results in %s, checkpoints in %s, plots in %s\n",
 		filepath.Join(out, "results"), filepath.Join(out, "trained_models"), filepath.Join(out, "plots"))
 	return errors.Join(errs...)
+}
+
+// runModelSafely runs one model, turning a panic (a model that cannot take
+// the configured input size, say) into that model's error so that the
+// study goes on and the panic's message reaches the user.
+func (s *study) runModelSafely(m modelSpec) (r *result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r, err = nil, fmt.Errorf("%v", p)
+		}
+	}()
+	return s.runModel(m)
 }

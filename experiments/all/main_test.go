@@ -182,3 +182,25 @@ func TestStudyOnRSNADicomsThroughSplits(t *testing.T) {
 		t.Errorf("test predictions should name their DICOM files: %v\n%s", err, b)
 	}
 }
+
+// TestModelPanicBecomesItsError: ViT-style models refuse other input sizes
+// by panicking inside the forward; the study reports it for that model.
+func TestModelPanicBecomesItsError(t *testing.T) {
+	cfg := tinyConfig(t)
+	cfg.Epochs = 1
+	data, _, err := loadData(&cfg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vit := modelSpec{Name: "tiny-vit", Backbone: models.BackboneSpec{Arch: "vit", Naming: "torchvision",
+		Config: json.RawMessage(`{"image_size":32,"patch_size":8,"num_layers":1,"num_heads":2,"hidden_dim":16,"mlp_dim":32,"num_classes":null}`)}}
+	var log bytes.Buffer
+	out := t.TempDir()
+	err = runStudy(cfg, data, []modelSpec{vit, tinySpec("null")}, out, 2, &log) // images are 48x48
+	if err == nil || !strings.Contains(err.Error(), "tiny-vit") {
+		t.Fatalf("error %v should name the failing model", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "results", "tiny-resnet", "metrics.json")); err != nil {
+		t.Errorf("the model after the failing one did not run: %v", err)
+	}
+}
