@@ -305,14 +305,6 @@ func (c *cpuDevice) SumAxis(dst, src Storage, outer, n, inner int, scale float64
 	}
 }
 
-func (c *cpuDevice) BroadcastAxis(dst, src Storage, outer, n, inner int, scale float64) {
-	if is64(dst) {
-		cpu.BroadcastAxis(f64(dst), f64(src), outer, n, inner, scale)
-	} else {
-		cpu.BroadcastAxis(f32(dst), f32(src), outer, n, inner, float32(scale))
-	}
-}
-
 func (c *cpuDevice) MaxAxis(dst, arg, src Storage, outer, n, inner int) {
 	if is64(dst) {
 		cpu.MaxAxis(f64(dst), i32(arg), f64(src), outer, n, inner)

@@ -38,7 +38,6 @@ type Device interface {
 	UnaryGrad(op cpu.UnaryOp, dx, x, y, dy Storage, alpha float64)
 	Binary(op cpu.BinaryOp, dst, a, b Storage, shape, strideA, strideB []int)
 	SumAxis(dst, src Storage, outer, n, inner int, scale float64)
-	BroadcastAxis(dst, src Storage, outer, n, inner int, scale float64)
 	MaxAxis(dst, arg, src Storage, outer, n, inner int)
 	MaxAxisGrad(dx, dy, arg Storage, outer, n, inner int)
 	Softmax(dst, src Storage, outer, n, inner int, log bool)

@@ -43,24 +43,6 @@ func SumAxis[T Float](dst, src []T, outer, n, inner int, scale T) {
 	})
 }
 
-// BroadcastAxis is the adjoint of SumAxis: dst[(o*n+j)*inner+i] =
-// src[o*inner+i] * scale.
-func BroadcastAxis[T Float](dst, src []T, outer, n, inner int, scale T) {
-	checkLen("BroadcastAxis", len(dst), outer*n*inner)
-	checkLen("BroadcastAxis", len(src), outer*inner)
-	ParallelFor(outer, n*inner, func(lo, hi int) {
-		for o := lo; o < hi; o++ {
-			s := src[o*inner : (o+1)*inner]
-			for j := 0; j < n; j++ {
-				d := dst[(o*n+j)*inner : (o*n+j+1)*inner]
-				for i := range d {
-					d[i] = s[i] * scale
-				}
-			}
-		}
-	})
-}
-
 // MaxAxis writes the maximum along the axis to dst and the index of its
 // first occurrence to arg. NaN propagates, as in PyTorch.
 func MaxAxis[T Float](dst []T, arg []int32, src []T, outer, n, inner int) {
