@@ -52,3 +52,24 @@ func TestSoftmaxRowsFloat32(t *testing.T) {
 		}
 	}
 }
+
+// TestSigmoidSiLUFloat32 checks the float32 paths against float64,
+// including the overflowing tails.
+func TestSigmoidSiLUFloat32(t *testing.T) {
+	x := []float32{-1000, -100, -88, -20, -1, -1e-8, 0, 1e-8, 1, 20, 88, 100, 1000}
+	x64 := make([]float64, len(x))
+	for i, v := range x {
+		x64[i] = float64(v)
+	}
+	for _, op := range []UnaryOp{Sigmoid, SiLU} {
+		y := make([]float32, len(x))
+		y64 := make([]float64, len(x))
+		Unary(op, y, x, 0)
+		Unary(op, y64, x64, 0)
+		for i := range y {
+			if d := math.Abs(float64(y[i]) - y64[i]); d > 1e-7*max(1, math.Abs(y64[i])) || math.IsNaN(float64(y[i])) {
+				t.Errorf("%v(%g) = %g, want %g", op, x[i], y[i], y64[i])
+			}
+		}
+	}
+}

