@@ -221,3 +221,17 @@ func TestBatchNormModes(t *testing.T) {
 		t.Error("eval mode changed the running statistics")
 	}
 }
+
+func TestOptionalRecomputedBuffers(t *testing.T) {
+	src, _, _, _ := tinyNet(1)
+	f := src.StateDict()
+	delete(f.Tensors, "bn.num_batches_tracked")
+	f.Names = slices.DeleteFunc(f.Names, func(n string) bool { return n == "bn.num_batches_tracked" })
+	dst, _, _, _ := tinyNet(2)
+	if err := dst.LoadFile(f, LoadOptions{Strict: true}); err == nil || !strings.Contains(err.Error(), "bn.num_batches_tracked") {
+		t.Errorf("strict load without num_batches_tracked: %v", err)
+	}
+	if err := dst.LoadFile(f, LoadOptions{Strict: true, Optional: RecomputedBuffer}); err != nil {
+		t.Errorf("with Optional: %v", err)
+	}
+}

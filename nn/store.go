@@ -232,6 +232,17 @@ type LoadOptions struct {
 	Under string
 	// Skip reports file keys to ignore (golden.* tensors, a removed head).
 	Skip func(name string) bool
+	// Optional reports store entries that may be absent from the file;
+	// they keep their built values (see RecomputedBuffer).
+	Optional func(name string) bool
+}
+
+// RecomputedBuffer reports the integer buffers that a checkpoint may lack
+// without loss: num_batches_tracked (PyTorch's BatchNorm accepts its
+// absence, as old torchvision files lack it) and relative_position_index
+// (the model computes it; newer transformers versions do not save it).
+func RecomputedBuffer(name string) bool {
+	return strings.HasSuffix(name, "num_batches_tracked") || strings.HasSuffix(name, "relative_position_index")
 }
 
 // LoadFile copies the tensors of a checkpoint into the store by name. It
@@ -254,7 +265,9 @@ func (s *Store) LoadFile(f *safetensors.File, o LoadOptions) error {
 		want[key] = true
 		t, ok := f.Tensors[key]
 		if !ok {
-			missing = append(missing, key)
+			if o.Optional == nil || !o.Optional(e.Name) {
+				missing = append(missing, key)
+			}
 			continue
 		}
 		shape := e.shape()

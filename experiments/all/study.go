@@ -250,9 +250,10 @@ func (s *study) loadPretrained(store *nn.Store, m modelSpec) (string, error) {
 	}
 	var ignored []string
 	skip := func(k string) bool { ignored = append(ignored, k); return true }
-	// Strict: every backbone key must be in the file; keys the headless
-	// backbone lacks (the ImageNet classifier) are ignored and listed.
-	if err := store.LoadFile(f, nn.LoadOptions{Strict: true, Under: "base_model.", Skip: skip}); err != nil {
+	// Strict: every backbone key must be in the file (but for buffers the
+	// model recomputes); keys the headless backbone lacks (the ImageNet
+	// classifier) are ignored and listed.
+	if err := store.LoadFile(f, nn.LoadOptions{Strict: true, Under: "base_model.", Skip: skip, Optional: nn.RecomputedBuffer}); err != nil {
 		return "", fmt.Errorf("%s: loading %s: %w", m.Name, path, err)
 	}
 	msg := "from " + path
