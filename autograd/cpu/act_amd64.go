@@ -1,0 +1,60 @@
+//go:build amd64 && !purego
+
+package cpu
+
+// actUseAsm reports whether the float32 SiLU, sigmoid and GELU use the
+// AVX2+FMA kernels in act_amd64.s (tests switch it off to check the Go
+// loops).
+var actUseAsm = gemmHasAVX2FMA()
+
+// The kernels process n elements, n a multiple of 8; dst and src hold at
+// least n.
+
+//go:noescape
+func siluKernel(dst, src *float32, n int)
+
+//go:noescape
+func sigmoidKernel(dst, src *float32, n int)
+
+//go:noescape
+func geluKernel(dst, src *float32, n int)
+
+// actVecLen returns how many leading elements of src the kernels take (a
+// multiple of 8), checking that dst can hold src.
+func actVecLen(dst, src []float32) int {
+	if !actUseAsm {
+		return 0
+	}
+	n := len(src) &^ 7
+	_ = dst[:len(src)]
+	return n
+}
+
+// siluAVX2 sets dst[i] = src[i] / (1 + e^-src[i]), eight at a time in
+// assembly where the CPU has AVX2 and FMA, the rest in Go.
+func siluAVX2(dst, src []float32) {
+	n := actVecLen(dst, src)
+	if n > 0 {
+		siluKernel(&dst[0], &src[0], n)
+	}
+	siluScalar(dst[n:], src[n:])
+}
+
+// sigmoidAVX2 sets dst[i] = 1 / (1 + e^-src[i]), as siluAVX2.
+func sigmoidAVX2(dst, src []float32) {
+	n := actVecLen(dst, src)
+	if n > 0 {
+		sigmoidKernel(&dst[0], &src[0], n)
+	}
+	sigmoidScalar(dst[n:], src[n:])
+}
+
+// geluAVX2 sets dst[i] = 0.5*x*(1 + erf(x/sqrt2)) for x = src[i], with the
+// erfFloat32 approximation, as siluAVX2.
+func geluAVX2(dst, src []float32) {
+	n := actVecLen(dst, src)
+	if n > 0 {
+		geluKernel(&dst[0], &src[0], n)
+	}
+	geluScalar(dst[n:], src[n:])
+}

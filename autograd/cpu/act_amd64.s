@@ -1,0 +1,291 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX2+FMA kernels for the float32 SiLU, sigmoid and exact GELU, eight
+// elements per iteration. Each takes (dst, src *float32, n int) with n a
+// multiple of 8; act_amd64.go checks the bounds and does the tail.
+//
+// actConst holds each constant replicated eight times (32 bytes a row):
+// see the comments on the DATA rows below for the offsets.
+
+// ONE_PLUS_EXPNEG sets Y3 = 1 + e^-x for x in Y0 with the Cephes expf:
+// t = clamp(-x, -87.3, 88.0) keeps e^t finite and normal, n = round(t *
+// log2(e)), r = t - n*C1 - n*C2 (C1 + C2 = ln 2 in two parts), e^r from a
+// degree-5 polynomial, and 2^n by placing n+127 in the exponent bits.
+// Clobbers Y1, Y2, Y4 and Y5; Y15 must hold 1.0.
+#define ONE_PLUS_EXPNEG \
+	VXORPS       actConst<>+0(SB), Y0, Y1; \
+	VMAXPS       actConst<>+64(SB), Y1, Y1; \
+	VMINPS       actConst<>+96(SB), Y1, Y1; \
+	VMULPS       actConst<>+128(SB), Y1, Y2; \
+	VROUNDPS     $0, Y2, Y2; \
+	VFNMADD231PS actConst<>+160(SB), Y2, Y1; \
+	VFNMADD231PS actConst<>+192(SB), Y2, Y1; \
+	VMOVUPS      actConst<>+224(SB), Y3; \
+	VFMADD213PS  actConst<>+256(SB), Y1, Y3; \
+	VFMADD213PS  actConst<>+288(SB), Y1, Y3; \
+	VFMADD213PS  actConst<>+320(SB), Y1, Y3; \
+	VFMADD213PS  actConst<>+352(SB), Y1, Y3; \
+	VFMADD213PS  actConst<>+384(SB), Y1, Y3; \
+	VMULPS       Y1, Y1, Y4; \
+	VFMADD213PS  Y1, Y4, Y3; \
+	VADDPS       Y15, Y3, Y3; \
+	VCVTPS2DQ    Y2, Y5; \
+	VPADDD       actConst<>+416(SB), Y5, Y5; \
+	VPSLLD       $23, Y5, Y5; \
+	VMULPS       Y5, Y3, Y3; \
+	VADDPS       Y15, Y3, Y3
+
+// func siluKernel(dst, src *float32, n int)
+TEXT ·siluKernel(SB), NOSPLIT, $0-24
+	MOVQ    dst+0(FP), DI
+	MOVQ    src+8(FP), SI
+	MOVQ    n+16(FP), CX
+	SHRQ    $3, CX
+	JZ      siluDone
+	VMOVUPS actConst<>+32(SB), Y15
+
+siluLoop:
+	VMOVUPS (SI), Y0
+	ONE_PLUS_EXPNEG
+	// Below x = -88, where the clamp holds e^-x at e^88, the numerator
+	// is clamped too: the result is then -88/(1+e^88) = -5e-37 rather
+	// than x/e^88, which grows with |x| (-2 at -MaxFloat32, -Inf at
+	// -Inf). The true value there rounds to -0 or a denormal.
+	VMAXPS  actConst<>+960(SB), Y0, Y0
+	VDIVPS  Y3, Y0, Y0 // x / (1 + e^-x)
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     siluLoop
+
+siluDone:
+	VZEROUPPER
+	RET
+
+// func sigmoidKernel(dst, src *float32, n int)
+TEXT ·sigmoidKernel(SB), NOSPLIT, $0-24
+	MOVQ    dst+0(FP), DI
+	MOVQ    src+8(FP), SI
+	MOVQ    n+16(FP), CX
+	SHRQ    $3, CX
+	JZ      sigmoidDone
+	VMOVUPS actConst<>+32(SB), Y15
+
+sigmoidLoop:
+	VMOVUPS (SI), Y0
+	ONE_PLUS_EXPNEG
+	VDIVPS  Y3, Y15, Y0 // 1 / (1 + e^-x)
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     sigmoidLoop
+
+sigmoidDone:
+	VZEROUPPER
+	RET
+
+// func geluKernel(dst, src *float32, n int)
+//
+// 0.5*x*(1 + erf(x/sqrt2)) with erfFloat32's formula: z clamped to
+// [-4, 4], erf = z*P(z²)/Q(z²).
+TEXT ·geluKernel(SB), NOSPLIT, $0-24
+	MOVQ    dst+0(FP), DI
+	MOVQ    src+8(FP), SI
+	MOVQ    n+16(FP), CX
+	SHRQ    $3, CX
+	JZ      geluDone
+	VMOVUPS actConst<>+32(SB), Y15
+
+geluLoop:
+	VMOVUPS      (SI), Y0
+	VMULPS       actConst<>+480(SB), Y0, Y1 // z = x/sqrt2
+	VMAXPS       actConst<>+512(SB), Y1, Y1
+	VMINPS       actConst<>+544(SB), Y1, Y1
+	VMULPS       Y1, Y1, Y2                 // z²
+	VMOVUPS      actConst<>+576(SB), Y3     // P
+	VFMADD213PS  actConst<>+608(SB), Y2, Y3
+	VFMADD213PS  actConst<>+640(SB), Y2, Y3
+	VFMADD213PS  actConst<>+672(SB), Y2, Y3
+	VFMADD213PS  actConst<>+704(SB), Y2, Y3
+	VFMADD213PS  actConst<>+736(SB), Y2, Y3
+	VFMADD213PS  actConst<>+768(SB), Y2, Y3
+	VMOVUPS      actConst<>+800(SB), Y4     // Q
+	VFMADD213PS  actConst<>+832(SB), Y2, Y4
+	VFMADD213PS  actConst<>+864(SB), Y2, Y4
+	VFMADD213PS  actConst<>+896(SB), Y2, Y4
+	VFMADD213PS  actConst<>+928(SB), Y2, Y4
+	VMULPS       Y1, Y3, Y3                 // z*P
+	VDIVPS       Y4, Y3, Y3                 // erf = z*P/Q
+	VADDPS       Y15, Y3, Y3                // 1 + erf
+	VMULPS       actConst<>+448(SB), Y0, Y0 // 0.5*x
+	VMULPS       Y3, Y0, Y0
+	VMOVUPS      Y0, (DI)
+	ADDQ         $32, SI
+	ADDQ         $32, DI
+	DECQ         CX
+	JNZ          geluLoop
+
+geluDone:
+	VZEROUPPER
+	RET
+
+// 0 (offset 0): sign mask
+DATA actConst<>+0(SB)/8, $0x8000000080000000
+DATA actConst<>+8(SB)/8, $0x8000000080000000
+DATA actConst<>+16(SB)/8, $0x8000000080000000
+DATA actConst<>+24(SB)/8, $0x8000000080000000
+// 1 (offset 32): 1
+DATA actConst<>+32(SB)/8, $0x3f8000003f800000
+DATA actConst<>+40(SB)/8, $0x3f8000003f800000
+DATA actConst<>+48(SB)/8, $0x3f8000003f800000
+DATA actConst<>+56(SB)/8, $0x3f8000003f800000
+// 2 (offset 64): exp clamp low -87.3
+DATA actConst<>+64(SB)/8, $0xc2ae999ac2ae999a
+DATA actConst<>+72(SB)/8, $0xc2ae999ac2ae999a
+DATA actConst<>+80(SB)/8, $0xc2ae999ac2ae999a
+DATA actConst<>+88(SB)/8, $0xc2ae999ac2ae999a
+// 3 (offset 96): exp clamp high 88.0
+DATA actConst<>+96(SB)/8, $0x42b0000042b00000
+DATA actConst<>+104(SB)/8, $0x42b0000042b00000
+DATA actConst<>+112(SB)/8, $0x42b0000042b00000
+DATA actConst<>+120(SB)/8, $0x42b0000042b00000
+// 4 (offset 128): log2(e)
+DATA actConst<>+128(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA actConst<>+136(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA actConst<>+144(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA actConst<>+152(SB)/8, $0x3fb8aa3b3fb8aa3b
+// 5 (offset 160): C1 0.693359375
+DATA actConst<>+160(SB)/8, $0x3f3180003f318000
+DATA actConst<>+168(SB)/8, $0x3f3180003f318000
+DATA actConst<>+176(SB)/8, $0x3f3180003f318000
+DATA actConst<>+184(SB)/8, $0x3f3180003f318000
+// 6 (offset 192): C2 -2.12194440e-4
+DATA actConst<>+192(SB)/8, $0xb95e8083b95e8083
+DATA actConst<>+200(SB)/8, $0xb95e8083b95e8083
+DATA actConst<>+208(SB)/8, $0xb95e8083b95e8083
+DATA actConst<>+216(SB)/8, $0xb95e8083b95e8083
+// 7 (offset 224): P0 1.9875691500e-4
+DATA actConst<>+224(SB)/8, $0x3950696739506967
+DATA actConst<>+232(SB)/8, $0x3950696739506967
+DATA actConst<>+240(SB)/8, $0x3950696739506967
+DATA actConst<>+248(SB)/8, $0x3950696739506967
+// 8 (offset 256): P1 1.3981999507e-3
+DATA actConst<>+256(SB)/8, $0x3ab743ce3ab743ce
+DATA actConst<>+264(SB)/8, $0x3ab743ce3ab743ce
+DATA actConst<>+272(SB)/8, $0x3ab743ce3ab743ce
+DATA actConst<>+280(SB)/8, $0x3ab743ce3ab743ce
+// 9 (offset 288): P2 8.3334519073e-3
+DATA actConst<>+288(SB)/8, $0x3c0889083c088908
+DATA actConst<>+296(SB)/8, $0x3c0889083c088908
+DATA actConst<>+304(SB)/8, $0x3c0889083c088908
+DATA actConst<>+312(SB)/8, $0x3c0889083c088908
+// 10 (offset 320): P3 4.1665795894e-2
+DATA actConst<>+320(SB)/8, $0x3d2aa9c13d2aa9c1
+DATA actConst<>+328(SB)/8, $0x3d2aa9c13d2aa9c1
+DATA actConst<>+336(SB)/8, $0x3d2aa9c13d2aa9c1
+DATA actConst<>+344(SB)/8, $0x3d2aa9c13d2aa9c1
+// 11 (offset 352): P4 1.6666665459e-1
+DATA actConst<>+352(SB)/8, $0x3e2aaaaa3e2aaaaa
+DATA actConst<>+360(SB)/8, $0x3e2aaaaa3e2aaaaa
+DATA actConst<>+368(SB)/8, $0x3e2aaaaa3e2aaaaa
+DATA actConst<>+376(SB)/8, $0x3e2aaaaa3e2aaaaa
+// 12 (offset 384): P5 5.0000001201e-1
+DATA actConst<>+384(SB)/8, $0x3f0000003f000000
+DATA actConst<>+392(SB)/8, $0x3f0000003f000000
+DATA actConst<>+400(SB)/8, $0x3f0000003f000000
+DATA actConst<>+408(SB)/8, $0x3f0000003f000000
+// 13 (offset 416): int32 127 (exponent bias)
+DATA actConst<>+416(SB)/8, $0x0000007f0000007f
+DATA actConst<>+424(SB)/8, $0x0000007f0000007f
+DATA actConst<>+432(SB)/8, $0x0000007f0000007f
+DATA actConst<>+440(SB)/8, $0x0000007f0000007f
+// 14 (offset 448): 0.5
+DATA actConst<>+448(SB)/8, $0x3f0000003f000000
+DATA actConst<>+456(SB)/8, $0x3f0000003f000000
+DATA actConst<>+464(SB)/8, $0x3f0000003f000000
+DATA actConst<>+472(SB)/8, $0x3f0000003f000000
+// 15 (offset 480): 1/sqrt(2)
+DATA actConst<>+480(SB)/8, $0x3f3504f33f3504f3
+DATA actConst<>+488(SB)/8, $0x3f3504f33f3504f3
+DATA actConst<>+496(SB)/8, $0x3f3504f33f3504f3
+DATA actConst<>+504(SB)/8, $0x3f3504f33f3504f3
+// 16 (offset 512): erf clamp low -4
+DATA actConst<>+512(SB)/8, $0xc0800000c0800000
+DATA actConst<>+520(SB)/8, $0xc0800000c0800000
+DATA actConst<>+528(SB)/8, $0xc0800000c0800000
+DATA actConst<>+536(SB)/8, $0xc0800000c0800000
+// 17 (offset 544): erf clamp high 4
+DATA actConst<>+544(SB)/8, $0x4080000040800000
+DATA actConst<>+552(SB)/8, $0x4080000040800000
+DATA actConst<>+560(SB)/8, $0x4080000040800000
+DATA actConst<>+568(SB)/8, $0x4080000040800000
+// 18 (offset 576): erf P alpha 0 -2.72614225801306e-10
+DATA actConst<>+576(SB)/8, $0xaf95df0baf95df0b
+DATA actConst<>+584(SB)/8, $0xaf95df0baf95df0b
+DATA actConst<>+592(SB)/8, $0xaf95df0baf95df0b
+DATA actConst<>+600(SB)/8, $0xaf95df0baf95df0b
+// 19 (offset 608): erf P alpha 1 2.77068142495902e-08
+DATA actConst<>+608(SB)/8, $0x32edffee32edffee
+DATA actConst<>+616(SB)/8, $0x32edffee32edffee
+DATA actConst<>+624(SB)/8, $0x32edffee32edffee
+DATA actConst<>+632(SB)/8, $0x32edffee32edffee
+// 20 (offset 640): erf P alpha 2 -2.10102402082508e-06
+DATA actConst<>+640(SB)/8, $0xb60cff51b60cff51
+DATA actConst<>+648(SB)/8, $0xb60cff51b60cff51
+DATA actConst<>+656(SB)/8, $0xb60cff51b60cff51
+DATA actConst<>+664(SB)/8, $0xb60cff51b60cff51
+// 21 (offset 672): erf P alpha 3 -5.69250639462346e-05
+DATA actConst<>+672(SB)/8, $0xb86ec2d2b86ec2d2
+DATA actConst<>+680(SB)/8, $0xb86ec2d2b86ec2d2
+DATA actConst<>+688(SB)/8, $0xb86ec2d2b86ec2d2
+DATA actConst<>+696(SB)/8, $0xb86ec2d2b86ec2d2
+// 22 (offset 704): erf P alpha 4 -7.34990630326855e-04
+DATA actConst<>+704(SB)/8, $0xba40ac63ba40ac63
+DATA actConst<>+712(SB)/8, $0xba40ac63ba40ac63
+DATA actConst<>+720(SB)/8, $0xba40ac63ba40ac63
+DATA actConst<>+728(SB)/8, $0xba40ac63ba40ac63
+// 23 (offset 736): erf P alpha 5 -2.95459980854025e-03
+DATA actConst<>+736(SB)/8, $0xbb41a1f6bb41a1f6
+DATA actConst<>+744(SB)/8, $0xbb41a1f6bb41a1f6
+DATA actConst<>+752(SB)/8, $0xbb41a1f6bb41a1f6
+DATA actConst<>+760(SB)/8, $0xbb41a1f6bb41a1f6
+// 24 (offset 768): erf P alpha 6 -1.60960333262415e-02
+DATA actConst<>+768(SB)/8, $0xbc83dbd4bc83dbd4
+DATA actConst<>+776(SB)/8, $0xbc83dbd4bc83dbd4
+DATA actConst<>+784(SB)/8, $0xbc83dbd4bc83dbd4
+DATA actConst<>+792(SB)/8, $0xbc83dbd4bc83dbd4
+// 25 (offset 800): erf Q beta 0 -1.45660718464996e-05
+DATA actConst<>+800(SB)/8, $0xb77460cdb77460cd
+DATA actConst<>+808(SB)/8, $0xb77460cdb77460cd
+DATA actConst<>+816(SB)/8, $0xb77460cdb77460cd
+DATA actConst<>+824(SB)/8, $0xb77460cdb77460cd
+// 26 (offset 832): erf Q beta 1 -2.13374055278905e-04
+DATA actConst<>+832(SB)/8, $0xb95fbd29b95fbd29
+DATA actConst<>+840(SB)/8, $0xb95fbd29b95fbd29
+DATA actConst<>+848(SB)/8, $0xb95fbd29b95fbd29
+DATA actConst<>+856(SB)/8, $0xb95fbd29b95fbd29
+// 27 (offset 864): erf Q beta 2 -1.68282697438203e-03
+DATA actConst<>+864(SB)/8, $0xbadc924ebadc924e
+DATA actConst<>+872(SB)/8, $0xbadc924ebadc924e
+DATA actConst<>+880(SB)/8, $0xbadc924ebadc924e
+DATA actConst<>+888(SB)/8, $0xbadc924ebadc924e
+// 28 (offset 896): erf Q beta 3 -7.37332916720468e-03
+DATA actConst<>+896(SB)/8, $0xbbf19bf8bbf19bf8
+DATA actConst<>+904(SB)/8, $0xbbf19bf8bbf19bf8
+DATA actConst<>+912(SB)/8, $0xbbf19bf8bbf19bf8
+DATA actConst<>+920(SB)/8, $0xbbf19bf8bbf19bf8
+// 29 (offset 928): erf Q beta 4 -1.42647390514189e-02
+DATA actConst<>+928(SB)/8, $0xbc69b6a7bc69b6a7
+DATA actConst<>+936(SB)/8, $0xbc69b6a7bc69b6a7
+DATA actConst<>+944(SB)/8, $0xbc69b6a7bc69b6a7
+DATA actConst<>+952(SB)/8, $0xbc69b6a7bc69b6a7
+// 30 (offset 960): SiLU numerator clamp -88.0
+DATA actConst<>+960(SB)/8, $0xc2b00000c2b00000
+DATA actConst<>+968(SB)/8, $0xc2b00000c2b00000
+DATA actConst<>+976(SB)/8, $0xc2b00000c2b00000
+DATA actConst<>+984(SB)/8, $0xc2b00000c2b00000
+GLOBL actConst<>(SB), RODATA|NOPTR, $992

@@ -1,0 +1,13 @@
+//go:build !amd64 || purego
+
+package cpu
+
+// Without assembly the activations are the Go loops of fastmath.go.
+
+// actUseAsm is always false here; it is a variable only so that tests can
+// switch it as they do on amd64.
+var actUseAsm = false
+
+func siluAVX2(dst, src []float32)    { siluScalar(dst, src) }
+func sigmoidAVX2(dst, src []float32) { sigmoidScalar(dst, src) }
+func geluAVX2(dst, src []float32)    { geluScalar(dst, src) }

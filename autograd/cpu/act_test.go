@@ -1,0 +1,189 @@
+package cpu
+
+import (
+	"math"
+	"testing"
+)
+
+// actCase is one float32 activation with its float64 reference and the
+// bound on |y - ref| / max(1, |ref|). Measured worst cases over
+// actInputs: SiLU 1.2e-7 (asm) and 6.0e-8 (Go), sigmoid 8.9e-8 and
+// 3.0e-8, GELU 9.3e-7 and 1.1e-6 (near x = -5.6, where 1 + erf cancels).
+type actCase struct {
+	name  string
+	vec   func(dst, src []float32)
+	ref   func(x float64) float64
+	bound float64
+}
+
+var actCases = []actCase{
+	{"SiLU", siluAVX2, func(x float64) float64 { return x / (1 + math.Exp(-x)) }, 2e-7},
+	{"Sigmoid", sigmoidAVX2, func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }, 2e-7},
+	{"GELU", geluAVX2, func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x*invSqrt2)) }, 2e-6},
+}
+
+// actInputs is a dense grid over [-100, 100] (finer over [-10, 10]) plus
+// special values.
+func actInputs() []float32 {
+	var xs []float32
+	for i := range 400001 {
+		xs = append(xs, float32(-100+200*float64(i)/400000))
+	}
+	for i := range 200001 {
+		xs = append(xs, float32(-10+20*float64(i)/200000))
+	}
+	xs = append(xs, 0, float32(math.Copysign(0, -1)),
+		math.SmallestNonzeroFloat32, -math.SmallestNonzeroFloat32,
+		1e-40, -1e-40, 1.1754942e-38, -1.1754942e-38,
+		87.3, -87.3, 88, -88, 88.8, -88.8, 89, -89, 104, -104,
+		math.MaxFloat32, -math.MaxFloat32)
+	return xs
+}
+
+// actWorst returns the worst error of y against the reference over xs
+// and where it is.
+func actWorst(c actCase, xs, y []float32) (worst float64, at float32) {
+	for i, x := range xs {
+		r := c.ref(float64(x))
+		if math.IsNaN(r) || math.IsInf(r, 0) {
+			continue
+		}
+		e := math.Abs(float64(y[i])-r) / max(1, math.Abs(r))
+		if !(e <= worst) {
+			worst, at = e, x
+		}
+	}
+	return worst, at
+}
+
+func TestActivationsFloat32(t *testing.T) {
+	xs := actInputs()
+	y := make([]float32, len(xs))
+	for _, useAsm := range []bool{false, true} {
+		if useAsm && !actUseAsm {
+			continue
+		}
+		saved := actUseAsm
+		actUseAsm = useAsm
+		for _, c := range actCases {
+			c.vec(y, xs)
+			worst, at := actWorst(c, xs, y)
+			t.Logf("%s (asm %v): worst error %.3g at x = %g", c.name, useAsm, worst, at)
+			if !(worst <= c.bound) {
+				t.Errorf("%s (asm %v): error %g at x = %g, want <= %g", c.name, useAsm, worst, at, c.bound)
+			}
+		}
+		actUseAsm = saved
+	}
+}
+
+// TestActivationsSpecial checks infinities, signed zeros and the ends of
+// the exp clamp.
+func TestActivationsSpecial(t *testing.T) {
+	inf := float32(math.Inf(1))
+	xs := []float32{inf, -inf, 0, float32(math.Copysign(0, -1)), -200, -1e30, -math.MaxFloat32, 200, 1e30, math.MaxFloat32}
+	xs = append(xs, xs[:8]...) // fill a vector and leave a tail
+	y := make([]float32, len(xs))
+
+	sigmoidAVX2(y, xs)
+	for i, x := range xs {
+		want := float32(1)
+		if x < 0 {
+			want = 0
+		} else if x == 0 {
+			want = 0.5
+		}
+		if math.Abs(float64(y[i]-want)) > 1e-7 || math.IsNaN(float64(y[i])) {
+			t.Errorf("sigmoid(%g) = %g, want %g", x, y[i], want)
+		}
+	}
+
+	siluAVX2(y, xs)
+	for i, x := range xs {
+		switch {
+		case math.IsInf(float64(x), -1) && !actUseAsm:
+			// -Inf/(1 + e^Inf) is NaN in the Go loop.
+		case x <= -200:
+			if y[i] > 0 || y[i] < -1e-30 || math.IsNaN(float64(y[i])) {
+				t.Errorf("silu(%g) = %g, want ~-0", x, y[i])
+			}
+		case x >= 200, x == 0:
+			if y[i] != x {
+				t.Errorf("silu(%g) = %g, want %g", x, y[i], x)
+			}
+		}
+	}
+
+	geluAVX2(y, xs)
+	for i, x := range xs {
+		var want float32
+		if x > 0 {
+			want = x
+		}
+		if math.IsInf(float64(x), -1) {
+			// -0.5*Inf*(1 + erf(-4)) is -Inf*0 = NaN, as in erfFloat32's
+			// formula.
+			continue
+		}
+		if y[i] != want && !(x < 0 && math.Abs(float64(y[i])) < 1e-30) {
+			t.Errorf("gelu(%g) = %g, want %g", x, y[i], want)
+		}
+	}
+}
+
+// TestActivationsLengths checks the split between the vector body and the
+// Go tail: lengths 0..17 and a large odd one, writing nothing past the end.
+func TestActivationsLengths(t *testing.T) {
+	lengths := []int{1000003}
+	for n := range 18 {
+		lengths = append(lengths, n)
+	}
+	for _, c := range actCases {
+		for _, n := range lengths {
+			xs := make([]float32, n)
+			for i := range xs {
+				xs[i] = float32(math.Sin(float64(i)*0.37)) * 12
+			}
+			y := make([]float32, n+3)
+			for i := range y {
+				y[i] = -12345
+			}
+			c.vec(y[:n], xs)
+			for i := n; i < len(y); i++ {
+				if y[i] != -12345 {
+					t.Fatalf("%s n=%d: wrote past the end at %d", c.name, n, i)
+				}
+			}
+			if worst, at := actWorst(c, xs, y[:n]); !(worst <= c.bound) {
+				t.Errorf("%s n=%d: error %g at x = %g", c.name, n, worst, at)
+			}
+		}
+	}
+}
+
+// BenchmarkActivations reports ns per element of each kernel against the
+// Go loop.
+func BenchmarkActivations(b *testing.B) {
+	const n = 1 << 14
+	xs := make([]float32, n)
+	for i := range xs {
+		xs[i] = float32(math.Sin(float64(i)*0.37)) * 8
+	}
+	y := make([]float32, n)
+	impls := []struct {
+		name string
+		f    func(d, s []float32)
+	}{
+		{"SiLU/asm", siluAVX2}, {"SiLU/go", siluScalar},
+		{"Sigmoid/asm", sigmoidAVX2}, {"Sigmoid/go", sigmoidScalar},
+		{"GELU/asm", geluAVX2}, {"GELU/go", geluScalar},
+	}
+	for _, im := range impls {
+		b.Run(im.name, func(b *testing.B) {
+			for b.Loop() {
+				im.f(y, xs)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/elem")
+		})
+	}
+}
