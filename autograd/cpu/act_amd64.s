@@ -13,11 +13,14 @@
 // t = clamp(-x, -87.3, 88.0) keeps e^t finite and normal, n = round(t *
 // log2(e)), r = t - n*C1 - n*C2 (C1 + C2 = ln 2 in two parts), e^r from a
 // degree-5 polynomial, and 2^n by placing n+127 in the exponent bits.
-// Clobbers Y1, Y2, Y4 and Y5; Y15 must hold 1.0.
+// The clamp takes the value as its second source, which MAXPS and MINPS
+// return when either is NaN, so NaN propagates as in PyTorch.
+// Clobbers Y1, Y2, Y4 and Y5; Y13 and Y14 must hold the clamp's bounds
+// (actConst+64, +96) and Y15 1.0.
 #define ONE_PLUS_EXPNEG \
 	VXORPS       actConst<>+0(SB), Y0, Y1; \
-	VMAXPS       actConst<>+64(SB), Y1, Y1; \
-	VMINPS       actConst<>+96(SB), Y1, Y1; \
+	VMAXPS       Y1, Y13, Y1; \
+	VMINPS       Y1, Y14, Y1; \
 	VMULPS       actConst<>+128(SB), Y1, Y2; \
 	VROUNDPS     $0, Y2, Y2; \
 	VFNMADD231PS actConst<>+160(SB), Y2, Y1; \
@@ -45,6 +48,8 @@ TEXT ·siluKernel(SB), NOSPLIT, $0-24
 	SHRQ    $3, CX
 	JZ      siluDone
 	VMOVUPS actConst<>+32(SB), Y15
+	VMOVUPS actConst<>+64(SB), Y13
+	VMOVUPS actConst<>+96(SB), Y14
 
 siluLoop:
 	VMOVUPS (SI), Y0
@@ -73,6 +78,8 @@ TEXT ·sigmoidKernel(SB), NOSPLIT, $0-24
 	SHRQ    $3, CX
 	JZ      sigmoidDone
 	VMOVUPS actConst<>+32(SB), Y15
+	VMOVUPS actConst<>+64(SB), Y13
+	VMOVUPS actConst<>+96(SB), Y14
 
 sigmoidLoop:
 	VMOVUPS (SI), Y0

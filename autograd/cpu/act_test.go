@@ -187,3 +187,19 @@ func BenchmarkActivations(b *testing.B) {
 		})
 	}
 }
+
+// TestActivationsPropagateNaN: a NaN input gives a NaN output, with the
+// assembly and without, as PyTorch does.
+func TestActivationsPropagateNaN(t *testing.T) {
+	nan := float32(math.NaN())
+	x := []float32{1, nan, -3, 0, nan, 2, 5, -7, nan} // a full vector of 8 and a tail
+	for _, op := range []UnaryOp{Sigmoid, SiLU, GELU} {
+		y := make([]float32, len(x))
+		Unary(op, y, x, 0)
+		for i := range x {
+			if math.IsNaN(float64(x[i])) != math.IsNaN(float64(y[i])) {
+				t.Errorf("%v(%g) = %g", op, x[i], y[i])
+			}
+		}
+	}
+}
