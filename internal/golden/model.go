@@ -3,6 +3,7 @@ package golden
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -215,19 +216,12 @@ func checkStep(f *safetensors.File, store *nn.Store, r *Result) {
 		w := want.Float64s()
 		for i := range after {
 			d := (after[i] - before[e.Name][i]) - (w[i] - before[e.Name][i])
-			num = max(num, abs(d))
-			den = max(den, abs(w[i]-before[e.Name][i]))
+			num = max(num, math.Abs(d))
+			den = max(den, math.Abs(w[i]-before[e.Name][i]))
 		}
 	}
 	r.HasStep = true
 	r.Step = num / den
-}
-
-func abs(x float64) float64 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }
 
 // manifest is the JSON of a full-size architecture's state dict.

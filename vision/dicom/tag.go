@@ -20,9 +20,6 @@ func (t Tag) String() string {
 	return fmt.Sprintf("(%04X,%04X)", t.Group(), t.Element())
 }
 
-// private reports whether the tag belongs to a private (odd) group.
-func (t Tag) private() bool { return t.Group()&1 == 1 }
-
 // Tags of the attributes the image reader and writer use.
 const (
 	tagMetaGroupLength        Tag = 0x00020000
