@@ -74,8 +74,8 @@ func (a *AdamW) Step() {
 				continue
 			}
 			if a.m[i] == nil {
-				a.m[i] = ag.Zeros(p.DType(), p.Shape()...).To(p.Device())
-				a.v[i] = ag.Zeros(p.DType(), p.Shape()...).To(p.Device())
+				a.m[i] = ag.FullOn(p.Device(), p.DType(), 0, p.Shape()...)
+				a.v[i] = ag.FullOn(p.Device(), p.DType(), 0, p.Shape()...)
 			}
 			m := ag.Add(ag.MulScalar(a.m[i], b1), ag.MulScalar(g, 1-b1))
 			v := ag.Add(ag.MulScalar(a.v[i], b2), ag.MulScalar(ag.Mul(g, g), 1-b2))
@@ -86,6 +86,21 @@ func (a *AdamW) Step() {
 			p.CopyFrom(ag.Sub(ag.MulScalar(p, 1-o.LR*o.WeightDecay), upd))
 		}
 	})
+}
+
+// To moves the optimizer's moments to dev (nn.Store.To does it for an
+// optimizer attached to the store); the parameters move with their store.
+func (a *AdamW) To(dev ag.Device) error {
+	for _, st := range [][]*ag.Tensor{a.m, a.v} {
+		for _, t := range st {
+			if t != nil {
+				if err := t.MoveTo(dev); err != nil {
+					return fmt.Errorf("optim: moving AdamW state: %w", err)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // ZeroGrad clears the gradients of every parameter.

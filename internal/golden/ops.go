@@ -179,7 +179,16 @@ func runOp(op string, a opArgs, in map[string]*ag.Tensor, f *safetensors.File) (
 		if err != nil {
 			return nil, nil, err
 		}
-		return ag.Embedding(in["weight"], idx), nil, nil
+		w := in["weight"]
+		if w.Rank() != 2 {
+			return nil, nil, fmt.Errorf("embedding: weight %v must be 2-d", w.Shape())
+		}
+		for _, k := range idx {
+			if k < 0 || k >= w.Dim(0) {
+				return nil, nil, fmt.Errorf("embedding: index %d outside [0, %d)", k, w.Dim(0))
+			}
+		}
+		return ag.Embedding(w, ag.Indices(w.Device(), idx, w.Dim(0))), nil, nil
 	case "cross_entropy":
 		t, err := ints(f, "in.target")
 		if err != nil {
