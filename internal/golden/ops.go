@@ -224,7 +224,11 @@ func checkAdamW(f *safetensors.File, a opArgs, r *Result) {
 		return
 	}
 	p.SetRequiresGrad(true)
-	opt := optim.NewAdamW([]*ag.Tensor{p}, optim.AdamWOptions{LR: a.LR, Betas: a.Betas, Eps: a.Eps, WeightDecay: a.WeightDecay})
+	opt, err := optim.NewAdamW([]*ag.Tensor{p}, exactAdamW(a.LR, a.Betas, a.Eps, a.WeightDecay))
+	if err != nil {
+		r.Err = err
+		return
+	}
 	for s := 1; s <= a.Steps; s++ {
 		g, err := tensor(f, fmt.Sprintf("in.grad_step%d", s))
 		if err != nil {
@@ -244,7 +248,8 @@ func checkAdamW(f *safetensors.File, a opArgs, r *Result) {
 		}
 		r.Fwd = worst(r.Fwd, RelErr(p, w))
 	}
-	m, v := opt.State(0)
+	st := opt.State(0)
+	m, v := st.ExpAvg, st.ExpAvgSq
 	for key, got := range map[string]*ag.Tensor{"out.exp_avg": m, "out.exp_avg_sq": v} {
 		w, err := tensor(f, key)
 		if err != nil {
@@ -253,4 +258,11 @@ func checkAdamW(f *safetensors.File, a opArgs, r *Result) {
 		}
 		r.Fwd = worst(r.Fwd, RelErr(got, w))
 	}
+}
+
+// exactAdamW gives the file's hyper-parameters as written: a 0 there is a
+// 0, not PyTorch's default.
+func exactAdamW(lr float64, betas [2]float64, eps, wd float64) optim.AdamWOptions {
+	x := optim.Exactly
+	return optim.AdamWOptions{LR: x(lr), Betas: [2]float64{x(betas[0]), x(betas[1])}, Eps: x(eps), WeightDecay: x(wd)}
 }
