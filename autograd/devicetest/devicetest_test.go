@@ -54,3 +54,21 @@ func TestFindsMismatches(t *testing.T) {
 		}
 	}
 }
+
+// The shadow device passes the suite (it is the CPU underneath) and
+// refuses CPU storage.
+func TestShadow(t *testing.T) {
+	sh := devicetest.NewShadow()
+	devicetest.Run(t, sh)
+	x := ag.FromFloat32([]float32{1, 2}, 2)
+	y := x.To(sh)
+	if got := ag.Mul(y, y).Float32s(); got[1] != 4 {
+		t.Errorf("shadow product = %v", got)
+	}
+	defer func() {
+		if msg, _ := recover().(string); !strings.Contains(msg, "cpu") || !strings.Contains(msg, "shadow") {
+			t.Errorf("mixing devices: panic %q, want one naming both devices", msg)
+		}
+	}()
+	ag.Add(x, ag.Zeros(ag.Float32, 2).To(sh))
+}
