@@ -171,7 +171,7 @@ func runOp(op string, a opArgs, in map[string]*ag.Tensor, f *safetensors.File) (
 		return ag.MaxPool2d(x, ag.MaxPool2dOptions{Kernel: a.KernelSize, Stride: a.Stride, Padding: a.Padding, Dilation: a.Dilation, CeilMode: a.CeilMode}), nil, nil
 	case "interpolate":
 		if a.Antialias {
-			return nil, nil, fmt.Errorf("antialiased interpolation is a host transform (vision/transforms), not an autograd op")
+			return ag.InterpolateBilinearAA(x, a.Size[0], a.Size[1], a.AlignCorners), nil, nil
 		}
 		return ag.InterpolateBilinear(x, a.Size[0], a.Size[1], a.AlignCorners), nil, nil
 	case "embedding":
