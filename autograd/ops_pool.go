@@ -16,16 +16,22 @@ type MaxPool2dOptions struct {
 // poolOut is PyTorch's pooling output length.
 func poolOut(in, k, s, p, d int, ceil bool) int {
 	num := in + 2*p - d*(k-1) - 1
-	var out int
 	if ceil {
-		out = (num+s-1)/s + 1
-		if (out-1)*s >= in+p { // the last window must start inside the input or left padding
-			out--
-		}
-	} else {
-		out = num/s + 1
+		num += s - 1
+	}
+	out := floorDiv(num, s) + 1 // floor, not Go's truncation: a kernel larger than the input gives 0
+	if ceil && (out-1)*s >= in+p { // the last window must start inside the input or left padding
+		out--
 	}
 	return out
+}
+
+func floorDiv(a, b int) int {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
 }
 
 func planes(op string, x *Tensor) (int, int, int) {
