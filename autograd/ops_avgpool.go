@@ -25,16 +25,7 @@ func AvgPool2d(x *Tensor, o AvgPool2dOptions) *Tensor {
 	if s == [2]int{} {
 		s = k
 	}
-	for i, name := range []string{"height", "width"} {
-		switch {
-		case k[i] < 1:
-			panic(fmt.Sprintf("autograd: AvgPool2d: kernel %v: the %s must be at least 1", k, name))
-		case s[i] < 1:
-			panic(fmt.Sprintf("autograd: AvgPool2d: stride %v: the %s must be at least 1", s, name))
-		case pad[i] < 0 || 2*pad[i] > k[i]:
-			panic(fmt.Sprintf("autograd: AvgPool2d: padding %v: the %s must be in [0, kernel/2] for kernel %v", pad, name, k))
-		}
-	}
+	checkWindow("AvgPool2d", k, s, pad, Pair(1))
 	if o.DivisorOverride < 0 {
 		panic(fmt.Sprintf("autograd: AvgPool2d: divisor override %d must be positive", o.DivisorOverride))
 	}
@@ -79,3 +70,26 @@ func avgPoolDivisors(h, w, oh, ow int, k, s, pad [2]int, o AvgPool2dOptions) []f
 	}
 	return div
 }
+
+// checkWindow panics, naming op, the argument and the rule, unless a
+// pooling window is one PyTorch accepts: kernel, stride and dilation at
+// least 1, padding in [0, kernel/2].
+func checkWindow(op string, k, s, pad, dil [2]int) {
+	for i, side := range []string{"height", "width"} {
+		switch {
+		case k[i] < 1:
+			panic(fmt.Sprintf("autograd: %s: kernel %v: the %s must be at least 1", op, k, side))
+		case s[i] < 1:
+			panic(fmt.Sprintf("autograd: %s: stride %v: the %s must be at least 1", op, s, side))
+		case dil[i] < 1:
+			panic(fmt.Sprintf("autograd: %s: dilation %v: the %s must be at least 1", op, dil, side))
+		case pad[i] < 0 || 2*pad[i] > k[i]:
+			panic(fmt.Sprintf("autograd: %s: padding %v: the %s must be in [0, kernel/2] for kernel %v", op, pad, side, k))
+		}
+	}
+}
+
+// Pair is (v, v), the square form of a kernel, stride, padding or
+// dilation, as PyTorch accepts one int for a pair:
+// Conv2dOptions{Padding: Pair(1)}.
+func Pair(v int) [2]int { return [2]int{v, v} }

@@ -72,7 +72,7 @@ func (m *MultiheadAttention) Attend(query, key, value *ag.Tensor, masks Attentio
 	var q, k, v *ag.Tensor
 	if query == key && key == value {
 		// Self-attention: one product for all three projections.
-		qkv := ag.Linear(query, m.InProjWeight, m.InProjBias)             // (N, L, 3E)
+		qkv := ag.Linear(query, m.InProjWeight, m.InProjBias)           // (N, L, 3E)
 		qkv = ag.Permute(ag.Reshape(qkv, n, l, 3, h, d), 2, 0, 3, 1, 4) // (3, N, H, L, d)
 		parts := ag.Split(qkv, 0, 1, 1, 1)
 		q, k, v = ag.Reshape(parts[0], n, h, l, d), ag.Reshape(parts[1], n, h, l, d), ag.Reshape(parts[2], n, h, l, d)
@@ -127,4 +127,11 @@ func additive(mask, like *ag.Tensor) *ag.Tensor {
 		return boolBias(mask, like)
 	}
 	return mask.AsType(like.DType()).To(like.Device())
+}
+
+// boolBias is a boolean mask as log(1 - mask): 0 where it is 0, -inf where
+// it is 1, computed on the device.
+func boolBias(mask, like *ag.Tensor) *ag.Tensor {
+	f := mask.To(like.Device()).AsType(like.DType())
+	return ag.Log(ag.AddScalar(ag.Neg(f), 1))
 }

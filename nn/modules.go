@@ -6,11 +6,6 @@ import (
 	ag "github.com/vertebra-ml/vertebra/autograd"
 )
 
-// Pair is (v, v), the square form of a kernel, stride, padding or
-// dilation, as PyTorch accepts an int for a pair:
-// ag.Conv2dOptions{Padding: nn.Pair(1)}.
-func Pair(v int) [2]int { return [2]int{v, v} }
-
 // SequentialBuilder builds a Sequential whose children are named by their
 // index under one prefix, as torch.nn.Sequential names them: the child at
 // index i is created under b.SubN(i), so a checkpoint's
@@ -57,7 +52,7 @@ type MaxPool2d struct{ Options ag.MaxPool2dOptions }
 // NewMaxPool2d is MaxPool2d(kernel) with stride = kernel and no padding;
 // set further fields of Options for the full form.
 func NewMaxPool2d(kernel int) *MaxPool2d {
-	return &MaxPool2d{ag.MaxPool2dOptions{Kernel: Pair(kernel)}}
+	return &MaxPool2d{ag.MaxPool2dOptions{Kernel: ag.Pair(kernel)}}
 }
 
 // Forward pools the last two dimensions of x.
@@ -69,7 +64,7 @@ type AvgPool2d struct{ Options ag.AvgPool2dOptions }
 // NewAvgPool2d is AvgPool2d(kernel) with stride = kernel and no padding;
 // set further fields of Options for the full form.
 func NewAvgPool2d(kernel int) *AvgPool2d {
-	return &AvgPool2d{ag.AvgPool2dOptions{Kernel: Pair(kernel)}}
+	return &AvgPool2d{ag.AvgPool2dOptions{Kernel: ag.Pair(kernel)}}
 }
 
 // Forward pools the last two dimensions of x.

@@ -21,7 +21,7 @@ func TestNewStoreTrains(t *testing.T) {
 func TestSequentialNamesByIndex(t *testing.T) {
 	s := NewStore(ag.Float32, 1)
 	seq := NewSequential(s.Root().Sub("features"))
-	seq.Add(NewConv2d(seq.Next(), 1, 2, Pair(3), ag.Conv2dOptions{Padding: Pair(1)}, true))
+	seq.Add(NewConv2d(seq.Next(), 1, 2, ag.Pair(3), ag.Conv2dOptions{Padding: ag.Pair(1)}, true))
 	seq.Add(ReLU{}, NewMaxPool2d(2), Flatten{})
 	seq.Add(NewLinear(seq.Next(), 2*2*2, 3, true))
 	var names []string

@@ -124,8 +124,8 @@ func (a *AdamW) Step() {
 			}
 			s := &a.state[i]
 			if s.ExpAvg == nil {
-				s.ExpAvg = ag.Zeros(p.DType(), p.Shape()...).To(p.Device())
-				s.ExpAvgSq = ag.Zeros(p.DType(), p.Shape()...).To(p.Device())
+				s.ExpAvg = ag.FullOn(p.Device(), p.DType(), 0, p.Shape()...)
+				s.ExpAvgSq = ag.FullOn(p.Device(), p.DType(), 0, p.Shape()...)
 			}
 			s.Step++
 			bc1 := 1 - math.Pow(b1, float64(s.Step))
@@ -139,6 +139,21 @@ func (a *AdamW) Step() {
 			p.CopyFrom(ag.Sub(ag.MulScalar(p, 1-o.LR*o.WeightDecay), upd))
 		}
 	})
+}
+
+// To moves the optimizer's moments to dev (nn.Store.To does it for an
+// optimizer attached to the store); the parameters move with their store.
+func (a *AdamW) To(dev ag.Device) error {
+	for i := range a.state {
+		for _, t := range []*ag.Tensor{a.state[i].ExpAvg, a.state[i].ExpAvgSq} {
+			if t != nil {
+				if err := t.MoveTo(dev); err != nil {
+					return fmt.Errorf("optim: moving AdamW state: %w", err)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // ZeroGrad clears the gradients of every parameter.

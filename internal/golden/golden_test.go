@@ -117,3 +117,25 @@ func TestPanicBecomesFailure(t *testing.T) {
 		t.Errorf("got %q, want a FAIL line with the panic as its error", line)
 	}
 }
+
+// TestEmbeddingNDIndices: an embedding file with (2, 3) indices, as
+// torch.nn.functional.embedding takes them, is scored against the
+// (2, 3, dim) output (the checker used to flatten the indices).
+func TestEmbeddingNDIndices(t *testing.T) {
+	f, err := safetensors.ReadFile(filepath.Join(goldenDir(t), "ops", "embedding.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"in.indices", "out", "dout"} {
+		tt := f.Tensors[k]
+		tt.Shape = append([]int{2, 3}, tt.Shape[1:]...)
+		f.Tensors[k] = tt
+	}
+	p := filepath.Join(t.TempDir(), "embedding_2d.safetensors")
+	if err := safetensors.WriteFile(p, f); err != nil {
+		t.Fatal(err)
+	}
+	if r := Check(p); !r.Pass() {
+		t.Errorf("N-d indices: %s", r.Line())
+	}
+}
