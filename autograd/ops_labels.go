@@ -24,7 +24,7 @@ func indexTensor[I Index](op, arg string, idx I, n int, dev Device) *Tensor {
 			panic(fmt.Sprintf("autograd: %s: %s is a nil tensor", op, arg))
 		}
 		if v.DType() != Int32 || v.Rank() != 1 {
-			panic(fmt.Sprintf("autograd: %s: %s tensor %v %s: want a 1-d int32 tensor", op, arg, v.shape, v.DType()))
+			panic(fmt.Sprintf("autograd: %s: %s tensor %v %s: want int32, 1-d", op, arg, v.shape, v.DType()))
 		}
 		if v.Device() == CPU {
 			for i, k := range v.Int32s() {
