@@ -30,6 +30,7 @@ import (
 	"strings"
 
 	ag "github.com/vertebra-ml/vertebra/autograd"
+	"github.com/vertebra-ml/vertebra/internal/devices"
 	"github.com/vertebra-ml/vertebra/vision/datasets"
 	"github.com/vertebra-ml/vertebra/vision/models"
 )
@@ -89,7 +90,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.TestCSV, "test_csv", "", "the study's test split CSV")
 	fs.StringVar(&o.Weights, "weights", "", "folder of ImageNet weights (e.g. resnet152-f82ba261.pth, swin-base-patch4-window7-224/model.safetensors); empty: random initialisation")
 	fs.StringVar(&o.Out, "out", ".", "folder for results/, trained_models/ and plots/")
-	fs.StringVar(&o.Device, "device", "cpu", "device to train on")
+	fs.StringVar(&o.Device, "device", "cpu", devices.Usage)
 	fs.IntVar(&o.BatchSize, "batch_size", 32, "batch size")
 	fs.IntVar(&o.Epochs, "num_epochs", 0, "training epochs (default 30 with --preset full, 12 with tiny)")
 	fs.Float64Var(&o.LR, "learning_rate", 0, "AdamW learning rate (default 1e-4 with --preset full, 3e-4 with tiny)")
@@ -192,6 +193,7 @@ type options struct {
 	SkipBadImages, Resume                         bool
 
 	specs []modelSpec
+	dev   ag.Device
 }
 
 func defaultOptions() options {
@@ -276,9 +278,12 @@ func (o *options) resolve(set map[string]bool) error {
 		return fmt.Errorf("--synthetic_studies %d: want at least %d (one study each for training, validation and test)", o.Studies, datasets.MinStudies)
 	case o.Workers < 1:
 		return fmt.Errorf("--workers %d: want at least 1", o.Workers)
-	case o.Device != "cpu":
-		return fmt.Errorf("--device %q: this build trains on cpu only (the device chooser is not in yet)", o.Device)
 	}
+	dev, err := devices.Open(o.Device)
+	if err != nil {
+		return fmt.Errorf("--device: %w", err)
+	}
+	o.dev = dev
 	for _, d := range []struct{ flag, path string }{{"--data", o.Data}, {"--splits", o.Splits}, {"--weights", o.Weights}} {
 		if d.path == "" {
 			continue
@@ -355,7 +360,7 @@ func prepareAndRun(o options, log io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(log, desc)
-	run := runOptions{Out: o.Out, Workers: o.Workers, SaveFormat: o.SaveFormat, Resume: o.Resume, Device: ag.CPU, Progress: progressFor(log)}
+	run := runOptions{Out: o.Out, Workers: o.Workers, SaveFormat: o.SaveFormat, Resume: o.Resume, Device: o.dev, Progress: progressFor(log)}
 	stop, cancel := notifyInterrupt()
 	defer cancel()
 	run.Stop = stop

@@ -9,52 +9,21 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/vertebra-ml/vertebra/internal/atomicfile"
 	"github.com/vertebra-ml/vertebra/nn"
 	"github.com/vertebra-ml/vertebra/nn/pth"
 	"github.com/vertebra-ml/vertebra/train"
 	"github.com/vertebra-ml/vertebra/vision/datasets"
 )
 
-// writeFile is the one way this program writes a file: a temporary file in
-// the same folder, fsync, rename, so an interrupted run never leaves a
-// half-written output; files get mode 0644.
+// writeFile is the one way this program writes a file: atomically
+// (temporary file, fsync, rename, fsync of the folder), mode 0644, so an
+// interrupted run never leaves a half-written output.
 func writeFile(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return atomicfile.WriteFile(path, data, 0o644)
 }
 
 func csvBytes(rows [][]string) []byte {

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strconv"
+	"slices"
 	"strings"
 
 	ag "github.com/vertebra-ml/vertebra/autograd"
@@ -31,9 +31,10 @@ type trainingState struct {
 }
 
 // saveState writes the state, the model's tensors ("model.<key>") and the
-// optimizer's moments ("optim.exp_avg.<i>", "optim.exp_avg_sq.<i>") as
+// optimizer's per-parameter steps and moments ("optim.state.<i>.exp_avg"
+// and so on, its StateDict) as
 // one safetensors file, atomically.
-func saveState(path string, st *trainingState, store *nn.Store, opt *optim.AdamW, nparams int) error {
+func saveState(path string, st *trainingState, store *nn.Store, opt *optim.AdamW) error {
 	st.Steps = opt.Steps()
 	meta, err := json.Marshal(st)
 	if err != nil {
@@ -45,17 +46,16 @@ func saveState(path string, st *trainingState, store *nn.Store, opt *optim.AdamW
 		f.Names = append(f.Names, "model."+n)
 		f.Tensors["model."+n] = sd.Tensors[n]
 	}
-	for i := range nparams {
-		m, v := opt.State(i)
-		if m == nil {
-			continue
-		}
-		for k, t := range map[string]*ag.Tensor{"optim.exp_avg.": m, "optim.exp_avg_sq.": v} {
-			name := k + strconv.Itoa(i)
-			f.Names = append(f.Names, name)
+	for k, t := range opt.StateDict() {
+		name := "optim." + k
+		f.Names = append(f.Names, name)
+		if t.DType() == ag.Float64 {
+			f.Tensors[name] = safetensors.FromFloat64(t.Shape(), t.Float64s())
+		} else {
 			f.Tensors[name] = safetensors.FromFloat32(t.Shape(), t.Float32s())
 		}
 	}
+	slices.Sort(f.Names[len(sd.Names):])
 	var b bytes.Buffer
 	if err := safetensors.Write(&b, f); err != nil {
 		return err
@@ -65,7 +65,7 @@ func saveState(path string, st *trainingState, store *nn.Store, opt *optim.AdamW
 
 // loadState reads a state saved under the same configuration into store
 // and opt.
-func loadState(path, hash string, store *nn.Store, opt *optim.AdamW, nparams int) (*trainingState, error) {
+func loadState(path, hash string, store *nn.Store, opt *optim.AdamW) (*trainingState, error) {
 	f, err := safetensors.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("--resume: %w", err)
@@ -87,26 +87,19 @@ func loadState(path, hash string, store *nn.Store, opt *optim.AdamW, nparams int
 	if err := store.LoadFile(model, nn.LoadOptions{Strict: true}); err != nil {
 		return nil, fmt.Errorf("--resume: %s: %w", path, err)
 	}
-	var ms, vs []*ag.Tensor
-	for i := range nparams {
-		m, okm := f.Tensors["optim.exp_avg."+strconv.Itoa(i)]
-		v, okv := f.Tensors["optim.exp_avg_sq."+strconv.Itoa(i)]
-		if !okm || !okv {
-			ms, vs = append(ms, nil), append(vs, nil)
+	od := map[string]*ag.Tensor{}
+	for _, name := range f.Names {
+		k, ok := strings.CutPrefix(name, "optim.")
+		if !ok {
 			continue
 		}
-		mv, err := m.Float32()
+		v, err := f.Tensors[name].Float64()
 		if err != nil {
-			return nil, fmt.Errorf("--resume: %s: %w", path, err)
+			return nil, fmt.Errorf("--resume: %s: %s: %w", path, name, err)
 		}
-		vv, err := v.Float32()
-		if err != nil {
-			return nil, fmt.Errorf("--resume: %s: %w", path, err)
-		}
-		ms = append(ms, ag.FromFloat32(mv, m.Shape...))
-		vs = append(vs, ag.FromFloat32(vv, v.Shape...))
+		od[k] = ag.FromFloat64(v, f.Tensors[name].Shape...)
 	}
-	if err := opt.Restore(st.Steps, ms, vs); err != nil {
+	if err := opt.LoadStateDict(od); err != nil {
 		return nil, fmt.Errorf("--resume: %s: %w", path, err)
 	}
 	return &st, nil

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -280,6 +279,9 @@ func (s *study) runModel(m modelSpec) (*result, error) {
 	if s.cfg.FreezeBackbone {
 		model.FreezeBackbone(store, "")
 	}
+	if err := store.To(s.run.Device); err != nil {
+		return nil, err
+	}
 	var params []*ag.Tensor
 	trainable := 0
 	for _, e := range store.Trainable() {
@@ -287,11 +289,11 @@ func (s *study) runModel(m modelSpec) (*result, error) {
 		trainable += e.Tensor.Len()
 	}
 	fmt.Fprintf(s.log, "%s (preset %s): %d parameters, %d trainable; backbone %s\n", m.Name, m.Preset, store.NumParams(), trainable, pretrained)
-	ao := optim.AdamWOptions{LR: s.cfg.LR, Betas: [2]float64{0.9, 0.999}, Eps: 1e-8, WeightDecay: s.cfg.WeightDecay}
-	if err := ao.Validate(); err != nil {
+	ao := optim.AdamWOptions{LR: optim.Exactly(s.cfg.LR), WeightDecay: optim.Exactly(s.cfg.WeightDecay)}
+	opt, err := optim.NewAdamW(params, ao)
+	if err != nil {
 		return nil, err
 	}
-	opt := optim.NewAdamW(params, ao)
 	trL, valL, testL, err := s.loaders()
 	if err != nil {
 		return nil, err
@@ -303,7 +305,7 @@ func (s *study) runModel(m modelSpec) (*result, error) {
 		if !s.run.Resume {
 			fmt.Fprintf(s.log, "%s: an interrupted run's state is in %s; starting over (--resume continues it)\n", m.Name, files.State)
 		} else {
-			if st, err = loadState(files.State, hash, store, opt, len(params)); err != nil {
+			if st, err = loadState(files.State, hash, store, opt); err != nil {
 				return nil, err
 			}
 			fmt.Fprintf(s.log, "%s: resuming at epoch %d, batch %d of %d\n", m.Name, st.Epoch+1, st.Partial.Batches, trL.Len())
@@ -315,13 +317,12 @@ func (s *study) runModel(m modelSpec) (*result, error) {
 		bar := s.run.Progress(fmt.Sprintf("%s epoch %d/%d", m.Name, epoch+1, s.cfg.Epochs), trL.Len(), st.Partial.Batches)
 		stats, err := train.EpochWith(model, store, opt, trL, epoch, loss, s.run.Device, train.EpochOptions{
 			From: st.Partial,
-			// Dropout draws from the store's generator: seeding it per
-			// step makes a resumed run draw the same masks.
-			BeforeStep: func(batch int) {
-				*store.RNG() = *rand.New(rand.NewPCG(s.cfg.Seed, uint64(epoch)<<32|uint64(batch)))
-			},
-			Stop:     s.stopRequested,
-			Progress: func(b int, es train.EpochStats) { bar.Update(b, es.Loss, es.Samples) },
+			// Dropout draws from the store's counter-based generator:
+			// positioning it per step makes a resumed run draw the same
+			// masks.
+			BeforeStep: func(batch int) { store.Generator().SetState(stepSeed(s.cfg.Seed, epoch, batch), 0) },
+			Stop:       s.stopRequested,
+			Progress:   func(b int, es train.EpochStats) { bar.Update(b, es.Loss, es.Samples) },
 		})
 		bar.Done()
 		st.Seconds += time.Since(t0).Seconds()
@@ -329,7 +330,7 @@ func (s *study) runModel(m modelSpec) (*result, error) {
 		switch {
 		case errors.Is(err, train.ErrStopped):
 			st.Partial = stats
-			if err := saveState(files.State, st, store, opt, len(params)); err != nil {
+			if err := saveState(files.State, st, store, opt); err != nil {
 				return nil, err
 			}
 			fmt.Fprintf(s.log, "%s: stopped at epoch %d, batch %d; state saved in %s\n", m.Name, epoch+1, stats.Batches, files.State)
@@ -363,7 +364,7 @@ func (s *study) runModel(m modelSpec) (*result, error) {
 		}
 		st.Epoch, st.Partial = epoch+1, train.EpochStats{}
 		if st.Epoch < s.cfg.Epochs && s.stopRequested() {
-			if err := saveState(files.State, st, store, opt, len(params)); err != nil {
+			if err := saveState(files.State, st, store, opt); err != nil {
 				return nil, err
 			}
 			fmt.Fprintf(s.log, "%s: stopped after epoch %d; state saved in %s\n", m.Name, st.Epoch, files.State)
@@ -402,6 +403,17 @@ func (s *study) runModel(m modelSpec) (*result, error) {
 	fmt.Fprintf(s.log, "%s: best epoch %d; test accuracy %.3f, macro F1 %.3f, weighted log loss %.4f\n",
 		m.Name, res.BestEpoch, res.Test.Accuracy, res.Test.MacroF1, res.TestRSNA.WeightedLogLoss)
 	return res, nil
+}
+
+// stepSeed derives a training step's dropout seed from the run's seed
+// (SplitMix64's finaliser over the three), so that steps draw unrelated
+// masks however many numbers each uses.
+func stepSeed(seed uint64, epoch, batch int) uint64 {
+	z := seed ^ uint64(epoch)<<32 ^ uint64(batch)
+	z += 0x9e3779b97f4a7c15
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
 }
 
 // rsnaScores scores an evaluation with the competition's metric.

@@ -24,6 +24,7 @@ import (
 	"strings"
 
 	ag "github.com/vertebra-ml/vertebra/autograd"
+	"github.com/vertebra-ml/vertebra/internal/atomicfile"
 	"github.com/vertebra-ml/vertebra/nn"
 	"github.com/vertebra-ml/vertebra/vision/datasets"
 	"github.com/vertebra-ml/vertebra/vision/models"
@@ -198,30 +199,4 @@ func (m *model) predict(s datasets.Sample) ([]float64, error) {
 	return p, nil
 }
 
-// writeFile writes through a temporary file and a rename.
-func writeFile(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
-}
+func writeFile(path string, data []byte) error { return atomicfile.WriteFile(path, data, 0o644) }
