@@ -244,7 +244,10 @@ func gemmSerial[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda i
 func gemmPacked[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	bl := gemmBlocking[T]()
 	mr, nr := bl.mr, bl.nr
-	kcMax := min(bl.kc, k)
+	// Equal k blocks: 576 = 2*288 rather than 512+64, so that no pass over
+	// C is spent on a sliver of k.
+	kc := (k + (k+bl.kc-1)/bl.kc - 1) / ((k + bl.kc - 1) / bl.kc)
+	kcMax := kc
 	mcMax := min(bl.mc, (m+mr-1)/mr*mr)
 	ncMax := min(bl.nc, (n+nr-1)/nr*nr)
 	pa := gemmGetBuf[T](mcMax * kcMax)
@@ -253,8 +256,8 @@ func gemmPacked[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda i
 	defer gemmPutBuf(pb)
 	for jc := 0; jc < n; jc += bl.nc {
 		nb := min(bl.nc, n-jc)
-		for pc := 0; pc < k; pc += bl.kc {
-			kb := min(bl.kc, k-pc)
+		for pc := 0; pc < k; pc += kc {
+			kb := min(kc, k-pc)
 			be := beta
 			if pc > 0 {
 				be = 1

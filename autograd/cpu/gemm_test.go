@@ -78,12 +78,12 @@ type gemmCase struct {
 }
 
 // gemmShapes covers empty, unit, odd and block-crossing sizes (kc
-// 192/256, mc 128/168/480, nc 3072/4080/4096).
+// 256/512, mc 128/144/168, nc 3072/4080/4096).
 var gemmShapes = []gemmCase{
 	{0, 0, 0}, {0, 5, 3}, {5, 0, 3}, {5, 3, 0}, {1, 1, 1}, {1, 7, 5}, {7, 1, 5},
 	{3, 5, 1}, {2, 3, 4}, {6, 16, 8}, {7, 17, 9}, {13, 11, 300}, {17, 19, 23},
 	{33, 65, 130}, {64, 64, 64}, {130, 37, 260}, {200, 50, 17}, {5, 4100, 3},
-	{12, 32, 200}, {25, 70, 400}, {500, 40, 20},
+	{12, 32, 200}, {25, 70, 1100}, {300, 40, 20},
 }
 
 // gemmPaths are the internal implementations checked on every shape, plus
