@@ -3,7 +3,7 @@ package autograd
 import (
 	"fmt"
 
-	"github.com/vertebra-ml/vertebra/autograd/cpu"
+	"github.com/vertebra-ml/vertebra/autograd/kernel"
 )
 
 // Conv2dOptions are the geometry of a 2-d convolution; zero values mean
@@ -21,7 +21,7 @@ func Conv2d(x, w, b *Tensor, o Conv2dOptions) *Tensor {
 		panic(fmt.Sprintf("autograd: Conv2d: input %v and weight %v must be 4-d", x.shape, w.shape))
 	}
 	g := max(o.Groups, 1)
-	s := cpu.ConvShape{
+	s := kernel.ConvShape{
 		N: x.shape[0], C: x.shape[1], H: x.shape[2], W: x.shape[3],
 		O: w.shape[0], KH: w.shape[2], KW: w.shape[3],
 		SH: max(o.Stride[0], 1), SW: max(o.Stride[1], 1),
@@ -29,7 +29,10 @@ func Conv2d(x, w, b *Tensor, o Conv2dOptions) *Tensor {
 		DH: max(o.Dilation[0], 1), DW: max(o.Dilation[1], 1),
 		Groups: g,
 	}
-	if err := s.Validate(); err != nil || w.shape[1]*g != s.C {
+	if w.shape[1]*g != s.C {
+		panic(fmt.Sprintf("autograd: Conv2d: input %v has %d channels; weight %v with %d groups takes %d (weight.shape[1] * groups)", x.shape, s.C, w.shape, g, w.shape[1]*g))
+	}
+	if err := s.Validate(); err != nil {
 		panic(fmt.Sprintf("autograd: Conv2d: input %v, weight %v, %+v: %v", x.shape, w.shape, o, err))
 	}
 	if b != nil && (b.Rank() != 1 || b.shape[0] != s.O) {

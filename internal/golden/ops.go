@@ -171,7 +171,7 @@ func runOp(op string, a opArgs, in map[string]*ag.Tensor, f *safetensors.File) (
 		return ag.MaxPool2d(x, ag.MaxPool2dOptions{Kernel: a.KernelSize, Stride: a.Stride, Padding: a.Padding, Dilation: a.Dilation, CeilMode: a.CeilMode}), nil, nil
 	case "interpolate":
 		if a.Antialias {
-			return nil, nil, fmt.Errorf("antialiased interpolation is a host transform (vision/transforms), not an autograd op")
+			return ag.InterpolateBilinearAA(x, a.Size[0], a.Size[1], a.AlignCorners), nil, nil
 		}
 		return ag.InterpolateBilinear(x, a.Size[0], a.Size[1], a.AlignCorners), nil, nil
 	case "embedding":
@@ -179,7 +179,17 @@ func runOp(op string, a opArgs, in map[string]*ag.Tensor, f *safetensors.File) (
 		if err != nil {
 			return nil, nil, err
 		}
-		return ag.Embedding(in["weight"], idx), nil, nil
+		w := in["weight"]
+		if w.Rank() != 2 {
+			return nil, nil, fmt.Errorf("embedding: weight %v must be 2-d", w.Shape())
+		}
+		for _, k := range idx {
+			if k < 0 || k >= w.Dim(0) {
+				return nil, nil, fmt.Errorf("embedding: index %d outside [0, %d)", k, w.Dim(0))
+			}
+		}
+		// Indices of any shape: the result is indices.shape + (dim,).
+		return ag.Embedding(w, ag.Reshape(ag.Indices(w.Device(), idx, w.Dim(0)), f.Tensors["in.indices"].Shape...)), nil, nil
 	case "cross_entropy":
 		t, err := ints(f, "in.target")
 		if err != nil {
@@ -187,8 +197,9 @@ func runOp(op string, a opArgs, in map[string]*ag.Tensor, f *safetensors.File) (
 		}
 		return ag.CrossEntropy(in["logits"], t, ag.CrossEntropyOptions{Weight: in["weight"], LabelSmoothing: a.LabelSmoothing}), nil, nil
 	case "multihead_attention":
-		if a.AttnMask {
-			return nil, nil, fmt.Errorf("attn_mask is not supported by nn.MultiheadAttention")
+		masks := nn.AttentionMasks{AttnMask: in["attn_mask"], KeyPaddingMask: in["key_padding_mask"]}
+		if a.AttnMask && masks.AttnMask == nil {
+			return nil, nil, fmt.Errorf("attn_mask is set but the file has no in.attn_mask")
 		}
 		m := &nn.MultiheadAttention{
 			InProjWeight: in["in_proj_weight"], InProjBias: in["in_proj_bias"],
@@ -196,9 +207,10 @@ func runOp(op string, a opArgs, in map[string]*ag.Tensor, f *safetensors.File) (
 			Heads:   a.NumHeads,
 		}
 		if a.BatchFirst != nil && !*a.BatchFirst {
-			return ag.Transpose(m.Forward(ag.Transpose(x, 0, 1)), 0, 1), nil, nil
+			x = ag.Transpose(x, 0, 1)
+			return ag.Transpose(m.Attend(x, x, x, masks), 0, 1), nil, nil
 		}
-		return m.Forward(x), nil, nil
+		return m.Attend(x, x, x, masks), nil, nil
 	}
 	return nil, nil, fmt.Errorf("unknown op %q", op)
 }
@@ -215,7 +227,11 @@ func checkAdamW(f *safetensors.File, a opArgs, r *Result) {
 		return
 	}
 	p.SetRequiresGrad(true)
-	opt := optim.NewAdamW([]*ag.Tensor{p}, optim.AdamWOptions{LR: a.LR, Betas: a.Betas, Eps: a.Eps, WeightDecay: a.WeightDecay})
+	opt, err := optim.NewAdamW([]*ag.Tensor{p}, exactAdamW(a.LR, a.Betas, a.Eps, a.WeightDecay))
+	if err != nil {
+		r.Err = err
+		return
+	}
 	for s := 1; s <= a.Steps; s++ {
 		g, err := tensor(f, fmt.Sprintf("in.grad_step%d", s))
 		if err != nil {
@@ -235,7 +251,8 @@ func checkAdamW(f *safetensors.File, a opArgs, r *Result) {
 		}
 		r.Fwd = worst(r.Fwd, RelErr(p, w))
 	}
-	m, v := opt.State(0)
+	st := opt.State(0)
+	m, v := st.ExpAvg, st.ExpAvgSq
 	for key, got := range map[string]*ag.Tensor{"out.exp_avg": m, "out.exp_avg_sq": v} {
 		w, err := tensor(f, key)
 		if err != nil {
@@ -244,4 +261,11 @@ func checkAdamW(f *safetensors.File, a opArgs, r *Result) {
 		}
 		r.Fwd = worst(r.Fwd, RelErr(got, w))
 	}
+}
+
+// exactAdamW gives the file's hyper-parameters as written: a 0 there is a
+// 0, not PyTorch's default.
+func exactAdamW(lr float64, betas [2]float64, eps, wd float64) optim.AdamWOptions {
+	x := optim.Exactly
+	return optim.AdamWOptions{LR: x(lr), Betas: [2]float64{x(betas[0]), x(betas[1])}, Eps: x(eps), WeightDecay: x(wd)}
 }
