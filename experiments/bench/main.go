@@ -27,7 +27,6 @@ import (
 	"bytes"
 	_ "embed"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -144,40 +143,40 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func parseModels(list string) ([]string, error) {
+// parseList splits a comma-separated flag value, checking each item.
+func parseList(flagName, list string, check func(string) error) ([]string, error) {
 	var out []string
-	for _, m := range strings.Split(list, ",") {
-		m = strings.TrimSpace(m)
-		if m == "" {
+	for _, v := range strings.Split(list, ",") {
+		if v = strings.TrimSpace(v); v == "" {
 			continue
 		}
-		if _, ok := models.Preset(m); !ok {
-			return nil, fmt.Errorf("--models: no preset %q (have %s)", m, strings.Join(models.Presets(), ", "))
+		if err := check(v); err != nil {
+			return nil, fmt.Errorf("%s: %w", flagName, err)
 		}
-		out = append(out, m)
+		out = append(out, v)
 	}
 	if len(out) == 0 {
-		return nil, errors.New("--models is empty")
+		return nil, fmt.Errorf("%s is empty", flagName)
 	}
 	return out, nil
 }
 
+func parseModels(list string) ([]string, error) {
+	return parseList("--models", list, func(m string) error {
+		if _, ok := models.Preset(m); !ok {
+			return fmt.Errorf("no preset %q (have %s)", m, strings.Join(models.Presets(), ", "))
+		}
+		return nil
+	})
+}
+
 func parseModes(list string) ([]string, error) {
-	var out []string
-	for _, m := range strings.Split(list, ",") {
-		m = strings.TrimSpace(m)
-		if m == "" {
-			continue
-		}
+	return parseList("--modes", list, func(m string) error {
 		if !slices.Contains(modes, m) {
-			return nil, fmt.Errorf("--modes: unknown mode %q (want infer, partial or full)", m)
+			return fmt.Errorf("unknown mode %q (want infer, partial or full)", m)
 		}
-		out = append(out, m)
-	}
-	if len(out) == 0 {
-		return nil, errors.New("--modes is empty")
-	}
-	return out, nil
+		return nil
+	})
 }
 
 // row is one line of the result.
@@ -398,7 +397,10 @@ func child(o options, stdout io.Writer) error {
 		for _, e := range store.Trainable() {
 			params = append(params, e.Tensor)
 		}
-		opt := optim.NewAdamW(params, optim.AdamWOptions{LR: 1e-4, WeightDecay: 0.02})
+		opt, err := optim.NewAdamW(params, optim.AdamWOptions{LR: 1e-4, WeightDecay: 0.02})
+		if err != nil {
+			return err
+		}
 		weight := ag.FromFloat32([]float32{1, 2, 4}, 3)
 		step = func() {
 			ag.Scope(func() {
