@@ -16,14 +16,29 @@ import (
 	ag "github.com/vertebra-ml/vertebra/autograd"
 	"github.com/vertebra-ml/vertebra/metrics"
 	"github.com/vertebra-ml/vertebra/nn"
-	"github.com/vertebra-ml/vertebra/optim"
 	"github.com/vertebra-ml/vertebra/vision/datasets"
 )
 
-// Model is a classifier of images at vertebral levels, such as
-// models.Stenosis.
+// Model is a classifier the loops train and score: logits (N, classes)
+// for a batch's inputs, the images first, then whatever else the data
+// gives per sample (the study's loader adds the vertebral levels, and
+// models.Stenosis reads them). Module adapts a one-input nn.Module.
 type Model interface {
-	Forward(x *ag.Tensor, levels []int) *ag.Tensor
+	Logits(inputs ...*ag.Tensor) *ag.Tensor
+}
+
+// Module adapts a model of the images alone (an nn.Sequential, a backbone
+// with its head) to Model; further inputs are ignored.
+func Module(m nn.Module) Model { return module{m} }
+
+type module struct{ m nn.Module }
+
+func (m module) Logits(inputs ...*ag.Tensor) *ag.Tensor { return m.m.Forward(inputs[0]) }
+
+// Optimizer is what Epoch needs of an optimizer; *optim.AdamW is one.
+type Optimizer interface {
+	ZeroGrad()
+	Step()
 }
 
 // Images returns the batch's images as an (N, C, H, W) float32 tensor on
@@ -39,12 +54,14 @@ type Loss struct {
 	LabelSmoothing float64
 }
 
-func (l Loss) apply(logits *ag.Tensor, labels []int) *ag.Tensor {
+// on returns the loss's cross-entropy options with the class weights on
+// dev as float32, uploaded once for a whole pass rather than per batch.
+func (l Loss) on(dev ag.Device) ag.CrossEntropyOptions {
 	o := ag.CrossEntropyOptions{LabelSmoothing: l.LabelSmoothing}
 	if l.ClassWeights != nil {
-		o.Weight = ag.FromFloat64(l.ClassWeights, len(l.ClassWeights)).AsType(logits.DType()).To(logits.Device())
+		o.Weight = ag.FromFloat64(l.ClassWeights, len(l.ClassWeights)).AsType(ag.Float32).To(dev)
 	}
-	return ag.CrossEntropy(logits, labels, o)
+	return o
 }
 
 // EpochStats summarise one pass over a loader, or the part of it done so
@@ -95,15 +112,16 @@ type EpochOptions struct {
 // Epoch trains model for one epoch: for each batch, forward in training
 // mode, the loss, Backward, one optimizer step. progress, if not nil, is
 // called after each batch.
-func Epoch(model Model, store *nn.Store, opt *optim.AdamW, loader *datasets.Loader, epoch int, loss Loss, dev ag.Device, progress func(batch int, s EpochStats)) (EpochStats, error) {
+func Epoch(model Model, store *nn.Store, opt Optimizer, loader *datasets.Loader, epoch int, loss Loss, dev ag.Device, progress func(batch int, s EpochStats)) (EpochStats, error) {
 	return EpochWith(model, store, opt, loader, epoch, loss, dev, EpochOptions{Progress: progress})
 }
 
 // EpochWith is Epoch with the options of a resumable run. A NaN or
 // infinite loss ends the epoch with a *NonFiniteLossError.
-func EpochWith(model Model, store *nn.Store, opt *optim.AdamW, loader *datasets.Loader, epoch int, loss Loss, dev ag.Device, o EpochOptions) (EpochStats, error) {
+func EpochWith(model Model, store *nn.Store, opt Optimizer, loader *datasets.Loader, epoch int, loss Loss, dev ag.Device, o EpochOptions) (EpochStats, error) {
 	store.SetTraining(true)
 	defer store.SetTraining(false)
+	ce := loss.on(dev)
 	s := o.From
 	for b, err := range loader.EpochFrom(epoch, s.Batches) {
 		if err != nil {
@@ -114,18 +132,24 @@ func EpochWith(model Model, store *nn.Store, opt *optim.AdamW, loader *datasets.
 		}
 		var lv float64
 		var pred []int
-		// Each step runs in a scope, so the next reuses its buffers.
-		ag.Scope(func() {
-			opt.ZeroGrad()
-			logits := model.Forward(Images(b, dev), b.Levels)
-			l := loss.apply(logits, b.Labels)
-			if lv = l.Item(); math.IsNaN(lv) || math.IsInf(lv, 0) {
-				return
-			}
-			l.Backward()
-			opt.Step()
-			pred = argmax(logits)
+		// Each step runs in a scope, so the next reuses its buffers; a
+		// device failure (out of memory) ends the epoch with an error.
+		derr := ag.CatchDeviceError(func() {
+			ag.Scope(func() {
+				opt.ZeroGrad()
+				logits := model.Logits(b.Inputs(dev)...)
+				l := ag.CrossEntropy(logits, b.Labels, ce)
+				if lv = l.Item(); math.IsNaN(lv) || math.IsInf(lv, 0) {
+					return
+				}
+				l.Backward()
+				opt.Step()
+				pred = argmax(logits)
+			})
 		})
+		if derr != nil {
+			return s, fmt.Errorf("train: epoch %d, step %d: %w", epoch+1, s.Batches+1, derr)
+		}
 		if math.IsNaN(lv) || math.IsInf(lv, 0) {
 			return s, &NonFiniteLossError{Epoch: epoch, Batch: s.Batches, Loss: lv}
 		}
@@ -164,6 +188,7 @@ type Evaluation struct {
 // Evaluate runs model in eval mode without gradients over every batch.
 func Evaluate(model Model, store *nn.Store, loader *datasets.Loader, classes int, loss Loss, dev ag.Device) (Evaluation, error) {
 	store.SetTraining(false)
+	ce := loss.on(dev)
 	ev := Evaluation{Confusion: metrics.NewConfusion(classes)}
 	var total float64
 	n := 0
@@ -176,12 +201,17 @@ func Evaluate(model Model, store *nn.Store, loader *datasets.Loader, classes int
 			}
 			var probs []float64
 			var pred []int
-			ag.Scope(func() {
-				logits := model.Forward(Images(b, dev), b.Levels)
-				total += loss.apply(logits, b.Labels).Item() * float64(b.N)
-				probs = ag.Softmax(logits, 1).Float64s()
-				pred = argmax(logits)
-			})
+			if derr := ag.CatchDeviceError(func() {
+				ag.Scope(func() {
+					logits := model.Logits(b.Inputs(dev)...)
+					total += ag.CrossEntropy(logits, b.Labels, ce).Item() * float64(b.N)
+					probs = ag.Softmax(logits, 1).Float64s()
+					pred = argmax(logits)
+				})
+			}); derr != nil {
+				err = fmt.Errorf("train: evaluate: %w", derr)
+				return
+			}
 			n += b.N
 			for j, p := range pred {
 				if e := ev.Confusion.Add(b.Labels[j], p); e != nil {
@@ -203,17 +233,10 @@ func Evaluate(model Model, store *nn.Store, loader *datasets.Loader, classes int
 
 // argmax returns the arg-max class of each row of logits (N, K).
 func argmax(logits *ag.Tensor) []int {
-	v := logits.Float64s()
-	k := logits.Dim(1)
-	out := make([]int, logits.Dim(0))
-	for i := range out {
-		best := 0
-		for j := 1; j < k; j++ {
-			if v[i*k+j] > v[i*k+best] {
-				best = j
-			}
-		}
-		out[i] = best
+	idx := ag.Argmax(logits, 1, false).Int32s()
+	out := make([]int, len(idx))
+	for i, k := range idx {
+		out[i] = int(k)
 	}
 	return out
 }
