@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs NVIDIA's runtime compiler (NVRTC) from Debian's non-free
+# component, so that package cuda's test can compile every kernel to PTX on
+# a machine without a GPU. Idempotent: when both packages are installed it
+# returns at once. Needs root (apt-get); about 16 MB.
+set -euo pipefail
+
+pkgs=(libnvrtc11.2 libnvrtc-builtins11.8)
+installed=1
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    installed=0
+  fi
+done
+if [ "$installed" = 1 ]; then
+  exit 0
+fi
+
+src=/etc/apt/sources.list.d/vertebra-non-free.sources
+if [ ! -e "$src" ]; then
+  cat >"$src" <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm
+Components: non-free
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
