@@ -15,7 +15,7 @@ type driverAPI struct {
 	lib     *library
 	version int // cuDriverGetVersion: 1000*major + 10*minor
 
-	cuInit, cuDriverGetVersion, cuGetErrorName                      uintptr
+	cuInit, cuDriverGetVersion, cuGetErrorName                       uintptr
 	cuDeviceGetCount, cuDeviceGet, cuDeviceGetName                   uintptr
 	cuDeviceGetAttribute, cuDeviceTotalMem                           uintptr
 	cuDevicePrimaryCtxRetain, cuCtxSetCurrent, cuCtxSynchronize      uintptr
