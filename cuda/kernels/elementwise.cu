@@ -153,24 +153,79 @@ template <typename T> __device__ void scatter(T* dst, const T* src, long long n,
 #define SCATTER_PARAMS(T) (T * dst, const T* src, long long n, long long offset, int add, Strided s)
 KERNEL(scatter, SCATTER_PARAMS, (dst, src, n, offset, add, s))
 
-// One AdamW step as optim.AdamW computes it, each product rounded to T as
-// the op-by-op version rounds it: m = b1*m + (1-b1)*g, v = b2*v +
-// (1-b2)*g*g, p = p*(1-lr*wd) - (m / (sqrt(v)/sqrt(bc2) + eps)) * (lr/bc1).
+// One AdamW step (kernel.AdamW), element by element in double as
+// autograd/cpu's AdamW: decay = 1 - lr*wd, step = lr/(1-b1^t),
+// rbc2 = 1/sqrt(1-b2^t), all from the host.
 template <typename T>
-__device__ void adamw(T* p, const T* g, T* m, T* v, long long n, double b1, double b2, double eps,
-                      double decay, double invSqrtBC2, double stepSize) {
-	T tb1 = (T)b1, tc1 = (T)(1 - b1), tb2 = (T)b2, tc2 = (T)(1 - b2);
+__device__ void adamw(T* p, const T* g, T* m, T* v, long long n, double b1, double b2, double eps, double decay,
+                      double step, double rbc2) {
 	GRID_LOOP(i, n) {
-		T gi = g[i];
-		T mi = m[i] * tb1 + gi * tc1;
-		T vi = v[i] * tb2 + (gi * gi) * tc2;
-		m[i] = mi;
-		v[i] = vi;
-		T denom = t_sqrt(vi) * (T)invSqrtBC2 + (T)eps;
-		T upd = (mi / denom) * (T)stepSize;
-		p[i] = p[i] * (T)decay - upd;
+		double gi = (double)g[i];
+		double mi = b1 * (double)m[i] + (1 - b1) * gi;
+		double vi = b2 * (double)v[i] + (1 - b2) * gi * gi;
+		m[i] = (T)mi;
+		v[i] = (T)vi;
+		p[i] = (T)((double)p[i] * decay - step * mi / (sqrt(vi) * rbc2 + eps));
 	}
 }
 #define ADAMW_PARAMS(T) \
-	(T * p, const T* g, T* m, T* v, long long n, double b1, double b2, double eps, double decay, double invSqrtBC2, double stepSize)
-KERNEL(adamw, ADAMW_PARAMS, (p, g, m, v, n, b1, b2, eps, decay, invSqrtBC2, stepSize))
+	(T * p, const T* g, T* m, T* v, long long n, double b1, double b2, double eps, double decay, double step, double rbc2)
+KERNEL(adamw, ADAMW_PARAMS, (p, g, m, v, n, b1, b2, eps, decay, step, rbc2))
+
+// Type conversions for Copy between storages of different types (float
+// to int truncates toward zero, as Go's conversion).
+template <typename D, typename S> __device__ void convert(D* dst, const S* src, long long n) {
+	GRID_LOOP(i, n) dst[i] = (D)src[i];
+}
+#define CONVERT(name, D, S) \
+	extern "C" __global__ void name(D* dst, const S* src, long long n) { convert<D, S>(dst, src, n); }
+CONVERT(convert_f32_f64, float, double)
+CONVERT(convert_f32_i32, float, int)
+CONVERT(convert_f64_f32, double, float)
+CONVERT(convert_f64_i32, double, int)
+CONVERT(convert_i32_f32, int, float)
+CONVERT(convert_i32_f64, int, double)
+
+// Philox4x32-10 (Salmon et al., SC11), the generator of kernel.Bernoulli:
+// ten rounds over the counter under the key, the key bumped by the Weyl
+// constants between rounds.
+__device__ __forceinline__ uint4 philox4x32_10(uint4 c, uint2 k) {
+	const u32 M0 = 0xD2511F53u, M1 = 0xCD9E8D57u, W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;
+	for (int r = 0; r < 10; r++) {
+		if (r > 0) {
+			k.x += W0;
+			k.y += W1;
+		}
+		u32 hi0 = __umulhi(M0, c.x), lo0 = M0 * c.x;
+		u32 hi1 = __umulhi(M1, c.z), lo1 = M1 * c.z;
+		c = make_uint4(hi1 ^ c.y ^ k.x, lo1, hi0 ^ c.w ^ k.y, lo0);
+	}
+	return c;
+}
+
+// dst[i] = value where (w_i >> 8) < thresh, else 0: w_i is word i%4 of
+// block offset + i/4 (a 128-bit counter) under key seed, and thresh is
+// ceil(p * 2^24), so the test is u_i < p exactly. One thread per block.
+template <typename T>
+__device__ void bernoulli(T* dst, long long n, u64 seed, u64 offset, u32 thresh, double value) {
+	T v = (T)value;
+	GRID_LOOP(j, (n + 3) / 4) {
+		u64 b = offset + (u64)j;
+		u32 carry = b < offset ? 1u : 0u;
+		uint4 w = philox4x32_10(make_uint4((u32)b, (u32)(b >> 32), carry, 0u), make_uint2((u32)seed, (u32)(seed >> 32)));
+		u32 ws[4] = {w.x, w.y, w.z, w.w};
+		for (int q = 0; q < 4 && 4 * j + q < n; q++) dst[4 * j + q] = (ws[q] >> 8) < thresh ? v : T(0);
+	}
+}
+#define BERNOULLI_PARAMS(T) (T * dst, long long n, u64 seed, u64 offset, u32 thresh, double value)
+KERNEL(bernoulli, BERNOULLI_PARAMS, (dst, n, seed, offset, thresh, value))
+
+// The pointer arrays of a batched product: out[0..batch) = a + i*sa,
+// then b's, then c's (byte addresses and strides).
+extern "C" __global__ void gemm_ptrs(u64* out, u64 a, long long sa, u64 b, long long sb, u64 c, long long sc, int batch) {
+	GRID_LOOP(i, batch) {
+		out[i] = a + (u64)(i * sa);
+		out[batch + i] = b + (u64)(i * sb);
+		out[2 * batch + i] = c + (u64)(i * sc);
+	}
+}

@@ -178,42 +178,68 @@ __device__ void softmax_grad_rows(T* dx, const T* y, const T* dy, int outer, int
 }
 KERNEL(softmax_grad_rows, SOFTMAX_GRAD_PARAMS, (dx, y, dy, outer, n, inner, lg))
 
+// The index kernels read int32 indices; one outside [0, n) is skipped
+// (its output is 0) and sets *flag, which the device reports.
+
 // dst[o, j, i] = src[o, idx[j], i]; dst is (outer, k, inner).
 template <typename T>
-__device__ void index_select(T* dst, const T* src, const int* idx, int outer, int n, int k, int inner) {
+__device__ void index_select(T* dst, const T* src, const int* idx, int outer, int n, int k, int inner, int* flag) {
 	GRID_LOOP(e, (long long)outer * k * inner) {
 		long long i = e % inner, r = e / inner, j = r % k, o = r / k;
-		dst[e] = src[(o * n + idx[j]) * inner + i];
+		int t = idx[j];
+		if (t < 0 || t >= n) {
+			*flag = 1;
+			dst[e] = T(0);
+			continue;
+		}
+		dst[e] = src[(o * n + t) * inner + i];
 	}
 }
-#define INDEX_PARAMS(T) (T * dst, const T* src, const int* idx, int outer, int n, int k, int inner)
-KERNEL(index_select, INDEX_PARAMS, (dst, src, idx, outer, n, k, inner))
+#define INDEX_PARAMS(T) (T * dst, const T* src, const int* idx, int outer, int n, int k, int inner, int* flag)
+KERNEL(index_select, INDEX_PARAMS, (dst, src, idx, outer, n, k, inner, flag))
 
 // dx[o, idx[j], i] += dy[o, j, i]; repeated indices add atomically.
-template <typename T> __device__ void index_add(T* dx, const T* dy, const int* idx, int outer, int n, int k, int inner) {
+template <typename T>
+__device__ void index_add(T* dx, const T* dy, const int* idx, int outer, int n, int k, int inner, int* flag) {
 	GRID_LOOP(e, (long long)outer * k * inner) {
 		long long i = e % inner, r = e / inner, j = r % k, o = r / k;
-		atomicAdd(dx + (o * n + idx[j]) * inner + i, dy[e]);
+		int t = idx[j];
+		if (t < 0 || t >= n) {
+			*flag = 1;
+			continue;
+		}
+		atomicAdd(dx + (o * n + t) * inner + i, dy[e]);
 	}
 }
-#define INDEX_ADD_PARAMS(T) (T * dx, const T* dy, const int* idx, int outer, int n, int k, int inner)
-KERNEL(index_add, INDEX_ADD_PARAMS, (dx, dy, idx, outer, n, k, inner))
+#define INDEX_ADD_PARAMS(T) (T * dx, const T* dy, const int* idx, int outer, int n, int k, int inner, int* flag)
+KERNEL(index_add, INDEX_ADD_PARAMS, (dx, dy, idx, outer, n, k, inner, flag))
 
 // torch.gather along the axis: dst[o, j, i] = src[o, idx[o, j, i], i].
 template <typename T>
-__device__ void gather_axis(T* dst, const T* src, const int* idx, int outer, int n, int k, int inner) {
+__device__ void gather_axis(T* dst, const T* src, const int* idx, int outer, int n, int k, int inner, int* flag) {
 	GRID_LOOP(e, (long long)outer * k * inner) {
 		long long i = e % inner, o = e / ((long long)k * inner);
-		dst[e] = src[(o * n + idx[e]) * inner + i];
+		int t = idx[e];
+		if (t < 0 || t >= n) {
+			*flag = 1;
+			dst[e] = T(0);
+			continue;
+		}
+		dst[e] = src[(o * n + t) * inner + i];
 	}
 }
-KERNEL(gather_axis, INDEX_PARAMS, (dst, src, idx, outer, n, k, inner))
+KERNEL(gather_axis, INDEX_PARAMS, (dst, src, idx, outer, n, k, inner, flag))
 
 template <typename T>
-__device__ void gather_axis_add(T* dx, const T* dy, const int* idx, int outer, int n, int k, int inner) {
+__device__ void gather_axis_add(T* dx, const T* dy, const int* idx, int outer, int n, int k, int inner, int* flag) {
 	GRID_LOOP(e, (long long)outer * k * inner) {
 		long long i = e % inner, o = e / ((long long)k * inner);
-		atomicAdd(dx + (o * n + idx[e]) * inner + i, dy[e]);
+		int t = idx[e];
+		if (t < 0 || t >= n) {
+			*flag = 1;
+			continue;
+		}
+		atomicAdd(dx + (o * n + t) * inner + i, dy[e]);
 	}
 }
-KERNEL(gather_axis_add, INDEX_ADD_PARAMS, (dx, dy, idx, outer, n, k, inner))
+KERNEL(gather_axis_add, INDEX_ADD_PARAMS, (dx, dy, idx, outer, n, k, inner, flag))
