@@ -14,7 +14,7 @@ type cublasAPI struct {
 	lib                 *library
 	major, minor, patch int
 
-	cublasCreate, cublasDestroy, cublasSetStream, cublasSetMathMode uintptr
+	cublasCreate, cublasDestroy, cublasSetStream, cublasSetMathMode  uintptr
 	cublasSgemm, cublasDgemm, cublasSgemmBatched, cublasDgemmBatched uintptr
 	cublasGetProperty                                                uintptr
 }
