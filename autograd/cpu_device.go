@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/vertebra-ml/vertebra/autograd/cpu"
+	"github.com/vertebra-ml/vertebra/autograd/kernel"
 )
 
 // CPU is the pure-Go device, the reference every other device is tested
@@ -70,7 +71,12 @@ const minPooled = 1024
 
 func (c *cpuDevice) Name() string { return "cpu" }
 
-func (c *cpuDevice) Alloc(dt DType, n int) Storage {
+// Alloc never fails: the Go runtime ends the program when memory runs out.
+func (c *cpuDevice) Alloc(dt DType, n int) (Storage, error) {
+	return c.alloc(dt, n), nil
+}
+
+func (c *cpuDevice) alloc(dt DType, n int) *hostStorage {
 	if n < minPooled {
 		return newHost(dt, make32or64(dt, n, n))
 	}
@@ -185,34 +191,37 @@ func newHost(dt DType, buf any) *hostStorage {
 	return s
 }
 
-func (c *cpuDevice) FromHost(data any) Storage {
+func (c *cpuDevice) FromHost(data any) (Storage, error) {
 	switch d := data.(type) {
 	case []float32:
-		s := c.Alloc(Float32, len(d)).(*hostStorage)
+		s := c.alloc(Float32, len(d))
 		copy(s.f32, d)
-		return s
+		return s, nil
 	case []float64:
-		s := c.Alloc(Float64, len(d)).(*hostStorage)
+		s := c.alloc(Float64, len(d))
 		copy(s.f64, d)
-		return s
+		return s, nil
 	case []int32:
-		s := c.Alloc(Int32, len(d)).(*hostStorage)
+		s := c.alloc(Int32, len(d))
 		copy(s.i32, d)
-		return s
+		return s, nil
 	}
-	panic(fmt.Sprintf("autograd: FromHost: unsupported host type %T", data))
+	return nil, fmt.Errorf("autograd: FromHost: unsupported host type %T (want []float32, []float64 or []int32)", data)
 }
 
-func (c *cpuDevice) ToHost(s Storage) any {
+func (c *cpuDevice) ToHost(s Storage) (any, error) {
 	h := host(s)
 	switch h.dt {
 	case Float32:
-		return append([]float32(nil), h.f32...)
+		return append([]float32(nil), h.f32...), nil
 	case Float64:
-		return append([]float64(nil), h.f64...)
+		return append([]float64(nil), h.f64...), nil
 	}
-	return append([]int32(nil), h.i32...)
+	return append([]int32(nil), h.i32...), nil
 }
+
+// Synchronize has nothing to wait for: CPU kernels finish before they return.
+func (c *cpuDevice) Synchronize() error { return nil }
 
 func host(s Storage) *hostStorage {
 	if s == nil {
@@ -250,18 +259,56 @@ func i32(s Storage) []int32 {
 func is64(s Storage) bool { return host(s).dt == Float64 }
 
 func (c *cpuDevice) Fill(dst Storage, v float64) {
-	if is64(dst) {
-		cpu.Fill(f64(dst), v)
-	} else {
-		cpu.Fill(f32(dst), float32(v))
+	switch h := host(dst); h.dt {
+	case Float64:
+		cpu.Fill(h.f64, v)
+	case Float32:
+		cpu.Fill(h.f32, float32(v))
+	default:
+		for i := range h.i32 {
+			h.i32[i] = int32(v)
+		}
 	}
 }
 
 func (c *cpuDevice) Copy(dst, src Storage) {
-	if is64(dst) {
-		copy(f64(dst), f64(src))
-	} else {
-		copy(f32(dst), f32(src))
+	d, s := host(dst), host(src)
+	if d.dt == s.dt {
+		switch d.dt {
+		case Float64:
+			copy(d.f64, s.f64)
+		case Float32:
+			copy(d.f32, s.f32)
+		default:
+			copy(d.i32, s.i32)
+		}
+		return
+	}
+	switch d.dt {
+	case Float64:
+		convert(d.f64, s)
+	case Float32:
+		convert(d.f32, s)
+	default:
+		convert(d.i32, s)
+	}
+}
+
+// convert copies src, of another type, to dst.
+func convert[T float32 | float64 | int32](dst []T, src *hostStorage) {
+	switch src.dt {
+	case Float64:
+		for i, v := range src.f64 {
+			dst[i] = T(v)
+		}
+	case Float32:
+		for i, v := range src.f32 {
+			dst[i] = T(v)
+		}
+	default:
+		for i, v := range src.i32 {
+			dst[i] = T(v)
+		}
 	}
 }
 
@@ -273,7 +320,7 @@ func (c *cpuDevice) AddTo(dst, src Storage) {
 	}
 }
 
-func (c *cpuDevice) Unary(op cpu.UnaryOp, dst, x Storage, alpha float64) {
+func (c *cpuDevice) Unary(op kernel.UnaryOp, dst, x Storage, alpha float64) {
 	if is64(dst) {
 		cpu.Unary(op, f64(dst), f64(x), alpha)
 	} else {
@@ -281,7 +328,7 @@ func (c *cpuDevice) Unary(op cpu.UnaryOp, dst, x Storage, alpha float64) {
 	}
 }
 
-func (c *cpuDevice) UnaryGrad(op cpu.UnaryOp, dx, x, y, dy Storage, alpha float64) {
+func (c *cpuDevice) UnaryGrad(op kernel.UnaryOp, dx, x, y, dy Storage, alpha float64) {
 	if is64(dx) {
 		cpu.UnaryGrad(op, f64(dx), f64(x), f64(y), f64(dy), alpha)
 	} else {
@@ -289,7 +336,7 @@ func (c *cpuDevice) UnaryGrad(op cpu.UnaryOp, dx, x, y, dy Storage, alpha float6
 	}
 }
 
-func (c *cpuDevice) Binary(op cpu.BinaryOp, dst, a, b Storage, shape, sa, sb []int) {
+func (c *cpuDevice) Binary(op kernel.BinaryOp, dst, a, b Storage, shape, sa, sb []int) {
 	if is64(dst) {
 		cpu.Binary(op, f64(dst), f64(a), f64(b), shape, sa, sb)
 	} else {
@@ -354,6 +401,7 @@ func (c *cpuDevice) Scatter(dst, src Storage, shape, strides []int, offset int, 
 }
 
 func (c *cpuDevice) IndexSelect(dst, src, idx Storage, outer, n, inner int) {
+	checkIndices("IndexSelect", i32(idx), n)
 	if is64(dst) {
 		cpu.IndexSelect(f64(dst), f64(src), i32(idx), outer, n, inner)
 	} else {
@@ -362,6 +410,7 @@ func (c *cpuDevice) IndexSelect(dst, src, idx Storage, outer, n, inner int) {
 }
 
 func (c *cpuDevice) IndexAdd(dx, dy, idx Storage, outer, n, inner int) {
+	checkIndices("IndexAdd", i32(idx), n)
 	if is64(dx) {
 		cpu.IndexAdd(f64(dx), f64(dy), i32(idx), outer, n, inner)
 	} else {
@@ -370,6 +419,7 @@ func (c *cpuDevice) IndexAdd(dx, dy, idx Storage, outer, n, inner int) {
 }
 
 func (c *cpuDevice) GatherAxis(dst, src, idx Storage, outer, n, k, inner int) {
+	checkIndices("GatherAxis", i32(idx), n)
 	if is64(dst) {
 		cpu.GatherAxis(f64(dst), f64(src), i32(idx), outer, n, k, inner)
 	} else {
@@ -378,6 +428,7 @@ func (c *cpuDevice) GatherAxis(dst, src, idx Storage, outer, n, k, inner int) {
 }
 
 func (c *cpuDevice) GatherAxisAdd(dx, dy, idx Storage, outer, n, k, inner int) {
+	checkIndices("GatherAxisAdd", i32(idx), n)
 	if is64(dx) {
 		cpu.GatherAxisAdd(f64(dx), f64(dy), i32(idx), outer, n, k, inner)
 	} else {
@@ -400,7 +451,7 @@ func (c *cpuDevice) Gemm(ta, tb bool, batch, m, n, k int, alpha float64, a Stora
 	}
 }
 
-func (c *cpuDevice) Conv2d(s cpu.ConvShape, x, w, b, y Storage) {
+func (c *cpuDevice) Conv2d(s kernel.ConvShape, x, w, b, y Storage) {
 	if is64(y) {
 		cpu.Conv2dForward(s, f64(x), f64(w), f64(b), f64(y))
 	} else {
@@ -408,7 +459,7 @@ func (c *cpuDevice) Conv2d(s cpu.ConvShape, x, w, b, y Storage) {
 	}
 }
 
-func (c *cpuDevice) Conv2dBackwardData(s cpu.ConvShape, dy, w, dx Storage) {
+func (c *cpuDevice) Conv2dBackwardData(s kernel.ConvShape, dy, w, dx Storage) {
 	if is64(dx) {
 		cpu.Conv2dBackwardData(s, f64(dy), f64(w), f64(dx))
 	} else {
@@ -416,7 +467,7 @@ func (c *cpuDevice) Conv2dBackwardData(s cpu.ConvShape, dy, w, dx Storage) {
 	}
 }
 
-func (c *cpuDevice) Conv2dBackwardWeight(s cpu.ConvShape, x, dy, dw Storage) {
+func (c *cpuDevice) Conv2dBackwardWeight(s kernel.ConvShape, x, dy, dw Storage) {
 	if is64(dw) {
 		cpu.Conv2dBackwardWeight(s, f64(x), f64(dy), f64(dw))
 	} else {
@@ -424,7 +475,7 @@ func (c *cpuDevice) Conv2dBackwardWeight(s cpu.ConvShape, x, dy, dw Storage) {
 	}
 }
 
-func (c *cpuDevice) Conv2dBackwardBias(s cpu.ConvShape, dy, db Storage) {
+func (c *cpuDevice) Conv2dBackwardBias(s kernel.ConvShape, dy, db Storage) {
 	if is64(db) {
 		cpu.Conv2dBackwardBias(s, f64(dy), f64(db))
 	} else {
@@ -464,7 +515,7 @@ func (c *cpuDevice) BatchNormGrad(dx, dw, db, x, w, dy, mean, rstd Storage, oute
 	}
 }
 
-func (c *cpuDevice) MaxPool2d(s cpu.PoolShape, y, arg, x Storage) {
+func (c *cpuDevice) MaxPool2d(s kernel.PoolShape, y, arg, x Storage) {
 	if is64(y) {
 		cpu.MaxPool2d(s, f64(y), i32(arg), f64(x))
 	} else {
@@ -472,7 +523,7 @@ func (c *cpuDevice) MaxPool2d(s cpu.PoolShape, y, arg, x Storage) {
 	}
 }
 
-func (c *cpuDevice) MaxPool2dGrad(s cpu.PoolShape, dx, dy, arg Storage) {
+func (c *cpuDevice) MaxPool2dGrad(s kernel.PoolShape, dx, dy, arg Storage) {
 	if is64(dx) {
 		cpu.MaxPool2dGrad(s, f64(dx), f64(dy), i32(arg))
 	} else {
@@ -480,7 +531,7 @@ func (c *cpuDevice) MaxPool2dGrad(s cpu.PoolShape, dx, dy, arg Storage) {
 	}
 }
 
-func (c *cpuDevice) AdaptiveAvgPool2d(s cpu.PoolShape, y, x Storage) {
+func (c *cpuDevice) AdaptiveAvgPool2d(s kernel.PoolShape, y, x Storage) {
 	if is64(y) {
 		cpu.AdaptiveAvgPool2d(s, f64(y), f64(x))
 	} else {
@@ -488,7 +539,7 @@ func (c *cpuDevice) AdaptiveAvgPool2d(s cpu.PoolShape, y, x Storage) {
 	}
 }
 
-func (c *cpuDevice) AdaptiveAvgPool2dGrad(s cpu.PoolShape, dx, dy Storage) {
+func (c *cpuDevice) AdaptiveAvgPool2dGrad(s kernel.PoolShape, dx, dy Storage) {
 	if is64(dx) {
 		cpu.AdaptiveAvgPool2dGrad(s, f64(dx), f64(dy))
 	} else {
@@ -496,7 +547,7 @@ func (c *cpuDevice) AdaptiveAvgPool2dGrad(s cpu.PoolShape, dx, dy Storage) {
 	}
 }
 
-func (c *cpuDevice) Bilinear(s cpu.PoolShape, y, x Storage, alignCorners bool) {
+func (c *cpuDevice) Bilinear(s kernel.PoolShape, y, x Storage, alignCorners bool) {
 	if is64(y) {
 		cpu.Bilinear(s, f64(y), f64(x), alignCorners)
 	} else {
@@ -504,10 +555,36 @@ func (c *cpuDevice) Bilinear(s cpu.PoolShape, y, x Storage, alignCorners bool) {
 	}
 }
 
-func (c *cpuDevice) BilinearGrad(s cpu.PoolShape, dx, dy Storage, alignCorners bool) {
+func (c *cpuDevice) BilinearGrad(s kernel.PoolShape, dx, dy Storage, alignCorners bool) {
 	if is64(dx) {
 		cpu.BilinearGrad(s, f64(dx), f64(dy), alignCorners)
 	} else {
 		cpu.BilinearGrad(s, f32(dx), f32(dy), alignCorners)
+	}
+}
+
+func (c *cpuDevice) Bernoulli(dst Storage, seed, offset uint64, p, value float64) {
+	if is64(dst) {
+		cpu.Bernoulli(f64(dst), seed, offset, p, value)
+	} else {
+		cpu.Bernoulli(f32(dst), seed, offset, p, float32(value))
+	}
+}
+
+// checkIndices panics unless every index is in [0, n): a wrong index
+// would otherwise read another row, or past the storage.
+func checkIndices(op string, idx []int32, n int) {
+	for i, k := range idx {
+		if k < 0 || int(k) >= n {
+			panic(fmt.Sprintf("autograd: %s: index %d (position %d) out of range [0, %d)", op, k, i, n))
+		}
+	}
+}
+
+func (c *cpuDevice) AdamW(p, g, m, v Storage, o kernel.AdamW) {
+	if is64(p) {
+		cpu.AdamW(f64(p), f64(g), f64(m), f64(v), o)
+	} else {
+		cpu.AdamW(f32(p), f32(g), f32(m), f32(v), o)
 	}
 }

@@ -88,7 +88,7 @@ func (t *Tensor) Backward() {
 	if t.Len() != 1 {
 		panic(fmt.Sprintf("autograd: Backward of a tensor of shape %v needs an explicit gradient (BackwardWith)", t.shape))
 	}
-	t.BackwardWith(Full(t.DType(), 1, t.shape...).To(t.Device()))
+	t.BackwardWith(FullOn(t.Device(), t.DType(), 1, t.shape...))
 }
 
 // BackwardWith is Backward with an upstream gradient of t's shape:

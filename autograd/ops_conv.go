@@ -3,7 +3,7 @@ package autograd
 import (
 	"fmt"
 
-	"github.com/vertebra-ml/vertebra/autograd/cpu"
+	"github.com/vertebra-ml/vertebra/autograd/kernel"
 )
 
 // Conv2dOptions are the geometry of a 2-d convolution; zero values mean
@@ -21,7 +21,7 @@ func Conv2d(x, w, b *Tensor, o Conv2dOptions) *Tensor {
 		panic(fmt.Sprintf("autograd: Conv2d: input %v and weight %v must be 4-d", x.shape, w.shape))
 	}
 	g := max(o.Groups, 1)
-	s := cpu.ConvShape{
+	s := kernel.ConvShape{
 		N: x.shape[0], C: x.shape[1], H: x.shape[2], W: x.shape[3],
 		O: w.shape[0], KH: w.shape[2], KW: w.shape[3],
 		SH: max(o.Stride[0], 1), SW: max(o.Stride[1], 1),

@@ -3,7 +3,7 @@ package autograd
 import (
 	"fmt"
 
-	"github.com/vertebra-ml/vertebra/autograd/cpu"
+	"github.com/vertebra-ml/vertebra/autograd/kernel"
 )
 
 // checkPair panics unless a and b share a dtype and a device.
@@ -69,7 +69,7 @@ func contiguousStrides(shape []int) []int {
 	return st
 }
 
-func binary(op cpu.BinaryOp, a, b *Tensor) *Tensor {
+func binary(op kernel.BinaryOp, a, b *Tensor) *Tensor {
 	name := op.String()
 	checkPair(name, a, b)
 	shape := broadcastShape(name, a.shape, b.shape)
@@ -78,28 +78,28 @@ func binary(op cpu.BinaryOp, a, b *Tensor) *Tensor {
 	return record(y, name, []*Tensor{a, b}, func(g *Tensor) []*Tensor {
 		var ga, gb *Tensor
 		switch op {
-		case cpu.Add:
+		case kernel.Add:
 			if needs(a) {
 				ga = SumTo(g, a.shape)
 			}
 			if needs(b) {
 				gb = SumTo(g, b.shape)
 			}
-		case cpu.Sub:
+		case kernel.Sub:
 			if needs(a) {
 				ga = SumTo(g, a.shape)
 			}
 			if needs(b) {
 				gb = SumTo(Neg(g), b.shape)
 			}
-		case cpu.Mul:
+		case kernel.Mul:
 			if needs(a) {
 				ga = SumTo(Mul(g, b), a.shape)
 			}
 			if needs(b) {
 				gb = SumTo(Mul(g, a), b.shape)
 			}
-		case cpu.Div:
+		case kernel.Div:
 			gOverB := Div(g, b)
 			if needs(a) {
 				ga = SumTo(gOverB, a.shape)
@@ -113,18 +113,18 @@ func binary(op cpu.BinaryOp, a, b *Tensor) *Tensor {
 }
 
 // Add returns a + b with NumPy broadcasting.
-func Add(a, b *Tensor) *Tensor { return binary(cpu.Add, a, b) }
+func Add(a, b *Tensor) *Tensor { return binary(kernel.Add, a, b) }
 
 // Sub returns a - b with NumPy broadcasting.
-func Sub(a, b *Tensor) *Tensor { return binary(cpu.Sub, a, b) }
+func Sub(a, b *Tensor) *Tensor { return binary(kernel.Sub, a, b) }
 
 // Mul returns a * b element-wise with NumPy broadcasting.
-func Mul(a, b *Tensor) *Tensor { return binary(cpu.Mul, a, b) }
+func Mul(a, b *Tensor) *Tensor { return binary(kernel.Mul, a, b) }
 
 // Div returns a / b element-wise with NumPy broadcasting.
-func Div(a, b *Tensor) *Tensor { return binary(cpu.Div, a, b) }
+func Div(a, b *Tensor) *Tensor { return binary(kernel.Div, a, b) }
 
-func unary(op cpu.UnaryOp, x *Tensor, alpha float64) *Tensor {
+func unary(op kernel.UnaryOp, x *Tensor, alpha float64) *Tensor {
 	y := x.empty(x.shape...)
 	x.Device().Unary(op, y.st, x.st, alpha)
 	return record(y, op.String(), []*Tensor{x}, func(g *Tensor) []*Tensor {
@@ -135,48 +135,48 @@ func unary(op cpu.UnaryOp, x *Tensor, alpha float64) *Tensor {
 }
 
 // Neg returns -x.
-func Neg(x *Tensor) *Tensor { return unary(cpu.Neg, x, 0) }
+func Neg(x *Tensor) *Tensor { return unary(kernel.Neg, x, 0) }
 
 // Exp returns e^x.
-func Exp(x *Tensor) *Tensor { return unary(cpu.Exp, x, 0) }
+func Exp(x *Tensor) *Tensor { return unary(kernel.Exp, x, 0) }
 
 // Log returns the natural logarithm of x.
-func Log(x *Tensor) *Tensor { return unary(cpu.Log, x, 0) }
+func Log(x *Tensor) *Tensor { return unary(kernel.Log, x, 0) }
 
 // Sqrt returns the square root of x.
-func Sqrt(x *Tensor) *Tensor { return unary(cpu.Sqrt, x, 0) }
+func Sqrt(x *Tensor) *Tensor { return unary(kernel.Sqrt, x, 0) }
 
 // Abs returns |x|; its gradient at 0 is 0, as in PyTorch.
-func Abs(x *Tensor) *Tensor { return unary(cpu.Abs, x, 0) }
+func Abs(x *Tensor) *Tensor { return unary(kernel.Abs, x, 0) }
 
 // Tanh returns the hyperbolic tangent of x.
-func Tanh(x *Tensor) *Tensor { return unary(cpu.Tanh, x, 0) }
+func Tanh(x *Tensor) *Tensor { return unary(kernel.Tanh, x, 0) }
 
 // Pow returns x raised to the constant power p.
-func Pow(x *Tensor, p float64) *Tensor { return unary(cpu.Pow, x, p) }
+func Pow(x *Tensor, p float64) *Tensor { return unary(kernel.Pow, x, p) }
 
 // AddScalar returns x + s.
-func AddScalar(x *Tensor, s float64) *Tensor { return unary(cpu.AddScalar, x, s) }
+func AddScalar(x *Tensor, s float64) *Tensor { return unary(kernel.AddScalar, x, s) }
 
 // MulScalar returns x * s.
-func MulScalar(x *Tensor, s float64) *Tensor { return unary(cpu.MulScalar, x, s) }
+func MulScalar(x *Tensor, s float64) *Tensor { return unary(kernel.MulScalar, x, s) }
 
 // ReLU returns max(x, 0).
-func ReLU(x *Tensor) *Tensor { return unary(cpu.ReLU, x, 0) }
+func ReLU(x *Tensor) *Tensor { return unary(kernel.ReLU, x, 0) }
 
 // Sigmoid returns 1 / (1 + e^-x).
-func Sigmoid(x *Tensor) *Tensor { return unary(cpu.Sigmoid, x, 0) }
+func Sigmoid(x *Tensor) *Tensor { return unary(kernel.Sigmoid, x, 0) }
 
 // SiLU returns x * sigmoid(x) (also called swish).
-func SiLU(x *Tensor) *Tensor { return unary(cpu.SiLU, x, 0) }
+func SiLU(x *Tensor) *Tensor { return unary(kernel.SiLU, x, 0) }
 
 // GELU returns the exact GELU, x * Phi(x) with the normal CDF Phi (erf
 // form), PyTorch's default.
-func GELU(x *Tensor) *Tensor { return unary(cpu.GELU, x, 0) }
+func GELU(x *Tensor) *Tensor { return unary(kernel.GELU, x, 0) }
 
 // GELUTanh returns the tanh approximation of GELU (PyTorch's
 // approximate="tanh").
-func GELUTanh(x *Tensor) *Tensor { return unary(cpu.GELUTanh, x, 0) }
+func GELUTanh(x *Tensor) *Tensor { return unary(kernel.GELUTanh, x, 0) }
 
 // SumTo sums x down to shape, the reverse of broadcasting shape to x's
 // shape: leading dimensions are summed away and dimensions of size 1 in

@@ -2,70 +2,82 @@ package autograd
 
 import (
 	"fmt"
-	"math"
 	"slices"
 )
 
-// indexStorage checks indices against n and uploads them to dev.
-func indexStorage(op string, dev Device, idx []int, n int) Storage {
-	v := make([]int32, len(idx))
-	for i, k := range idx {
-		if k < 0 || k >= n || k > math.MaxInt32 {
-			panic(fmt.Sprintf("autograd: %s: index %d out of range [0, %d)", op, k, n))
-		}
-		v[i] = int32(k)
+// checkIndex panics unless idx is an int32 tensor on x's device.
+func checkIndex(op string, x, idx *Tensor) {
+	if idx.DType() != Int32 {
+		panic(fmt.Sprintf("autograd: %s: index tensor %v is %s, want int32 (see Indices)", op, idx.shape, idx.DType()))
 	}
-	return dev.FromHost(v)
+	if idx.Device() != x.Device() {
+		panic(fmt.Sprintf("autograd: %s: index tensor on %s for input on %s", op, idx.Device().Name(), x.Device().Name()))
+	}
 }
 
-// IndexSelect picks the entries idx along axis, as torch.index_select:
-// the result has len(idx) entries along axis. Repeated indices accumulate
-// their gradients.
-func IndexSelect(x *Tensor, axis int, idx []int) *Tensor {
+// IndexSelect picks the entries idx (a 1-d int32 tensor, see Indices)
+// along axis, as torch.index_select: the result has idx.Len() entries along
+// axis. Repeated indices accumulate their gradients. An index outside
+// [0, x.Dim(axis)) is reported by the device (the CPU panics naming it).
+func IndexSelect(x *Tensor, axis int, idx *Tensor) *Tensor {
 	axis = x.axis("IndexSelect", axis)
+	checkIndex("IndexSelect", x, idx)
+	if idx.Rank() != 1 {
+		panic(fmt.Sprintf("autograd: IndexSelect: index tensor %v must be 1-d", idx.shape))
+	}
 	outer, n, inner := split3(x.shape, axis)
 	dev := x.Device()
-	is := indexStorage("IndexSelect", dev, idx, n)
 	shape := slices.Clone(x.shape)
-	shape[axis] = len(idx)
+	shape[axis] = idx.Len()
 	y := x.empty(shape...)
-	dev.IndexSelect(y.st, x.st, is, outer, n, inner)
+	dev.IndexSelect(y.st, x.st, idx.st, outer, n, inner)
 	return record(y, "index_select", []*Tensor{x}, func(g *Tensor) []*Tensor {
-		gx := Zeros(x.DType(), x.shape...).To(dev)
-		dev.IndexAdd(gx.st, g.st, is, outer, n, inner)
+		gx := zerosLike(x)
+		dev.IndexAdd(gx.st, g.st, idx.st, outer, n, inner)
 		return []*Tensor{gx}
 	})
 }
 
-// Embedding looks up rows of weight (num, dim): the result has shape
-// (len(idx), dim), as torch.nn.functional.embedding on a flat index list.
-func Embedding(weight *Tensor, idx []int) *Tensor {
+// Embedding looks up rows of weight (num, dim) for every index of idx (an
+// int32 tensor of any shape): the result has shape idx.Shape() + (dim), as
+// torch.nn.functional.embedding.
+func Embedding(weight, idx *Tensor) *Tensor {
 	if weight.Rank() != 2 {
 		panic(fmt.Sprintf("autograd: Embedding: weight %v must be 2-d", weight.shape))
 	}
-	return IndexSelect(weight, 0, idx)
+	flat := idx
+	if idx.Rank() != 1 {
+		flat = Reshape(idx, idx.Len())
+	}
+	y := IndexSelect(weight, 0, flat)
+	if idx.Rank() == 1 {
+		return y
+	}
+	return Reshape(y, append(idx.Shape(), weight.shape[1])...)
 }
 
 // Gather picks one element along axis per output position, as
-// torch.gather: index holds, in row-major order, an index into axis for
-// every element of the result, whose shape is x's with shape[axis] = k,
-// k = len(index) / (elements of x / x.shape[axis]).
-func Gather(x *Tensor, axis int, index []int) *Tensor {
+// torch.gather: index (an int32 tensor) has x's shape except along axis,
+// where it has k entries, and holds for every element of the result an
+// index into axis.
+func Gather(x *Tensor, axis int, index *Tensor) *Tensor {
 	axis = x.axis("Gather", axis)
-	outer, n, inner := split3(x.shape, axis)
-	if outer*inner == 0 || len(index)%(outer*inner) != 0 {
-		panic(fmt.Sprintf("autograd: Gather: %d indices for shape %v along axis %d", len(index), x.shape, axis))
+	checkIndex("Gather", x, index)
+	want := slices.Clone(x.shape)
+	if index.Rank() == len(want) {
+		want[axis] = index.shape[axis]
 	}
-	k := len(index) / (outer * inner)
+	if !sameShape(index.shape, want) {
+		panic(fmt.Sprintf("autograd: Gather: index %v for input %v along axis %d (sizes must match except along the axis)", index.shape, x.shape, axis))
+	}
+	outer, n, inner := split3(x.shape, axis)
+	k := index.shape[axis]
 	dev := x.Device()
-	is := indexStorage("Gather", dev, index, n)
-	shape := slices.Clone(x.shape)
-	shape[axis] = k
-	y := x.empty(shape...)
-	dev.GatherAxis(y.st, x.st, is, outer, n, k, inner)
+	y := x.empty(index.shape...)
+	dev.GatherAxis(y.st, x.st, index.st, outer, n, k, inner)
 	return record(y, "gather", []*Tensor{x}, func(g *Tensor) []*Tensor {
-		gx := Zeros(x.DType(), x.shape...).To(dev)
-		dev.GatherAxisAdd(gx.st, g.st, is, outer, n, k, inner)
+		gx := zerosLike(x)
+		dev.GatherAxisAdd(gx.st, g.st, index.st, outer, n, k, inner)
 		return []*Tensor{gx}
 	})
 }

@@ -23,8 +23,10 @@ func CrossEntropy(logits *Tensor, targets []int, o CrossEntropyOptions) *Tensor 
 	if o.LabelSmoothing < 0 || o.LabelSmoothing > 1 {
 		panic(fmt.Sprintf("autograd: CrossEntropy: label smoothing %g outside [0, 1]", o.LabelSmoothing))
 	}
+	dev := logits.Device()
+	tIdx := Indices(dev, targets, c) // checks the targets
 	lp := LogSoftmax(logits, 1)
-	nll := Neg(Gather(lp, 1, targets)) // (N, 1)
+	nll := Neg(Gather(lp, 1, Reshape(tIdx, n, 1))) // (N, 1)
 	var loss, smooth *Tensor
 	if o.Weight == nil {
 		loss = Mean(nll, nil, false)
@@ -35,21 +37,14 @@ func CrossEntropy(logits *Tensor, targets []int, o CrossEntropyOptions) *Tensor 
 		if o.Weight.Rank() != 1 || o.Weight.shape[0] != c {
 			panic(fmt.Sprintf("autograd: CrossEntropy: weight %v for %d classes", o.Weight.shape, c))
 		}
-		w := o.Weight.Detach().Float64s()
-		wt := make([]float64, n)
-		var total float64
-		for i, t := range targets {
-			if t < 0 || t >= c {
-				panic(fmt.Sprintf("autograd: CrossEntropy: target %d outside [0, %d)", t, c))
-			}
-			wt[i] = w[t]
-			total += w[t]
-		}
-		wTarget := fromF64As(logits.DType(), wt, []int{n, 1}).To(logits.Device())
-		loss = MulScalar(Sum(Mul(nll, wTarget), nil, false), 1/total)
+		// The weights stay on the device: keep them there (and of the
+		// logits' type) to spare a copy per call.
+		w := o.Weight.Detach().AsType(logits.DType()).To(dev)
+		wTarget := IndexSelect(w, 0, tIdx) // (N)
+		total := Sum(wTarget, nil, false)
+		loss = Div(Sum(Mul(Reshape(nll, n), wTarget), nil, false), total)
 		if o.LabelSmoothing > 0 {
-			wc := Reshape(o.Weight.Detach().AsType(logits.DType()).To(logits.Device()), 1, c)
-			smooth = MulScalar(Sum(Mul(lp, wc), nil, false), -1/total)
+			smooth = Neg(Div(Sum(Mul(lp, Reshape(w, 1, c)), nil, false), total))
 		}
 	}
 	if smooth == nil {

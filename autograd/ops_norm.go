@@ -42,18 +42,19 @@ func layerNorm(op string, x, w, b *Tensor, outer, n, inner int, eps float64) *Te
 	}
 	dev := x.Device()
 	y := x.empty(x.shape...)
-	mean, rstd := dev.Alloc(x.DType(), outer*inner), dev.Alloc(x.DType(), outer*inner)
-	dev.LayerNorm(y.st, x.st, storageOf(w), storageOf(b), mean, rstd, outer, n, inner, eps)
+	// The statistics are op-made tensors, so a Scope releases them.
+	mean, rstd := x.empty(outer*inner), x.empty(outer*inner)
+	dev.LayerNorm(y.st, x.st, storageOf(w), storageOf(b), mean.st, rstd.st, outer, n, inner, eps)
 	return record(y, op, []*Tensor{x, w, b}, func(g *Tensor) []*Tensor {
 		gx := x.empty(x.shape...)
 		var gw, gb *Tensor
 		if needs(w) {
-			gw = Zeros(w.DType(), w.shape...).To(dev)
+			gw = zerosLike(w)
 		}
 		if needs(b) {
-			gb = Zeros(b.DType(), b.shape...).To(dev)
+			gb = zerosLike(b)
 		}
-		dev.LayerNormGrad(gx.st, storageOf(gw), storageOf(gb), x.st, storageOf(w), g.st, mean, rstd, outer, n, inner)
+		dev.LayerNormGrad(gx.st, storageOf(gw), storageOf(gb), x.st, storageOf(w), g.st, mean.st, rstd.st, outer, n, inner)
 		if !needs(x) {
 			gx = nil
 		}
@@ -90,18 +91,18 @@ func BatchNorm(x, w, b, runningMean, runningVar *Tensor, o BatchNormOptions) *Te
 	}
 	dev := x.Device()
 	y := x.empty(x.shape...)
-	mean, rstd := dev.Alloc(x.DType(), c), dev.Alloc(x.DType(), c)
-	dev.BatchNorm(y.st, x.st, storageOf(w), storageOf(b), storageOf(runningMean), storageOf(runningVar), mean, rstd, outer, c, inner, o.Training, o.Momentum, o.Eps)
+	mean, rstd := x.empty(c), x.empty(c)
+	dev.BatchNorm(y.st, x.st, storageOf(w), storageOf(b), storageOf(runningMean), storageOf(runningVar), mean.st, rstd.st, outer, c, inner, o.Training, o.Momentum, o.Eps)
 	return record(y, "batch_norm", []*Tensor{x, w, b}, func(g *Tensor) []*Tensor {
 		gx := x.empty(x.shape...)
 		var gw, gb *Tensor
 		if needs(w) {
-			gw = Zeros(w.DType(), w.shape...).To(dev)
+			gw = zerosLike(w)
 		}
 		if needs(b) {
-			gb = Zeros(b.DType(), b.shape...).To(dev)
+			gb = zerosLike(b)
 		}
-		dev.BatchNormGrad(gx.st, storageOf(gw), storageOf(gb), x.st, storageOf(w), g.st, mean, rstd, outer, c, inner, o.Training)
+		dev.BatchNormGrad(gx.st, storageOf(gw), storageOf(gb), x.st, storageOf(w), g.st, mean.st, rstd.st, outer, c, inner, o.Training)
 		if !needs(x) {
 			gx = nil
 		}

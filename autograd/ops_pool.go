@@ -3,7 +3,7 @@ package autograd
 import (
 	"fmt"
 
-	"github.com/vertebra-ml/vertebra/autograd/cpu"
+	"github.com/vertebra-ml/vertebra/autograd/kernel"
 )
 
 // MaxPool2dOptions are the window of a 2-d max pooling; zero stride means
@@ -50,7 +50,7 @@ func MaxPool2d(x *Tensor, o MaxPool2dOptions) *Tensor {
 	if st[0] == 0 {
 		st = o.Kernel
 	}
-	s := cpu.PoolShape{Planes: p, H: h, W: w, KH: o.Kernel[0], KW: o.Kernel[1], SH: st[0], SW: st[1],
+	s := kernel.PoolShape{Planes: p, H: h, W: w, KH: o.Kernel[0], KW: o.Kernel[1], SH: st[0], SW: st[1],
 		PH: o.Padding[0], PW: o.Padding[1], DH: max(o.Dilation[0], 1), DW: max(o.Dilation[1], 1)}
 	if s.KH < 1 || s.KW < 1 || s.SH < 1 || s.SW < 1 || 2*s.PH > s.KH || 2*s.PW > s.KW {
 		panic(fmt.Sprintf("autograd: MaxPool2d: %+v (padding must be at most half the kernel)", o))
@@ -62,11 +62,11 @@ func MaxPool2d(x *Tensor, o MaxPool2dOptions) *Tensor {
 	}
 	dev := x.Device()
 	y := x.empty(withHW(x.shape, s.OH, s.OW)...)
-	arg := dev.Alloc(Int32, y.Len())
-	dev.MaxPool2d(s, y.st, arg, x.st)
+	arg := adopt(newTensor(dev, Int32, y.shape))
+	dev.MaxPool2d(s, y.st, arg.st, x.st)
 	return record(y, "max_pool2d", []*Tensor{x}, func(g *Tensor) []*Tensor {
 		gx := x.empty(x.shape...)
-		dev.MaxPool2dGrad(s, gx.st, g.st, arg)
+		dev.MaxPool2dGrad(s, gx.st, g.st, arg.st)
 		return []*Tensor{gx}
 	})
 }
@@ -78,7 +78,7 @@ func AdaptiveAvgPool2d(x *Tensor, oh, ow int) *Tensor {
 	if oh < 1 || ow < 1 {
 		panic(fmt.Sprintf("autograd: AdaptiveAvgPool2d: output %dx%d", oh, ow))
 	}
-	s := cpu.PoolShape{Planes: p, H: h, W: w, OH: oh, OW: ow}
+	s := kernel.PoolShape{Planes: p, H: h, W: w, OH: oh, OW: ow}
 	dev := x.Device()
 	y := x.empty(withHW(x.shape, oh, ow)...)
 	dev.AdaptiveAvgPool2d(s, y.st, x.st)
@@ -97,7 +97,7 @@ func InterpolateBilinear(x *Tensor, oh, ow int, alignCorners bool) *Tensor {
 	if oh < 1 || ow < 1 || h < 1 || w < 1 {
 		panic(fmt.Sprintf("autograd: InterpolateBilinear: %v to %dx%d", x.shape, oh, ow))
 	}
-	s := cpu.PoolShape{Planes: p, H: h, W: w, OH: oh, OW: ow}
+	s := kernel.PoolShape{Planes: p, H: h, W: w, OH: oh, OW: ow}
 	dev := x.Device()
 	y := x.empty(withHW(x.shape, oh, ow)...)
 	dev.Bilinear(s, y.st, x.st, alignCorners)

@@ -119,11 +119,11 @@ func maxAxis(x *Tensor, axis int) *Tensor {
 	outer, n, inner := split3(x.shape, axis)
 	shape := keptShape(x.shape, []int{axis})
 	y := x.empty(shape...)
-	arg := x.Device().Alloc(Int32, outer*inner)
-	x.Device().MaxAxis(y.st, arg, x.st, outer, n, inner)
+	arg := adopt(newTensor(x.Device(), Int32, []int{outer * inner}))
+	x.Device().MaxAxis(y.st, arg.st, x.st, outer, n, inner)
 	return record(y, "max", []*Tensor{x}, func(g *Tensor) []*Tensor {
 		dx := x.empty(x.shape...)
-		x.Device().MaxAxisGrad(dx.st, g.st, arg, outer, n, inner)
+		x.Device().MaxAxisGrad(dx.st, g.st, arg.st, outer, n, inner)
 		return []*Tensor{dx}
 	})
 }

@@ -142,7 +142,7 @@ func Slice(x *Tensor, axis, start, end, step int) *Tensor {
 	y := x.empty(shape...)
 	x.Device().Gather(y.st, x.st, shape, strides, offset)
 	return record(y, "slice", []*Tensor{x}, func(g *Tensor) []*Tensor {
-		dx := Zeros(x.DType(), x.shape...).To(x.Device())
+		dx := zerosLike(x)
 		x.Device().Scatter(dx.st, g.st, shape, strides, offset, false)
 		return []*Tensor{dx}
 	})

@@ -42,7 +42,7 @@ func checkShape(op string, shape []int) {
 // newTensor allocates an uninitialised tensor on dev, outside any scope.
 func newTensor(dev Device, dt DType, shape []int) *Tensor {
 	checkShape("new tensor", shape)
-	return &Tensor{shape: append([]int(nil), shape...), st: dev.Alloc(dt, numel(shape))}
+	return &Tensor{shape: append([]int(nil), shape...), st: alloc(dev, dt, numel(shape))}
 }
 
 // empty allocates an uninitialised op result like t with the given shape,
@@ -56,7 +56,7 @@ func FromFloat32(data []float32, shape ...int) *Tensor {
 	if len(data) != numel(shape) {
 		panic(fmt.Sprintf("autograd: FromFloat32: %d values for shape %v", len(data), shape))
 	}
-	return &Tensor{shape: append([]int(nil), shape...), st: CPU.FromHost(data)}
+	return &Tensor{shape: append([]int(nil), shape...), st: fromHost(CPU, data)}
 }
 
 // FromFloat64 copies data into a new float64 tensor of the given shape on
@@ -66,14 +66,50 @@ func FromFloat64(data []float64, shape ...int) *Tensor {
 	if len(data) != numel(shape) {
 		panic(fmt.Sprintf("autograd: FromFloat64: %d values for shape %v", len(data), shape))
 	}
-	return &Tensor{shape: append([]int(nil), shape...), st: CPU.FromHost(data)}
+	return &Tensor{shape: append([]int(nil), shape...), st: fromHost(CPU, data)}
 }
 
-// Full returns a tensor of the given type and shape filled with v.
-func Full(dt DType, v float64, shape ...int) *Tensor {
-	t := newTensor(CPU, dt, shape)
-	CPU.Fill(t.st, v)
+// FromInt32 copies data into a new int32 tensor of the given shape on the
+// CPU, for indices (IndexSelect, Gather, Embedding).
+func FromInt32(data []int32, shape ...int) *Tensor {
+	checkShape("FromInt32", shape)
+	if len(data) != numel(shape) {
+		panic(fmt.Sprintf("autograd: FromInt32: %d values for shape %v", len(data), shape))
+	}
+	return &Tensor{shape: append([]int(nil), shape...), st: fromHost(CPU, data)}
+}
+
+// Indices returns idx as a 1-d int32 tensor on dev, checking each index
+// against [0, n): the index tensor of IndexSelect, Gather and Embedding.
+// It panics, naming the index, if one is out of range.
+func Indices(dev Device, idx []int, n int) *Tensor {
+	v := make([]int32, len(idx))
+	for i, k := range idx {
+		if k < 0 || k >= n || k > math.MaxInt32 {
+			panic(fmt.Sprintf("autograd: Indices: index %d (position %d) out of range [0, %d)", k, i, n))
+		}
+		v[i] = int32(k)
+	}
+	return &Tensor{shape: []int{len(v)}, st: fromHost(dev, v)}
+}
+
+// Full returns a tensor of the given type and shape filled with v, on the
+// CPU.
+func Full(dt DType, v float64, shape ...int) *Tensor { return FullOn(CPU, dt, v, shape...) }
+
+// FullOn returns a tensor on dev of the given type and shape filled with v.
+func FullOn(dev Device, dt DType, v float64, shape ...int) *Tensor {
+	t := newTensor(dev, dt, shape)
+	dev.Fill(t.st, v)
 	return t
+}
+
+// zerosLike is an op-owned tensor of zeros like t, for backward rules
+// that accumulate.
+func zerosLike(t *Tensor) *Tensor {
+	z := t.empty(t.shape...)
+	t.Device().Fill(z.st, 0)
+	return z
 }
 
 // Zeros returns a tensor of zeros.
@@ -138,7 +174,7 @@ func (t *Tensor) Storage() Storage { return t.st }
 
 // Float32s copies the values to a new float32 slice in row-major order.
 func (t *Tensor) Float32s() []float32 {
-	switch v := t.Device().ToHost(t.st).(type) {
+	switch v := toHost(t).(type) {
 	case []float32:
 		return v
 	case []float64:
@@ -153,7 +189,7 @@ func (t *Tensor) Float32s() []float32 {
 
 // Float64s copies the values to a new float64 slice in row-major order.
 func (t *Tensor) Float64s() []float64 {
-	switch v := t.Device().ToHost(t.st).(type) {
+	switch v := toHost(t).(type) {
 	case []float64:
 		return v
 	case []float32:
@@ -166,6 +202,15 @@ func (t *Tensor) Float64s() []float64 {
 	panic("autograd: Float64s of an index tensor")
 }
 
+// Int32s copies the values of an int32 tensor to a new slice.
+func (t *Tensor) Int32s() []int32 {
+	v, ok := toHost(t).([]int32)
+	if !ok {
+		panic(fmt.Sprintf("autograd: Int32s of a %s tensor", t.DType()))
+	}
+	return v
+}
+
 // Item returns the value of a one-element tensor.
 func (t *Tensor) Item() float64 {
 	if t.Len() != 1 {
@@ -175,36 +220,47 @@ func (t *Tensor) Item() float64 {
 }
 
 // To returns the tensor on dev (t itself if it is there already). The copy
-// is a leaf that keeps RequiresGrad; to move a model, move its parameters.
+// is a leaf that keeps RequiresGrad; to move a model, use nn.Store.To.
 func (t *Tensor) To(dev Device) *Tensor {
 	if t.Device() == dev {
 		return t
 	}
-	var s Storage
-	switch v := t.Device().ToHost(t.st).(type) {
-	case []float32:
-		s = dev.FromHost(v)
-	case []float64:
-		s = dev.FromHost(v)
-	case []int32:
-		s = dev.FromHost(v)
+	return &Tensor{shape: t.Shape(), st: fromHost(dev, toHost(t)), requiresGrad: t.requiresGrad}
+}
+
+// MoveTo moves the values of a leaf tensor to dev in place, keeping the
+// tensor itself (so the modules and optimizers that hold it follow), its
+// RequiresGrad and its gradient, which moves too. The old storage is left
+// to the garbage collector, never released for reuse: other tensors may
+// share it. It returns the device's error, if any.
+func (t *Tensor) MoveTo(dev Device) (err error) {
+	if t.node != nil {
+		return fmt.Errorf("autograd: MoveTo on the result of an op %v (only leaves move; Detach first)", t.shape)
 	}
-	return &Tensor{shape: t.Shape(), st: s, requiresGrad: t.requiresGrad}
+	if t.Device() == dev {
+		return nil
+	}
+	err = CatchDeviceError(func() {
+		st := fromHost(dev, toHost(t))
+		var g *Tensor
+		if t.grad != nil {
+			g = t.grad.To(dev)
+		}
+		t.st, t.grad = st, g
+	})
+	return err
 }
 
 // AsType returns the tensor converted to dt (t itself if it has that type).
-// The result is a new leaf.
+// The result is a new leaf on t's device.
 func (t *Tensor) AsType(dt DType) *Tensor {
 	if t.DType() == dt {
 		return t
 	}
-	var s Storage
-	if dt == Float64 {
-		s = t.Device().FromHost(t.Float64s())
-	} else {
-		s = t.Device().FromHost(t.Float32s())
-	}
-	return &Tensor{shape: t.Shape(), st: s, requiresGrad: t.requiresGrad}
+	c := newTensor(t.Device(), dt, t.shape)
+	t.Device().Copy(c.st, t.st)
+	c.requiresGrad = t.requiresGrad
+	return c
 }
 
 // Clone returns a copy with its own storage, detached from the graph and

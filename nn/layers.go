@@ -145,8 +145,9 @@ func NewEmbedding(b Builder, num, dim int) *Embedding {
 	return &Embedding{Weight: b.Param("weight", []int{num, dim}, Normal(1))}
 }
 
-// Forward looks up the rows idx: (len(idx), dim).
-func (e *Embedding) Forward(idx []int) *ag.Tensor { return ag.Embedding(e.Weight, idx) }
+// Forward looks up the rows of idx, an int32 tensor of any shape on the
+// weight's device (see ag.Indices): idx.Shape() + (dim).
+func (e *Embedding) Forward(idx *ag.Tensor) *ag.Tensor { return ag.Embedding(e.Weight, idx) }
 
 // Dropout is torch.nn.Dropout, active in training mode.
 type Dropout struct {
@@ -159,7 +160,7 @@ func NewDropout(b Builder, p float64) *Dropout { return &Dropout{P: p, store: b.
 
 // Forward zeroes elements with probability P in training mode.
 func (d *Dropout) Forward(x *ag.Tensor) *ag.Tensor {
-	return ag.Dropout(x, d.P, d.store.Training(), d.store.RNG())
+	return ag.Dropout(x, d.P, d.store.Training(), d.store.Generator())
 }
 
 // DropPath is stochastic depth per sample (torchvision's
@@ -174,7 +175,7 @@ func NewDropPath(b Builder, p float64) *DropPath { return &DropPath{P: p, store:
 
 // Forward drops whole samples with probability P in training mode.
 func (d *DropPath) Forward(x *ag.Tensor) *ag.Tensor {
-	return ag.DropPath(x, d.P, d.store.Training(), d.store.RNG())
+	return ag.DropPath(x, d.P, d.store.Training(), d.store.Generator())
 }
 
 // GELU is the exact (erf) GELU activation.

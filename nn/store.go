@@ -3,6 +3,7 @@ package nn
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -26,7 +27,32 @@ type Entry struct {
 type IntBuffer struct {
 	Shape  []int
 	Values []int64
+
+	store *Store
+	index *ag.Tensor // Values as int32 on the store's device, built on first use
 }
+
+// Index returns the values as an int32 tensor of the buffer's shape on the
+// store's device, for index ops (IndexSelect, Gather). It is built once
+// and kept; LoadFile and Store.To rebuild it. After changing Values by
+// hand, call Reset.
+func (b *IntBuffer) Index() *ag.Tensor {
+	if b.index == nil {
+		v := make([]int32, len(b.Values))
+		for i, x := range b.Values {
+			if x < math.MinInt32 || x > math.MaxInt32 {
+				panic(fmt.Sprintf("nn: IntBuffer: value %d (position %d) does not fit an int32 index", x, i))
+			}
+			v[i] = int32(x)
+		}
+		b.index = ag.FromInt32(v, b.Shape...).To(b.store.Device())
+	}
+	return b.index
+}
+
+// Reset drops the tensor Index built, so that the next call rebuilds it
+// from Values.
+func (b *IntBuffer) Reset() { b.index = nil }
 
 // Ints returns the values as ints, for index ops.
 func (b *IntBuffer) Ints() []int {
@@ -38,19 +64,59 @@ func (b *IntBuffer) Ints() []int {
 }
 
 // Store owns the named parameters and buffers of a model in creation order,
-// the model's train/eval mode and the random generator of its dropout.
+// the device they live on, the model's train/eval mode and the random
+// generators of its initialisers and dropout.
 type Store struct {
 	dt       ag.DType
+	dev      ag.Device
 	entries  []*Entry
 	byName   map[string]*Entry
 	training bool
 	rng      *rand.Rand
+	gen      *ag.Generator
+	movers   []Mover
 }
 
-// NewStore returns an empty store whose tensors have type dt; seed drives
-// the initialisers and dropout.
+// NewStore returns an empty store on the CPU whose tensors have type dt;
+// seed drives the initialisers and dropout.
 func NewStore(dt ag.DType, seed uint64) *Store {
-	return &Store{dt: dt, byName: map[string]*Entry{}, rng: rand.New(rand.NewPCG(seed, 0x5eed))}
+	return &Store{dt: dt, dev: ag.CPU, byName: map[string]*Entry{}, rng: rand.New(rand.NewPCG(seed, 0x5eed)), gen: ag.NewGenerator(seed)}
+}
+
+// Device is where the store's tensors live; builders create new ones there.
+func (s *Store) Device() ag.Device { return s.dev }
+
+// Mover is state kept beside a store's tensors that must follow them to a
+// device: an optimizer's moments.
+type Mover interface {
+	To(dev ag.Device) error
+}
+
+// Attach registers state that Store.To moves with the store (an
+// optimizer over its parameters, say).
+func (s *Store) Attach(m Mover) { s.movers = append(s.movers, m) }
+
+// To moves every parameter (with its gradient), float buffer and integer
+// buffer index to dev, in place, then the attached state (Attach); the
+// store's builders create new tensors there. The modules holding the
+// tensors follow, since the tensors themselves stay the same.
+func (s *Store) To(dev ag.Device) error {
+	for _, e := range s.entries {
+		if e.Ints != nil {
+			e.Ints.Reset()
+			continue
+		}
+		if err := e.Tensor.MoveTo(dev); err != nil {
+			return fmt.Errorf("nn: moving %s to %s: %w", e.Name, dev.Name(), err)
+		}
+	}
+	s.dev = dev
+	for _, m := range s.movers {
+		if err := m.To(dev); err != nil {
+			return fmt.Errorf("nn: moving attached state to %s: %w", dev.Name(), err)
+		}
+	}
+	return nil
 }
 
 // DType is the element type of the store's tensors.
@@ -66,8 +132,13 @@ func (s *Store) Training() bool { return s.training }
 // SetTraining switches between training and eval mode.
 func (s *Store) SetTraining(on bool) { s.training = on }
 
-// RNG is the generator behind dropout and stochastic depth.
+// RNG is the generator behind the initialisers (and a convenient seeded
+// source for tests).
 func (s *Store) RNG() *rand.Rand { return s.rng }
+
+// Generator is the counter-based generator of dropout and stochastic-depth
+// masks, computed on the store's device.
+func (s *Store) Generator() *ag.Generator { return s.gen }
 
 // Entries lists every parameter and buffer in creation order.
 func (s *Store) Entries() []*Entry { return s.entries }
@@ -193,7 +264,7 @@ func (b Builder) IntBuffer(name string, shape []int, values []int64) *IntBuffer 
 	if len(values) != n {
 		panic(fmt.Sprintf("nn: IntBuffer %s%s: %d values for shape %v", b.prefix, name, len(values), shape))
 	}
-	ib := &IntBuffer{Shape: slices.Clone(shape), Values: values}
+	ib := &IntBuffer{Shape: slices.Clone(shape), Values: values, store: b.store}
 	b.store.add(&Entry{Name: b.prefix + name, Ints: ib, Buffer: true})
 	return ib
 }
@@ -201,13 +272,13 @@ func (b Builder) IntBuffer(name string, shape []int, values []int64) *IntBuffer 
 func (b Builder) tensor(shape []int, init Init) *ag.Tensor {
 	v := init(b.store.rng, shape)
 	if b.store.dt == ag.Float64 {
-		return ag.FromFloat64(v, shape...)
+		return ag.FromFloat64(v, shape...).To(b.store.dev)
 	}
 	w := make([]float32, len(v))
 	for i, x := range v {
 		w[i] = float32(x)
 	}
-	return ag.FromFloat32(w, shape...)
+	return ag.FromFloat32(w, shape...).To(b.store.dev)
 }
 
 func numel(shape []int) int {
@@ -336,6 +407,7 @@ func (e *Entry) set(t safetensors.Tensor, dt ag.DType) error {
 			return err
 		}
 		copy(e.Ints.Values, v)
+		e.Ints.Reset()
 		return nil
 	}
 	var src *ag.Tensor

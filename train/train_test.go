@@ -56,7 +56,10 @@ func TestSmallModelLearnsSyntheticSpines(t *testing.T) {
 		t.Fatal(err)
 	}
 	loss := Loss{ClassWeights: w[:]}
-	opt := optim.NewAdamW(store.Parameters(), optim.AdamWOptions{LR: 1e-3, WeightDecay: 0.02})
+	opt, err := optim.NewAdamW(store.Parameters(), optim.AdamWOptions{WeightDecay: 0.02})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for epoch := range 6 {
 		s, err := Epoch(model, store, opt, trainLoader, epoch, loss, ag.CPU, nil)
 		if err != nil {

@@ -2,57 +2,8 @@ package cpu
 
 import (
 	"fmt"
-	"strings"
 	"sync"
 )
-
-// ConvShape describes a 2-D convolution over NCHW images with OIHW weights:
-// x is N x C x H x W, w is O x C/Groups x KH x KW, y is N x O x OH x OW.
-// Input channel group g (C/Groups channels) feeds output channel group g
-// (O/Groups channels). Padding is PH rows above and below and PW columns
-// left and right.
-type ConvShape struct {
-	N, C, H, W int // input batch, channels, height, width
-	O          int // output channels
-	KH, KW     int // kernel height and width
-	SH, SW     int // stride
-	PH, PW     int // zero padding
-	DH, DW     int // dilation
-	Groups     int
-}
-
-// OutHW returns the height and width of the output.
-func (s ConvShape) OutHW() (oh, ow int) {
-	return convOut(s.H, s.KH, s.SH, s.PH, s.DH), convOut(s.W, s.KW, s.SW, s.PW, s.DW)
-}
-
-func convOut(in, k, stride, pad, dil int) int {
-	span := in + 2*pad - dil*(k-1) - 1
-	if span < 0 || stride <= 0 {
-		return 0
-	}
-	return span/stride + 1
-}
-
-// Validate reports whether s describes a valid convolution: positive sizes
-// (N may be 0), strides and dilations, non-negative padding, Groups dividing
-// C and O, and a kernel that fits in the padded input.
-func (s ConvShape) Validate() error {
-	switch {
-	case s.N < 0 || s.C <= 0 || s.H <= 0 || s.W <= 0 || s.O <= 0 || s.KH <= 0 || s.KW <= 0:
-		return fmt.Errorf("cpu: non-positive size in %+v", s)
-	case s.SH <= 0 || s.SW <= 0 || s.DH <= 0 || s.DW <= 0:
-		return fmt.Errorf("cpu: stride and dilation must be positive in %+v", s)
-	case s.PH < 0 || s.PW < 0:
-		return fmt.Errorf("cpu: negative padding in %+v", s)
-	case s.Groups <= 0 || s.C%s.Groups != 0 || s.O%s.Groups != 0:
-		return fmt.Errorf("cpu: Groups=%d must divide C=%d and O=%d", s.Groups, s.C, s.O)
-	}
-	if oh, ow := s.OutHW(); oh == 0 || ow == 0 {
-		return fmt.Errorf("cpu: dilated kernel larger than padded input in %+v", s)
-	}
-	return nil
-}
 
 // convDims holds the derived sizes of a valid shape.
 type convDims struct {
@@ -61,7 +12,7 @@ type convDims struct {
 	k           int // cg*KH*KW: rows of the im2col matrix
 }
 
-func (s ConvShape) convDims() convDims {
+func dimsOf(s ConvShape) convDims {
 	oh, ow := s.OutHW()
 	cg := s.C / s.Groups
 	return convDims{oh: oh, ow: ow, ohw: oh * ow, cg: cg, og: s.O / s.Groups, k: cg * s.KH * s.KW}
@@ -70,7 +21,7 @@ func (s ConvShape) convDims() convDims {
 // convCheck panics unless s is valid.
 func convCheck(fn string, s ConvShape) {
 	if err := s.Validate(); err != nil {
-		panic("cpu." + fn + ": " + strings.TrimPrefix(err.Error(), "cpu: "))
+		panic("cpu." + fn + ": " + err.Error())
 	}
 }
 
@@ -86,17 +37,6 @@ func convFill[T Float](s []T, v T) {
 	for i := range s {
 		s[i] = v
 	}
-}
-
-// convDepthwise reports whether s is a depthwise convolution (one input
-// channel per group, O a multiple of C), which runs as a direct loop.
-func (s ConvShape) convDepthwise() bool {
-	return s.Groups == s.C && s.Groups > 1
-}
-
-// convPointwise reports whether the im2col matrix of s is the input itself.
-func (s ConvShape) convPointwise() bool {
-	return s.KH == 1 && s.KW == 1 && s.SH == 1 && s.SW == 1 && s.PH == 0 && s.PW == 0
 }
 
 // convRange returns the range [lo, hi) of output positions o in [0, n)
@@ -119,7 +59,7 @@ func convRange(off, stride, size, n int) (lo, hi int) {
 // (kh, kw) of group channel c sees there, or 0 in the padding.
 func Im2col[T Float](s ConvShape, x []T, n, g int, col []T) {
 	convCheck("Im2col", s)
-	d := s.convDims()
+	d := dimsOf(s)
 	convCheckLen("Im2col", s, "x", len(x), s.N*s.C*s.H*s.W)
 	convCheckLen("Im2col", s, "col", len(col), d.k*d.ohw)
 	convCheckImage("Im2col", s, n, g)
@@ -131,7 +71,7 @@ func Im2col[T Float](s ConvShape, x []T, n, g int, col []T) {
 // entries are dropped). It is the adjoint of Im2col.
 func Col2im[T Float](s ConvShape, col []T, n, g int, dx []T) {
 	convCheck("Col2im", s)
-	d := s.convDims()
+	d := dimsOf(s)
 	convCheckLen("Col2im", s, "dx", len(dx), s.N*s.C*s.H*s.W)
 	convCheckLen("Col2im", s, "col", len(col), d.k*d.ohw)
 	convCheckImage("Col2im", s, n, g)
@@ -245,7 +185,7 @@ func convCol2im[T Float](s ConvShape, d *convDims, col []T, n, g, c0, c1 int, dx
 // depthwise one runs as a direct loop.
 func Conv2dForward[T Float](s ConvShape, x, w, bias []T, y []T) {
 	convCheck("Conv2dForward", s)
-	d := s.convDims()
+	d := dimsOf(s)
 	convCheckLen("Conv2dForward", s, "x", len(x), s.N*s.C*s.H*s.W)
 	convCheckLen("Conv2dForward", s, "w", len(w), s.O*d.k)
 	convCheckLen("Conv2dForward", s, "y", len(y), s.N*s.O*d.ohw)
@@ -255,7 +195,7 @@ func Conv2dForward[T Float](s ConvShape, x, w, bias []T, y []T) {
 	if s.N == 0 {
 		return
 	}
-	if s.convDepthwise() {
+	if s.Depthwise() {
 		convDepthwiseForward(s, &d, x, w, bias, y)
 		return
 	}
@@ -265,7 +205,7 @@ func Conv2dForward[T Float](s ConvShape, x, w, bias []T, y []T) {
 		return
 	}
 	var col *[]T
-	if !s.convPointwise() {
+	if !s.Pointwise() {
 		col = gemmGetBuf[T](d.k * d.ohw)
 		defer gemmPutBuf(col)
 	}
@@ -277,7 +217,7 @@ func Conv2dForward[T Float](s ConvShape, x, w, bias []T, y []T) {
 func convForwardImages[T Float](s ConvShape, d *convDims, x, w, bias, y []T, work int) {
 	ParallelFor(s.N, work, func(lo, hi int) {
 		var col *[]T
-		if !s.convPointwise() {
+		if !s.Pointwise() {
 			col = gemmGetBuf[T](d.k * d.ohw)
 			defer gemmPutBuf(col)
 		}
@@ -314,14 +254,14 @@ func convForwardImage[T Float](s ConvShape, d *convDims, x, w, bias, y []T, n in
 // <conv(x, w), dy>; dx is overwritten.
 func Conv2dBackwardData[T Float](s ConvShape, dy, w []T, dx []T) {
 	convCheck("Conv2dBackwardData", s)
-	d := s.convDims()
+	d := dimsOf(s)
 	convCheckLen("Conv2dBackwardData", s, "dy", len(dy), s.N*s.O*d.ohw)
 	convCheckLen("Conv2dBackwardData", s, "w", len(w), s.O*d.k)
 	convCheckLen("Conv2dBackwardData", s, "dx", len(dx), s.N*s.C*s.H*s.W)
 	if s.N == 0 {
 		return
 	}
-	if s.convDepthwise() {
+	if s.Depthwise() {
 		convDepthwiseBackwardData(s, &d, dy, w, dx)
 		return
 	}
@@ -331,7 +271,7 @@ func Conv2dBackwardData[T Float](s ConvShape, dy, w []T, dx []T) {
 		return
 	}
 	var col *[]T
-	if !s.convPointwise() {
+	if !s.Pointwise() {
 		col = gemmGetBuf[T](d.k * d.ohw)
 		defer gemmPutBuf(col)
 	}
@@ -343,7 +283,7 @@ func Conv2dBackwardData[T Float](s ConvShape, dy, w []T, dx []T) {
 func convBackwardDataImages[T Float](s ConvShape, d *convDims, dy, w, dx []T, work int) {
 	ParallelFor(s.N, work, func(lo, hi int) {
 		var col *[]T
-		if !s.convPointwise() {
+		if !s.Pointwise() {
 			col = gemmGetBuf[T](d.k * d.ohw)
 			defer gemmPutBuf(col)
 		}
@@ -375,7 +315,7 @@ func convBackwardDataImage[T Float](s ConvShape, d *convDims, dy, w, dx []T, n i
 // Conv2dBackwardBias.
 func Conv2dBackwardWeight[T Float](s ConvShape, x, dy []T, dw []T) {
 	convCheck("Conv2dBackwardWeight", s)
-	d := s.convDims()
+	d := dimsOf(s)
 	convCheckLen("Conv2dBackwardWeight", s, "x", len(x), s.N*s.C*s.H*s.W)
 	convCheckLen("Conv2dBackwardWeight", s, "dy", len(dy), s.N*s.O*d.ohw)
 	convCheckLen("Conv2dBackwardWeight", s, "dw", len(dw), s.O*d.k)
@@ -383,7 +323,7 @@ func Conv2dBackwardWeight[T Float](s ConvShape, x, dy []T, dw []T) {
 		clear(dw[:s.O*d.k])
 		return
 	}
-	if s.convDepthwise() {
+	if s.Depthwise() {
 		convDepthwiseBackwardWeight(s, &d, x, dy, dw)
 		return
 	}
@@ -393,7 +333,7 @@ func Conv2dBackwardWeight[T Float](s ConvShape, x, dy []T, dw []T) {
 		return
 	}
 	var col *[]T
-	if !s.convPointwise() {
+	if !s.Pointwise() {
 		col = gemmGetBuf[T](d.k * d.ohw)
 		defer gemmPutBuf(col)
 	}
@@ -419,7 +359,7 @@ func convBackwardWeightImages[T Float](s ConvShape, d *convDims, x, dy, dw []T, 
 			mu.Unlock()
 		}
 		var col *[]T
-		if !s.convPointwise() {
+		if !s.Pointwise() {
 			col = gemmGetBuf[T](d.k * d.ohw)
 			defer gemmPutBuf(col)
 		}
@@ -459,7 +399,7 @@ func convBackwardWeightImage[T Float](s ConvShape, d *convDims, x, dy, dw []T, n
 // positions of channel o; db is overwritten.
 func Conv2dBackwardBias[T Float](s ConvShape, dy []T, db []T) {
 	convCheck("Conv2dBackwardBias", s)
-	d := s.convDims()
+	d := dimsOf(s)
 	convCheckLen("Conv2dBackwardBias", s, "dy", len(dy), s.N*s.O*d.ohw)
 	convCheckLen("Conv2dBackwardBias", s, "db", len(db), s.O)
 	ParallelFor(s.O, s.N*d.ohw, func(lo, hi int) {

@@ -2,33 +2,6 @@ package cpu
 
 import "math"
 
-// UnaryOp names an element-wise function of one input.
-type UnaryOp int
-
-// The element-wise functions. Alpha is the scalar parameter of the ops
-// that take one (AddScalar, MulScalar, Pow).
-const (
-	Neg UnaryOp = iota
-	Exp
-	Log
-	Sqrt
-	Abs
-	Tanh
-	ReLU
-	Sigmoid
-	SiLU
-	GELU     // exact: x * Phi(x)
-	GELUTanh // tanh approximation
-	AddScalar
-	MulScalar
-	Pow
-)
-
-var unaryNames = [...]string{"neg", "exp", "log", "sqrt", "abs", "tanh", "relu", "sigmoid", "silu", "gelu", "gelu_tanh", "add_scalar", "mul_scalar", "pow"}
-
-// String is the op's name, as used in graph nodes and errors.
-func (op UnaryOp) String() string { return unaryNames[op] }
-
 const (
 	invSqrt2    = 0.70710678118654752440
 	invSqrt2Pi  = 0.39894228040143267794
@@ -226,22 +199,6 @@ func unaryDeriv(op UnaryOp, alpha float64) func(float64) float64 {
 	}
 	panic("cpu: UnaryGrad: no derivative for op " + op.String())
 }
-
-// BinaryOp names an element-wise function of two inputs.
-type BinaryOp int
-
-// The element-wise binary functions.
-const (
-	Add BinaryOp = iota
-	Sub
-	Mul
-	Div
-)
-
-var binaryNames = [...]string{"add", "sub", "mul", "div"}
-
-// String is the op's name, as used in graph nodes and errors.
-func (op BinaryOp) String() string { return binaryNames[op] }
 
 // Binary writes dst = a op b over the output shape, reading a and b through
 // element strides (a stride of 0 broadcasts). dst is contiguous in shape.

@@ -2,14 +2,6 @@ package cpu
 
 import "math"
 
-// PoolShape describes a 2-d pooling window over planes of H x W (every
-// (n, c) pair is one plane).
-type PoolShape struct {
-	Planes, H, W, OH, OW   int
-	KH, KW, SH, SW, PH, PW int
-	DH, DW                 int // dilation; 0 is read as 1
-}
-
 // MaxPool2d writes the window maxima to y and their flat in-plane input
 // positions to arg. Padding acts as -inf, as in PyTorch.
 func MaxPool2d[T Float](s PoolShape, y []T, arg []int32, x []T) {

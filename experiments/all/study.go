@@ -157,11 +157,11 @@ func (s *study) runModel(m modelSpec) (*result, error) {
 	}
 	fmt.Fprintf(s.log, "%s: %d parameters, %d trainable (last %d backbone tensors, embedding, head); backbone %s\n",
 		m.Name, store.NumParams(), trainable, s.cfg.UnfreezeLast, pretrained)
-	ao := optim.AdamWOptions{LR: s.cfg.LR, Betas: [2]float64{0.9, 0.999}, Eps: 1e-8, WeightDecay: s.cfg.WeightDecay}
-	if err := ao.Validate(); err != nil {
+	ao := optim.AdamWOptions{LR: optim.Exactly(s.cfg.LR), WeightDecay: optim.Exactly(s.cfg.WeightDecay)}
+	opt, err := optim.NewAdamW(params, ao)
+	if err != nil {
 		return nil, err
 	}
-	opt := optim.NewAdamW(params, ao)
 	trL, valL, testL, err := s.loaders()
 	if err != nil {
 		return nil, err

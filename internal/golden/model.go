@@ -197,7 +197,11 @@ func checkStep(f *safetensors.File, store *nn.Store, r *Result) {
 			params = append(params, e.Tensor)
 		}
 	}
-	opt := optim.NewAdamW(params, optim.AdamWOptions{LR: o.LR, Betas: o.Betas, Eps: o.Eps, WeightDecay: o.WeightDecay})
+	opt, err := optim.NewAdamW(params, exactAdamW(o.LR, o.Betas, o.Eps, o.WeightDecay))
+	if err != nil {
+		r.Err = err
+		return
+	}
 	opt.Step()
 	var num, den float64
 	for _, e := range fresh.NamedParameters() {

@@ -179,7 +179,16 @@ func runOp(op string, a opArgs, in map[string]*ag.Tensor, f *safetensors.File) (
 		if err != nil {
 			return nil, nil, err
 		}
-		return ag.Embedding(in["weight"], idx), nil, nil
+		w := in["weight"]
+		if w.Rank() != 2 {
+			return nil, nil, fmt.Errorf("embedding: weight %v must be 2-d", w.Shape())
+		}
+		for _, k := range idx {
+			if k < 0 || k >= w.Dim(0) {
+				return nil, nil, fmt.Errorf("embedding: index %d outside [0, %d)", k, w.Dim(0))
+			}
+		}
+		return ag.Embedding(w, ag.Indices(w.Device(), idx, w.Dim(0))), nil, nil
 	case "cross_entropy":
 		t, err := ints(f, "in.target")
 		if err != nil {
@@ -215,7 +224,11 @@ func checkAdamW(f *safetensors.File, a opArgs, r *Result) {
 		return
 	}
 	p.SetRequiresGrad(true)
-	opt := optim.NewAdamW([]*ag.Tensor{p}, optim.AdamWOptions{LR: a.LR, Betas: a.Betas, Eps: a.Eps, WeightDecay: a.WeightDecay})
+	opt, err := optim.NewAdamW([]*ag.Tensor{p}, exactAdamW(a.LR, a.Betas, a.Eps, a.WeightDecay))
+	if err != nil {
+		r.Err = err
+		return
+	}
 	for s := 1; s <= a.Steps; s++ {
 		g, err := tensor(f, fmt.Sprintf("in.grad_step%d", s))
 		if err != nil {
@@ -235,7 +248,8 @@ func checkAdamW(f *safetensors.File, a opArgs, r *Result) {
 		}
 		r.Fwd = worst(r.Fwd, RelErr(p, w))
 	}
-	m, v := opt.State(0)
+	st := opt.State(0)
+	m, v := st.ExpAvg, st.ExpAvgSq
 	for key, got := range map[string]*ag.Tensor{"out.exp_avg": m, "out.exp_avg_sq": v} {
 		w, err := tensor(f, key)
 		if err != nil {
@@ -244,4 +258,11 @@ func checkAdamW(f *safetensors.File, a opArgs, r *Result) {
 		}
 		r.Fwd = worst(r.Fwd, RelErr(got, w))
 	}
+}
+
+// exactAdamW gives the file's hyper-parameters as written: a 0 there is a
+// 0, not PyTorch's default.
+func exactAdamW(lr float64, betas [2]float64, eps, wd float64) optim.AdamWOptions {
+	x := optim.Exactly
+	return optim.AdamWOptions{LR: x(lr), Betas: [2]float64{x(betas[0]), x(betas[1])}, Eps: x(eps), WeightDecay: x(wd)}
 }

@@ -15,15 +15,15 @@
 package safetensors
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
+
+	"github.com/vertebra-ml/vertebra/internal/atomicfile"
 )
 
 // MaxHeaderSize bounds the JSON header that Read accepts, as the reference
@@ -196,58 +196,16 @@ func Write(w io.Writer, f *File) error {
 	return nil
 }
 
-// WriteFile writes f to path atomically: it writes a temporary file in the
-// same directory, syncs it and renames it over path, so a crash or error
-// leaves either the old file or the complete new one, never a partial one.
-func WriteFile(path string, f *File) (err error) {
+// WriteFile writes f to path atomically (see internal/atomicfile): a crash
+// or error leaves either the old file or the complete new one, never a
+// partial one. The file gets mode 0644 before the umask.
+func WriteFile(path string, f *File) error {
 	p, err := plan(f)
 	if err != nil {
 		return fmt.Errorf("safetensors: %s: %w", path, err)
 	}
-	defer func() {
-		if err != nil {
-			err = fmt.Errorf("safetensors: %w", err)
-		}
-	}()
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err := p.write(bw); err != nil {
-		return fmt.Errorf("writing %s: %w", tmp.Name(), err)
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("writing %s: %w", tmp.Name(), err)
-	}
-	// CreateTemp makes the file 0600; checkpoints are ordinary data files.
-	if err := tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	// Make the rename itself durable; not every platform can sync a
-	// directory, and the data is already safe, so failure is ignored.
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
+	if err := atomicfile.Write(path, 0o644, p.write); err != nil {
+		return fmt.Errorf("safetensors: %w", err)
 	}
 	return nil
 }

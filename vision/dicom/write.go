@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/vertebra-ml/vertebra/internal/atomicfile"
 )
 
 // MR Image Storage, the SOP class of the files Write makes.
@@ -39,34 +39,18 @@ type WriteSpec struct {
 	ImageOrientationPatient [6]float64
 }
 
-// WriteFile writes the image to path through a temporary file in the same
-// folder, renamed into place, so that readers never see a partial file.
-func WriteFile(path string, s WriteSpec) (err error) {
+// WriteFile writes the image to path atomically (see internal/atomicfile),
+// so that readers never see a partial file. The file gets mode 0644 before
+// the umask.
+func WriteFile(path string, s WriteSpec) error {
 	b, err := encode(s)
 	if err != nil {
 		return fmt.Errorf("dicom: %s: %w", path, err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+	if err := atomicfile.WriteFile(path, b, 0o644); err != nil {
 		return fmt.Errorf("dicom: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-			err = fmt.Errorf("dicom: %s: %w", path, err)
-		}
-	}()
-	if _, err = f.Write(b); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return nil
 }
 
 // Write writes the image as a DICOM Part 10 file in explicit VR little

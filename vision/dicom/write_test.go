@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -89,8 +90,15 @@ func TestWriteFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "1.dcm")
 	s := testSpec(4, 6, 16)
-	if err := WriteFile(path, s); err != nil {
+	old := syscall.Umask(0o022)
+	err := WriteFile(path, s)
+	syscall.Umask(old)
+	if err != nil {
 		t.Fatal(err)
+	}
+	// An ordinary data file, not os.CreateTemp's 0600.
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o644 {
+		t.Errorf("mode = %v (%v), want 0644", st.Mode().Perm(), err)
 	}
 	im, err := ReadFile(path)
 	if err != nil {

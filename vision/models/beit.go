@@ -459,7 +459,7 @@ func beitRelativePositionIndex(win [2]int) []int64 {
 // looked up through the (possibly loaded) relative_position_index.
 func (p *BeitRelativePositionBias) Bias() *ag.Tensor {
 	t := p.RelativePositionIndex.Shape[0]
-	bias := ag.IndexSelect(p.RelativePositionBiasTable, 0, p.RelativePositionIndex.Ints()) // (T*T, heads)
+	bias := ag.IndexSelect(p.RelativePositionBiasTable, 0, ag.Reshape(p.RelativePositionIndex.Index(), t*t)) // (T*T, heads)
 	return ag.Permute(ag.Reshape(bias, t, t, -1), 2, 0, 1)
 }
 
@@ -484,7 +484,7 @@ func (a *BeitSelfAttention) Forward(x, shared *ag.Tensor) *ag.Tensor {
 			bias = ag.Add(bias, shared)
 		}
 	}
-	o := attentionDropout(q, k, v, bias, a.AttentionDropout, a.store.Training(), a.store.RNG())
+	o := attentionDropout(q, k, v, bias, a.AttentionDropout, a.store.Training(), a.store.Generator())
 	return ag.Reshape(ag.Permute(o, 0, 2, 1, 3), n, t, d)
 }
 

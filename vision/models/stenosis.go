@@ -99,7 +99,7 @@ func (s *Stenosis) Forward(x *ag.Tensor, levels []int) *ag.Tensor {
 		panic(fmt.Sprintf("models: Stenosis: %d levels for a batch of %d", len(levels), x.Dim(0)))
 	}
 	f := s.BaseModel.Features(x)
-	e := s.LevelEmbedding.Forward(levels)
+	e := s.LevelEmbedding.Forward(ag.Indices(x.Device(), levels, s.LevelEmbedding.Weight.Dim(0)))
 	return s.Classifier.Forward(ag.Concat(1, f, e))
 }
 

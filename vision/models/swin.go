@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 
 	ag "github.com/vertebra-ml/vertebra/autograd"
 	"github.com/vertebra-ml/vertebra/nn"
@@ -168,6 +169,37 @@ type SwinWindowAttention struct {
 
 	attnDrop *nn.Dropout // hf: self.dropout on the probabilities
 	projDrop *nn.Dropout // hf: output.dropout after the projection
+
+	masks swinMasks
+}
+
+// swinMasks keeps the shift masks built so far, one per padded map size,
+// window, shift, type and device, so a forward pass builds none.
+type swinMasks struct {
+	mu sync.Mutex
+	m  map[swinMaskKey]*ag.Tensor
+}
+
+type swinMaskKey struct {
+	hp, wp     int
+	win, shift [2]int
+	dt         ag.DType
+	dev        ag.Device
+}
+
+// get returns the mask for the key, building and keeping it the first time.
+func (c *swinMasks) get(k swinMaskKey) *ag.Tensor {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t, ok := c.m[k]; ok {
+		return t
+	}
+	if c.m == nil {
+		c.m = map[swinMaskKey]*ag.Tensor{}
+	}
+	t := swinShiftMask(k.hp, k.wp, k.win, k.shift, k.dt).To(k.dev)
+	c.m[k] = t
+	return t
 }
 
 // SwinPatchMerging halves the resolution: the 2x2 neighbours of every
@@ -526,8 +558,8 @@ func (a *SwinWindowAttention) forward(x *ag.Tensor, win, shift [2]int) *ag.Tenso
 		bias = ag.Add(bias, keyBias)
 	}
 	if shifted {
-		mask := swinShiftMask(hp, wp, win, shift, x.DType()).To(x.Device()) // (nWin, 1, tokens, tokens)
-		bias = ag.Add(mask, bias)                                           // (nWin, heads, tokens, tokens)
+		mask := a.masks.get(swinMaskKey{hp, wp, win, shift, x.DType(), x.Device()}) // (nWin, 1, tokens, tokens)
+		bias = ag.Add(mask, bias)                                                   // (nWin, heads, tokens, tokens)
 	}
 	var o *ag.Tensor
 	if a.attnDrop != nil && a.attnDrop.P > 0 {
@@ -607,11 +639,11 @@ func (a *SwinWindowAttention) qkv(x *ag.Tensor) (q, k, v, keyBias *ag.Tensor) {
 // relativePositionBias gathers the table rows of every (query, key) pair:
 // (heads, tokens, tokens).
 func (a *SwinWindowAttention) relativePositionBias(tokens int) *ag.Tensor {
-	idx := a.RelativePositionIndex.Ints()
-	if len(idx) != tokens*tokens {
-		panic(fmt.Sprintf("models: Swin: relative_position_index has %d entries for a %d-token window", len(idx), tokens))
+	idx := a.RelativePositionIndex.Index()
+	if idx.Len() != tokens*tokens {
+		panic(fmt.Sprintf("models: Swin: relative_position_index has %d entries for a %d-token window", idx.Len(), tokens))
 	}
-	b := ag.IndexSelect(a.RelativePositionBiasTable, 0, idx) // (tokens*tokens, heads)
+	b := ag.IndexSelect(a.RelativePositionBiasTable, 0, ag.Reshape(idx, tokens*tokens)) // (tokens*tokens, heads)
 	return ag.Permute(ag.Reshape(b, tokens, tokens, a.NumHeads), 2, 0, 1)
 }
 

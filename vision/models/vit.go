@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"math/rand/v2"
 
 	ag "github.com/vertebra-ml/vertebra/autograd"
 	"github.com/vertebra-ml/vertebra/nn"
@@ -243,7 +242,7 @@ func newViTEncoderBlock(b nn.Builder, cfg ViTConfig) *ViTEncoderBlock {
 func (blk *ViTEncoderBlock) Forward(x *ag.Tensor) *ag.Tensor {
 	h := blk.LN1.Forward(x)
 	if blk.attnDropout > 0 && blk.store.Training() {
-		h = mhaWithDropout(blk.SelfAttention, h, blk.attnDropout, blk.store.RNG())
+		h = mhaWithDropout(blk.SelfAttention, h, blk.attnDropout, blk.store.Generator())
 	} else {
 		h = blk.SelfAttention.Forward(h)
 	}
@@ -305,7 +304,7 @@ func (m *ViT) FeatureDim() int { return m.Config.HiddenDim }
 
 // mhaWithDropout is m.Forward with dropout on the attention weights, as
 // torch.nn.MultiheadAttention in training mode (nn's layer has none).
-func mhaWithDropout(m *nn.MultiheadAttention, x *ag.Tensor, p float64, rng *rand.Rand) *ag.Tensor {
+func mhaWithDropout(m *nn.MultiheadAttention, x *ag.Tensor, p float64, gen *ag.Generator) *ag.Tensor {
 	n, l, e := x.Dim(0), x.Dim(1), x.Dim(2)
 	d := e / m.Heads
 	qkv := ag.Linear(x, m.InProjWeight, m.InProjBias)
@@ -314,14 +313,14 @@ func mhaWithDropout(m *nn.MultiheadAttention, x *ag.Tensor, p float64, rng *rand
 	q := ag.Reshape(parts[0], n, m.Heads, l, d)
 	k := ag.Reshape(parts[1], n, m.Heads, l, d)
 	v := ag.Reshape(parts[2], n, m.Heads, l, d)
-	o := attentionDropout(q, k, v, nil, p, true, rng)
+	o := attentionDropout(q, k, v, nil, p, true, gen)
 	return m.OutProj.Forward(ag.Reshape(ag.Permute(o, 0, 2, 1, 3), n, l, e))
 }
 
 // attentionDropout is softmax(q k^T / sqrt(d) + bias) v with dropout p on
 // the attention weights when training; without dropout it is the fused
 // ScaledDotProductAttention.
-func attentionDropout(q, k, v, bias *ag.Tensor, p float64, training bool, rng *rand.Rand) *ag.Tensor {
+func attentionDropout(q, k, v, bias *ag.Tensor, p float64, training bool, gen *ag.Generator) *ag.Tensor {
 	if p == 0 || !training {
 		return ag.ScaledDotProductAttention(q, k, v, bias, 0)
 	}
@@ -329,7 +328,7 @@ func attentionDropout(q, k, v, bias *ag.Tensor, p float64, training bool, rng *r
 	if bias != nil {
 		s = ag.Add(s, bias)
 	}
-	return ag.MatMul(ag.Dropout(ag.Softmax(s, -1), p, true, rng), v)
+	return ag.MatMul(ag.Dropout(ag.Softmax(s, -1), p, true, gen), v)
 }
 
 func init() {

@@ -147,7 +147,7 @@ func TestViTTrainingMode(t *testing.T) {
 	blk := v.Encoder.Layers[0]
 	h := vitRandInput(7, 2, 5, 8).AsType(ag.Float64)
 	ag.NoGrad(func() {
-		got := mhaWithDropout(blk.SelfAttention, h, 1e-15, store.RNG())
+		got := mhaWithDropout(blk.SelfAttention, h, 1e-15, store.Generator())
 		if !ag.AllClose(got, blk.SelfAttention.Forward(h), 1e-9, 1e-9) {
 			t.Error("mhaWithDropout with p ~ 0 differs from MultiheadAttention.Forward")
 		}

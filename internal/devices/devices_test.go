@@ -1,0 +1,27 @@
+package devices
+
+import (
+	"strings"
+	"testing"
+
+	ag "github.com/vertebra-ml/vertebra/autograd"
+)
+
+func TestOpen(t *testing.T) {
+	for _, name := range []string{"cpu", ""} {
+		d, err := Open(name)
+		if err != nil || d != ag.CPU {
+			t.Errorf("Open(%q) = %v, %v, want the CPU", name, d, err)
+		}
+	}
+	for _, tc := range []struct{ name, want string }{
+		{"gpu", "want cpu, cuda or cuda:N"},
+		{"cuda:x", "want cuda:N"},
+		{"cuda:-1", "want cuda:N"},
+		{"cuda:1", "cuda:1"},
+	} {
+		if _, err := Open(tc.name); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Open(%q): err = %v, want one mentioning %q", tc.name, err, tc.want)
+		}
+	}
+}
