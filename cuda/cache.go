@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/vertebra-ml/vertebra/internal/atomicfile"
 )
 
 // The kernel cache keeps compiled images on disk so that a second run
@@ -50,9 +52,9 @@ func cacheLoad(dir, key string) []byte {
 	return b
 }
 
-// cacheStore writes the image under key through a temporary file and a
-// rename, so that a reader never sees half a file; a failure only costs a
-// compile next time, so it is returned for the caller to ignore or log.
+// cacheStore writes the image under key atomically, so that a reader
+// never sees half a file; a failure only costs a compile next time, so it
+// is returned for the caller to ignore.
 func cacheStore(dir, key string, image []byte) error {
 	if dir == "" {
 		return nil
@@ -60,22 +62,7 @@ func cacheStore(dir, key string, image []byte) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("cuda: kernel cache: %w", err)
 	}
-	f, err := os.CreateTemp(dir, key+".tmp*")
-	if err != nil {
-		return fmt.Errorf("cuda: kernel cache: %w", err)
-	}
-	_, werr := f.Write(image)
-	serr := f.Sync()
-	cerr := f.Close()
-	if werr != nil || serr != nil || cerr != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("cuda: kernel cache: writing %s: %v %v %v", f.Name(), werr, serr, cerr)
-	}
-	if err := os.Rename(f.Name(), filepath.Join(dir, key)); err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("cuda: kernel cache: %w", err)
-	}
-	return nil
+	return atomicfile.WriteFile(filepath.Join(dir, key), image, 0o644)
 }
 
 // compileCached returns the image of src for t from the cache, compiling

@@ -16,9 +16,17 @@ if [ "$installed" = 1 ]; then
   exit 0
 fi
 
+sudo=
+if [ "$(id -u)" != 0 ]; then
+  if ! command -v sudo >/dev/null; then
+    echo "install-nvrtc.sh: installing ${pkgs[*]} needs root (apt-get)" >&2
+    exit 1
+  fi
+  sudo="sudo -n"
+fi
 src=/etc/apt/sources.list.d/vertebra-non-free.sources
 if [ ! -e "$src" ]; then
-  cat >"$src" <<'SRC'
+  $sudo tee "$src" >/dev/null <<'SRC'
 Types: deb
 URIs: http://deb.debian.org/debian
 Suites: bookworm
@@ -26,6 +34,5 @@ Components: non-free
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+$sudo apt-get update -qq
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null

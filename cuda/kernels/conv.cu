@@ -27,6 +27,15 @@ template <typename T> __device__ void im2col(T* col, const T* x, Conv s, int n0,
 #define IM2COL_PARAMS(T) (T * col, const T* x, Conv s, int n0, int count, int g)
 KERNEL(im2col, IM2COL_PARAMS, (col, x, s, n0, count, g))
 
+// out_pos finds the output position o (in [0, out)) whose window puts tap
+// t on input position i, if there is one: o*stride - pad + t*dil == i.
+__device__ __forceinline__ bool out_pos(int i, int t, int pad, int dil, int stride, int out, int* o) {
+	int d = i + pad - t * dil;
+	if (d < 0 || d % stride != 0) return false;
+	*o = d / stride;
+	return *o < out;
+}
+
 // The adjoint: each input pixel of group g of images n0.. sums the col
 // entries taken from it; dx is overwritten there.
 template <typename T> __device__ void col2im(T* dx, const T* col, Conv s, int n0, int count, int g) {
@@ -37,15 +46,10 @@ template <typename T> __device__ void col2im(T* dx, const T* col, Conv s, int n0
 		long long c = (e / hw) % cg, img = e / (hw * cg);
 		T acc = T(0);
 		for (int kh = 0; kh < s.KH; kh++) {
-			int ty = iy + s.PH - kh * s.DH;
-			if (ty < 0 || ty % s.SH != 0) continue;
-			int oy = ty / s.SH;
-			if (oy >= s.OH) continue;
+			int oy, ox;
+			if (!out_pos(iy, kh, s.PH, s.DH, s.SH, s.OH, &oy)) continue;
 			for (int kw = 0; kw < s.KW; kw++) {
-				int tx = ix + s.PW - kw * s.DW;
-				if (tx < 0 || tx % s.SW != 0) continue;
-				int ox = tx / s.SW;
-				if (ox >= s.OW) continue;
+				if (!out_pos(ix, kw, s.PW, s.DW, s.SW, s.OW, &ox)) continue;
 				acc += col[(img * k + (c * s.KH + kh) * s.KW + kw) * ohw + (long long)oy * s.OW + ox];
 			}
 		}
@@ -113,15 +117,10 @@ template <typename T> __device__ void dw_backward_data(T* dx, const T* dy, const
 			const T* dyp = dy + (n * s.O + o) * ohw;
 			const T* wp = w + o * s.KH * s.KW;
 			for (int kh = 0; kh < s.KH; kh++) {
-				int ty = iy + s.PH - kh * s.DH;
-				if (ty < 0 || ty % s.SH != 0) continue;
-				int oy = ty / s.SH;
-				if (oy >= s.OH) continue;
+				int oy, ox;
+				if (!out_pos(iy, kh, s.PH, s.DH, s.SH, s.OH, &oy)) continue;
 				for (int kw = 0; kw < s.KW; kw++) {
-					int tx = ix + s.PW - kw * s.DW;
-					if (tx < 0 || tx % s.SW != 0) continue;
-					int ox = tx / s.SW;
-					if (ox >= s.OW) continue;
+					if (!out_pos(ix, kw, s.PW, s.DW, s.SW, s.OW, &ox)) continue;
 					acc += wp[kh * s.KW + kw] * dyp[(long long)oy * s.OW + ox];
 				}
 			}
