@@ -29,7 +29,10 @@ func Conv2d(x, w, b *Tensor, o Conv2dOptions) *Tensor {
 		DH: max(o.Dilation[0], 1), DW: max(o.Dilation[1], 1),
 		Groups: g,
 	}
-	if err := s.Validate(); err != nil || w.shape[1]*g != s.C {
+	if w.shape[1]*g != s.C {
+		panic(fmt.Sprintf("autograd: Conv2d: input %v has %d channels; weight %v with %d groups takes %d (weight.shape[1] * groups)", x.shape, s.C, w.shape, g, w.shape[1]*g))
+	}
+	if err := s.Validate(); err != nil {
 		panic(fmt.Sprintf("autograd: Conv2d: input %v, weight %v, %+v: %v", x.shape, w.shape, o, err))
 	}
 	if b != nil && (b.Rank() != 1 || b.shape[0] != s.O) {

@@ -15,12 +15,13 @@ func checkIndex(op string, x, idx *Tensor) {
 	}
 }
 
-// IndexSelect picks the entries idx (a 1-d int32 tensor, see Indices)
-// along axis, as torch.index_select: the result has idx.Len() entries along
+// IndexSelect picks the entries index (a []int, or a 1-d int32 tensor on
+// x's device, see Indices) along axis, as torch.index_select: the result has idx.Len() entries along
 // axis. Repeated indices accumulate their gradients. An index outside
 // [0, x.Dim(axis)) is reported by the device (the CPU panics naming it).
-func IndexSelect(x *Tensor, axis int, idx *Tensor) *Tensor {
+func IndexSelect[I Index](x *Tensor, axis int, index I) *Tensor {
 	axis = x.axis("IndexSelect", axis)
+	idx := indexTensor("IndexSelect", "index", index, x.shape[axis], x.Device())
 	checkIndex("IndexSelect", x, idx)
 	if idx.Rank() != 1 {
 		panic(fmt.Sprintf("autograd: IndexSelect: index tensor %v must be 1-d", idx.shape))

@@ -10,21 +10,27 @@ type CrossEntropyOptions struct {
 }
 
 // CrossEntropy is the mean cross-entropy of logits (N, C) against class
-// targets, exactly as torch.nn.functional.cross_entropy with reduction
+// targets (a []int, or a 1-d int32 tensor, see Index), exactly as torch.nn.functional.cross_entropy with reduction
 // "mean": with class weights the mean is weighted, sum_i w[t_i] nll_i /
 // sum_i w[t_i]; label smoothing eps mixes in the uniform target as
 // (1-eps) * nll + eps/C * sum_c w[c] * -log p_c, divided by the same
 // weight sum.
-func CrossEntropy(logits *Tensor, targets []int, o CrossEntropyOptions) *Tensor {
-	if logits.Rank() != 2 || logits.shape[0] != len(targets) {
-		panic(fmt.Sprintf("autograd: CrossEntropy: logits %v for %d targets", logits.shape, len(targets)))
+func CrossEntropy[L Index](logits *Tensor, targets L, o CrossEntropyOptions) *Tensor {
+	if logits.Rank() != 2 {
+		panic(fmt.Sprintf("autograd: CrossEntropy: logits %v: want (N, C)", logits.shape))
 	}
 	n, c := logits.shape[0], logits.shape[1]
+	if n == 0 {
+		panic(fmt.Sprintf("autograd: CrossEntropy: logits %v: the mean over an empty batch is undefined", logits.shape))
+	}
 	if o.LabelSmoothing < 0 || o.LabelSmoothing > 1 {
 		panic(fmt.Sprintf("autograd: CrossEntropy: label smoothing %g outside [0, 1]", o.LabelSmoothing))
 	}
 	dev := logits.Device()
-	tIdx := Indices(dev, targets, c) // checks the targets
+	tIdx := indexTensor("CrossEntropy", "target", targets, c, dev)
+	if tIdx.Len() != n {
+		panic(fmt.Sprintf("autograd: CrossEntropy: logits %v for %d targets: want one target per row", logits.shape, tIdx.Len()))
+	}
 	lp := LogSoftmax(logits, 1)
 	nll := Neg(Gather(lp, 1, Reshape(tIdx, n, 1))) // (N, 1)
 	var loss, smooth *Tensor

@@ -16,16 +16,22 @@ type MaxPool2dOptions struct {
 // poolOut is PyTorch's pooling output length.
 func poolOut(in, k, s, p, d int, ceil bool) int {
 	num := in + 2*p - d*(k-1) - 1
-	var out int
 	if ceil {
-		out = (num+s-1)/s + 1
-		if (out-1)*s >= in+p { // the last window must start inside the input or left padding
-			out--
-		}
-	} else {
-		out = num/s + 1
+		num += s - 1
+	}
+	out := floorDiv(num, s) + 1    // floor, not Go's truncation: a kernel larger than the input gives 0
+	if ceil && (out-1)*s >= in+p { // the last window must start inside the input or left padding
+		out--
 	}
 	return out
+}
+
+func floorDiv(a, b int) int {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
 }
 
 func planes(op string, x *Tensor) (int, int, int) {
@@ -52,13 +58,11 @@ func MaxPool2d(x *Tensor, o MaxPool2dOptions) *Tensor {
 	}
 	s := kernel.PoolShape{Planes: p, H: h, W: w, KH: o.Kernel[0], KW: o.Kernel[1], SH: st[0], SW: st[1],
 		PH: o.Padding[0], PW: o.Padding[1], DH: max(o.Dilation[0], 1), DW: max(o.Dilation[1], 1)}
-	if s.KH < 1 || s.KW < 1 || s.SH < 1 || s.SW < 1 || 2*s.PH > s.KH || 2*s.PW > s.KW {
-		panic(fmt.Sprintf("autograd: MaxPool2d: %+v (padding must be at most half the kernel)", o))
-	}
+	checkWindow("MaxPool2d", o.Kernel, st, o.Padding, [2]int{s.DH, s.DW})
 	s.OH = poolOut(h, s.KH, s.SH, s.PH, s.DH, o.CeilMode)
 	s.OW = poolOut(w, s.KW, s.SW, s.PW, s.DW, o.CeilMode)
 	if s.OH < 1 || s.OW < 1 {
-		panic(fmt.Sprintf("autograd: MaxPool2d: input %v too small for %+v", x.shape, o))
+		panic(fmt.Sprintf("autograd: MaxPool2d: input %v too small for kernel %v, padding %v, dilation %v (output %dx%d)", x.shape, o.Kernel, o.Padding, [2]int{s.DH, s.DW}, s.OH, s.OW))
 	}
 	dev := x.Device()
 	y := x.empty(withHW(x.shape, s.OH, s.OW)...)

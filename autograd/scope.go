@@ -2,7 +2,10 @@ package autograd
 
 import (
 	"fmt"
+	"runtime"
+	"strings"
 	"sync"
+	"unicode"
 	"weak"
 )
 
@@ -72,7 +75,7 @@ func (s *scope) end() {
 			seen[t.st] = true
 			free = append(free, t.st)
 		}
-		t.st = released{t.st}
+		t.st = released{dt: t.st.DType(), n: t.st.Len(), shape: t.shape}
 		t.node, t.grad = nil, nil
 	}
 	for _, st := range free {
@@ -104,11 +107,43 @@ func adoptView(t, v *Tensor) *Tensor {
 	return v
 }
 
-// released stands in for the storage of a tensor whose scope has ended.
-type released struct{ was Storage }
-
-func (r released) Device() Device {
-	panic(fmt.Sprintf("autograd: tensor used after the Scope that made it ended (%s storage of %d elements); Clone it inside the scope to keep it", r.was.DType(), r.was.Len()))
+// released stands in for the storage of a tensor whose scope has ended;
+// it keeps what the tensor was, for the message. Every use goes through
+// Device or Len, which panic.
+type released struct {
+	dt    DType
+	n     int
+	shape []int
 }
-func (r released) DType() DType { return r.was.DType() }
-func (r released) Len() int     { return r.was.Len() }
+
+func (r released) Device() Device { panic(r.message()) }
+func (r released) DType() DType   { return r.dt }
+func (r released) Len() int       { panic(r.message()) }
+
+func (r released) message() string {
+	return fmt.Sprintf("autograd: %s: input %v %s used after the Scope that made it ended (its memory went back to the pool); Clone it inside the scope to keep it", callerOp(), r.shape, r.dt)
+}
+
+// callerOp names the autograd function the program called, the outermost
+// exported one on the stack (Reshape inside MatMul is reported as MatMul).
+func callerOp() string {
+	pcs := make([]uintptr, 32)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs)])
+	op := "a tensor method"
+	const pkg = "github.com/vertebra-ml/vertebra/autograd."
+	for {
+		f, more := frames.Next()
+		name, ok := strings.CutPrefix(f.Function, pkg)
+		if !ok || strings.HasSuffix(f.File, "_test.go") {
+			if op != "a tensor method" {
+				break
+			}
+		} else if last := name[strings.LastIndex(name, ".")+1:]; last != "" && unicode.IsUpper(rune(last[0])) && !strings.HasPrefix(name, "released") {
+			op = strings.TrimPrefix(strings.TrimPrefix(name, "(*Tensor)"), ".")
+		}
+		if !more {
+			break
+		}
+	}
+	return op
+}

@@ -29,11 +29,29 @@ type Linear struct {
 	Bias   *ag.Tensor // (out), or nil
 }
 
-// NewLinear creates weight (and bias) under b with PyTorch's default init.
-func NewLinear(b Builder, in, out int, bias bool) *Linear {
-	l := &Linear{Weight: b.Param("weight", []int{out, in}, KaimingUniform(in))}
+// LinearInit chooses NewLinear's initialisers; a nil field keeps PyTorch's
+// default (Kaiming uniform for the weight, U(+-1/sqrt(in)) for the bias).
+type LinearInit struct{ Weight, Bias Init }
+
+// NewLinear creates weight (and bias) under b with PyTorch's default init,
+// or the initialisers of init if one is given:
+// nn.NewLinear(b, 768, 10, true, nn.LinearInit{Weight: nn.TruncNormal(0.02), Bias: nn.Zeros()}).
+func NewLinear(b Builder, in, out int, bias bool, init ...LinearInit) *Linear {
+	if len(init) > 1 {
+		panic(fmt.Sprintf("nn: NewLinear %s: %d LinearInit values, want at most one", b.prefix, len(init)))
+	}
+	wInit, bInit := KaimingUniform(in), KaimingUniform(in)
+	if len(init) == 1 {
+		if init[0].Weight != nil {
+			wInit = init[0].Weight
+		}
+		if init[0].Bias != nil {
+			bInit = init[0].Bias
+		}
+	}
+	l := &Linear{Weight: b.Param("weight", []int{out, in}, wInit)}
 	if bias {
-		l.Bias = b.Param("bias", []int{out}, KaimingUniform(in))
+		l.Bias = b.Param("bias", []int{out}, bInit)
 	}
 	return l
 }
@@ -201,46 +219,3 @@ type Identity struct{}
 
 // Forward returns x.
 func (Identity) Forward(x *ag.Tensor) *ag.Tensor { return x }
-
-// MultiheadAttention is batch-first self-attention with PyTorch's
-// nn.MultiheadAttention keys (in_proj_weight, in_proj_bias, out_proj).
-type MultiheadAttention struct {
-	InProjWeight *ag.Tensor // (3E, E): query, key and value rows
-	InProjBias   *ag.Tensor // (3E)
-	OutProj      *Linear
-	Heads        int
-}
-
-// NewMultiheadAttention creates the projections of dim-wide attention with
-// the given number of heads, initialised as PyTorch (xavier uniform in
-// projection, zero biases).
-func NewMultiheadAttention(b Builder, dim, heads int) *MultiheadAttention {
-	if heads < 1 || dim%heads != 0 {
-		panic(fmt.Sprintf("nn: MultiheadAttention %s: %d heads do not divide width %d", b.prefix, heads, dim))
-	}
-	bound := sqrt(6 / float64(dim+3*dim))
-	m := &MultiheadAttention{
-		InProjWeight: b.Param("in_proj_weight", []int{3 * dim, dim}, Uniform(-bound, bound)),
-		InProjBias:   b.Param("in_proj_bias", []int{3 * dim}, Zeros()),
-		Heads:        heads,
-	}
-	m.OutProj = NewLinear(b.Sub("out_proj"), dim, dim, true)
-	ag.NoGrad(func() { m.OutProj.Bias.CopyFrom(ag.Zeros(b.store.dt, dim)) })
-	return m
-}
-
-// Forward is self-attention over x (N, L, E): softmax(q k^T/sqrt(d)) v per
-// head, heads concatenated, then out_proj.
-func (m *MultiheadAttention) Forward(x *ag.Tensor) *ag.Tensor {
-	n, l, e := x.Dim(0), x.Dim(1), x.Dim(2)
-	d := e / m.Heads
-	qkv := ag.Linear(x, m.InProjWeight, m.InProjBias)                     // (N, L, 3E)
-	qkv = ag.Permute(ag.Reshape(qkv, n, l, 3, m.Heads, d), 2, 0, 3, 1, 4) // (3, N, H, L, d)
-	parts := ag.Split(qkv, 0, 1, 1, 1)
-	q := ag.Reshape(parts[0], n, m.Heads, l, d)
-	k := ag.Reshape(parts[1], n, m.Heads, l, d)
-	v := ag.Reshape(parts[2], n, m.Heads, l, d)
-	o := ag.ScaledDotProductAttention(q, k, v, nil, 0) // (N, H, L, d)
-	o = ag.Reshape(ag.Permute(o, 0, 2, 1, 3), n, l, e)
-	return m.OutProj.Forward(o)
-}

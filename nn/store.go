@@ -80,7 +80,7 @@ type Store struct {
 // NewStore returns an empty store on the CPU whose tensors have type dt;
 // seed drives the initialisers and dropout.
 func NewStore(dt ag.DType, seed uint64) *Store {
-	return &Store{dt: dt, dev: ag.CPU, byName: map[string]*Entry{}, rng: rand.New(rand.NewPCG(seed, 0x5eed)), gen: ag.NewGenerator(seed)}
+	return &Store{dt: dt, dev: ag.CPU, byName: map[string]*Entry{}, training: true, rng: rand.New(rand.NewPCG(seed, 0x5eed)), gen: ag.NewGenerator(seed)}
 }
 
 // Device is where the store's tensors live; builders create new ones there.
@@ -126,7 +126,9 @@ func (s *Store) DType() ag.DType { return s.dt }
 func (s *Store) Root() Builder { return Builder{store: s} }
 
 // Training reports whether the model is in training mode (dropout on,
-// BatchNorm on batch statistics). New stores are in eval mode.
+// BatchNorm on batch statistics). A new store is in training mode, as a
+// new PyTorch module is; call SetTraining(false) before inference, as
+// model.eval().
 func (s *Store) Training() bool { return s.training }
 
 // SetTraining switches between training and eval mode.

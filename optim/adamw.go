@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	ag "github.com/vertebra-ml/vertebra/autograd"
+	"github.com/vertebra-ml/vertebra/autograd/kernel"
 )
 
 // AdamWOptions are torch.optim.AdamW's hyper-parameters. The zero value of
@@ -128,15 +129,9 @@ func (a *AdamW) Step() {
 				s.ExpAvgSq = ag.FullOn(p.Device(), p.DType(), 0, p.Shape()...)
 			}
 			s.Step++
-			bc1 := 1 - math.Pow(b1, float64(s.Step))
-			bc2 := 1 - math.Pow(b2, float64(s.Step))
-			m := ag.Add(ag.MulScalar(s.ExpAvg, b1), ag.MulScalar(g, 1-b1))
-			v := ag.Add(ag.MulScalar(s.ExpAvgSq, b2), ag.MulScalar(ag.Mul(g, g), 1-b2))
-			s.ExpAvg.CopyFrom(m)
-			s.ExpAvgSq.CopyFrom(v)
-			denom := ag.AddScalar(ag.MulScalar(ag.Sqrt(v), 1/math.Sqrt(bc2)), o.Eps)
-			upd := ag.MulScalar(ag.Div(m, denom), o.LR/bc1)
-			p.CopyFrom(ag.Sub(ag.MulScalar(p, 1-o.LR*o.WeightDecay), upd))
+			// One fused kernel on the parameter's device (kernel.AdamW has
+			// the formula, PyTorch's).
+			ag.AdamWUpdate(p, g, s.ExpAvg, s.ExpAvgSq, kernel.AdamW{LR: o.LR, Beta1: b1, Beta2: b2, Eps: o.Eps, WeightDecay: o.WeightDecay, Step: s.Step})
 		}
 	})
 }

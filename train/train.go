@@ -38,12 +38,14 @@ type Loss struct {
 	LabelSmoothing float64
 }
 
-func (l Loss) apply(logits *ag.Tensor, labels []int) *ag.Tensor {
+// on returns the loss's cross-entropy options with the class weights on
+// dev as float32, uploaded once for a whole pass rather than per batch.
+func (l Loss) on(dev ag.Device) ag.CrossEntropyOptions {
 	o := ag.CrossEntropyOptions{LabelSmoothing: l.LabelSmoothing}
 	if l.ClassWeights != nil {
-		o.Weight = ag.FromFloat64(l.ClassWeights, len(l.ClassWeights)).AsType(logits.DType()).To(logits.Device())
+		o.Weight = ag.FromFloat64(l.ClassWeights, len(l.ClassWeights)).AsType(ag.Float32).To(dev)
 	}
-	return ag.CrossEntropy(logits, labels, o)
+	return o
 }
 
 // EpochStats summarise one pass over a loader.
@@ -59,6 +61,7 @@ type EpochStats struct {
 func Epoch(model Model, store *nn.Store, opt *optim.AdamW, loader *datasets.Loader, epoch int, loss Loss, dev ag.Device, progress func(batch int, s EpochStats)) (EpochStats, error) {
 	store.SetTraining(true)
 	defer store.SetTraining(false)
+	ce := loss.on(dev)
 	var s EpochStats
 	correct := 0
 	var total float64
@@ -69,18 +72,24 @@ func Epoch(model Model, store *nn.Store, opt *optim.AdamW, loader *datasets.Load
 		}
 		var lv float64
 		var pred []int
-		// Each step runs in a scope, so the next reuses its buffers.
-		ag.Scope(func() {
-			opt.ZeroGrad()
-			logits := model.Forward(Images(b, dev), b.Levels)
-			l := loss.apply(logits, b.Labels)
-			if lv = l.Item(); math.IsNaN(lv) || math.IsInf(lv, 0) {
-				return
-			}
-			l.Backward()
-			opt.Step()
-			pred = argmax(logits)
+		// Each step runs in a scope, so the next reuses its buffers; a
+		// device failure (out of memory) ends the epoch with an error.
+		derr := ag.CatchDeviceError(func() {
+			ag.Scope(func() {
+				opt.ZeroGrad()
+				logits := model.Forward(Images(b, dev), b.Levels)
+				l := ag.CrossEntropy(logits, b.Labels, ce)
+				if lv = l.Item(); math.IsNaN(lv) || math.IsInf(lv, 0) {
+					return
+				}
+				l.Backward()
+				opt.Step()
+				pred = argmax(logits)
+			})
 		})
+		if derr != nil {
+			return s, fmt.Errorf("train: epoch %d batch %d: %w", epoch, i, derr)
+		}
 		if math.IsNaN(lv) || math.IsInf(lv, 0) {
 			return s, fmt.Errorf("train: epoch %d batch %d: loss is %g", epoch, i, lv)
 		}
@@ -116,6 +125,7 @@ type Evaluation struct {
 // Evaluate runs model in eval mode without gradients over every batch.
 func Evaluate(model Model, store *nn.Store, loader *datasets.Loader, classes int, loss Loss, dev ag.Device) (Evaluation, error) {
 	store.SetTraining(false)
+	ce := loss.on(dev)
 	ev := Evaluation{Confusion: metrics.NewConfusion(classes)}
 	var total float64
 	n := 0
@@ -128,12 +138,17 @@ func Evaluate(model Model, store *nn.Store, loader *datasets.Loader, classes int
 			}
 			var probs []float64
 			var pred []int
-			ag.Scope(func() {
-				logits := model.Forward(Images(b, dev), b.Levels)
-				total += loss.apply(logits, b.Labels).Item() * float64(b.N)
-				probs = ag.Softmax(logits, 1).Float64s()
-				pred = argmax(logits)
-			})
+			if derr := ag.CatchDeviceError(func() {
+				ag.Scope(func() {
+					logits := model.Forward(Images(b, dev), b.Levels)
+					total += ag.CrossEntropy(logits, b.Labels, ce).Item() * float64(b.N)
+					probs = ag.Softmax(logits, 1).Float64s()
+					pred = argmax(logits)
+				})
+			}); derr != nil {
+				err = fmt.Errorf("train: evaluate: %w", derr)
+				return
+			}
 			n += b.N
 			for j, p := range pred {
 				if e := ev.Confusion.Add(b.Labels[j], p); e != nil {

@@ -120,9 +120,19 @@ func Files(paths []string) ([]string, error) {
 	return out, nil
 }
 
-// Check scores one golden file, whatever its kind.
-func Check(path string) Result {
-	r := Result{File: path, Fwd: math.NaN(), Grad: math.NaN(), Step: math.NaN()}
+// Check scores one golden file, whatever its kind. A panic inside the
+// check (a file whose shapes the op refuses) becomes the result's Err, so a
+// caller scoring many files goes on to the next.
+func Check(path string) (r Result) {
+	r = Result{File: path, Fwd: math.NaN(), Grad: math.NaN(), Step: math.NaN()}
+	defer func() {
+		if p := recover(); p != nil {
+			if r.Kind == "" {
+				r.Kind = "model"
+			}
+			r.Err = fmt.Errorf("panic: %v", p)
+		}
+	}()
 	if strings.HasSuffix(path, ".json") {
 		r.Kind = "manifest"
 		checkManifest(path, &r)

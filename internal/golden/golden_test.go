@@ -95,3 +95,47 @@ func TestManifestMismatchIsReported(t *testing.T) {
 		t.Errorf("renamed key not reported: %s", r.Line())
 	}
 }
+
+// TestPanicBecomesFailure: a file whose shapes make the op panic is a
+// FAIL line with the panic's message, not the end of the run.
+func TestPanicBecomesFailure(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "bad_linear.safetensors")
+	f := &safetensors.File{
+		Metadata: map[string]string{"op": "linear"},
+		Tensors: map[string]safetensors.Tensor{
+			"in.x":      safetensors.FromFloat32([]int{2, 3}, make([]float32, 6)),
+			"in.weight": safetensors.FromFloat32([]int{4, 5}, make([]float32, 20)),
+			"out":       safetensors.FromFloat32([]int{2, 4}, make([]float32, 8)),
+		},
+	}
+	if err := safetensors.WriteFile(p, f); err != nil {
+		t.Fatal(err)
+	}
+	r := Check(p)
+	line := r.Line()
+	if r.Pass() || !strings.HasPrefix(line, "FAIL "+p) || !strings.Contains(line, `error="panic: `) {
+		t.Errorf("got %q, want a FAIL line with the panic as its error", line)
+	}
+}
+
+// TestEmbeddingNDIndices: an embedding file with (2, 3) indices, as
+// torch.nn.functional.embedding takes them, is scored against the
+// (2, 3, dim) output (the checker used to flatten the indices).
+func TestEmbeddingNDIndices(t *testing.T) {
+	f, err := safetensors.ReadFile(filepath.Join(goldenDir(t), "ops", "embedding.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"in.indices", "out", "dout"} {
+		tt := f.Tensors[k]
+		tt.Shape = append([]int{2, 3}, tt.Shape[1:]...)
+		f.Tensors[k] = tt
+	}
+	p := filepath.Join(t.TempDir(), "embedding_2d.safetensors")
+	if err := safetensors.WriteFile(p, f); err != nil {
+		t.Fatal(err)
+	}
+	if r := Check(p); !r.Pass() {
+		t.Errorf("N-d indices: %s", r.Line())
+	}
+}

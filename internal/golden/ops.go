@@ -171,7 +171,7 @@ func runOp(op string, a opArgs, in map[string]*ag.Tensor, f *safetensors.File) (
 		return ag.MaxPool2d(x, ag.MaxPool2dOptions{Kernel: a.KernelSize, Stride: a.Stride, Padding: a.Padding, Dilation: a.Dilation, CeilMode: a.CeilMode}), nil, nil
 	case "interpolate":
 		if a.Antialias {
-			return nil, nil, fmt.Errorf("antialiased interpolation is a host transform (vision/transforms), not an autograd op")
+			return ag.InterpolateBilinearAA(x, a.Size[0], a.Size[1], a.AlignCorners), nil, nil
 		}
 		return ag.InterpolateBilinear(x, a.Size[0], a.Size[1], a.AlignCorners), nil, nil
 	case "embedding":
@@ -188,7 +188,8 @@ func runOp(op string, a opArgs, in map[string]*ag.Tensor, f *safetensors.File) (
 				return nil, nil, fmt.Errorf("embedding: index %d outside [0, %d)", k, w.Dim(0))
 			}
 		}
-		return ag.Embedding(w, ag.Indices(w.Device(), idx, w.Dim(0))), nil, nil
+		// Indices of any shape: the result is indices.shape + (dim,).
+		return ag.Embedding(w, ag.Reshape(ag.Indices(w.Device(), idx, w.Dim(0)), f.Tensors["in.indices"].Shape...)), nil, nil
 	case "cross_entropy":
 		t, err := ints(f, "in.target")
 		if err != nil {
@@ -196,8 +197,9 @@ func runOp(op string, a opArgs, in map[string]*ag.Tensor, f *safetensors.File) (
 		}
 		return ag.CrossEntropy(in["logits"], t, ag.CrossEntropyOptions{Weight: in["weight"], LabelSmoothing: a.LabelSmoothing}), nil, nil
 	case "multihead_attention":
-		if a.AttnMask {
-			return nil, nil, fmt.Errorf("attn_mask is not supported by nn.MultiheadAttention")
+		masks := nn.AttentionMasks{AttnMask: in["attn_mask"], KeyPaddingMask: in["key_padding_mask"]}
+		if a.AttnMask && masks.AttnMask == nil {
+			return nil, nil, fmt.Errorf("attn_mask is set but the file has no in.attn_mask")
 		}
 		m := &nn.MultiheadAttention{
 			InProjWeight: in["in_proj_weight"], InProjBias: in["in_proj_bias"],
@@ -205,9 +207,10 @@ func runOp(op string, a opArgs, in map[string]*ag.Tensor, f *safetensors.File) (
 			Heads:   a.NumHeads,
 		}
 		if a.BatchFirst != nil && !*a.BatchFirst {
-			return ag.Transpose(m.Forward(ag.Transpose(x, 0, 1)), 0, 1), nil, nil
+			x = ag.Transpose(x, 0, 1)
+			return ag.Transpose(m.Attend(x, x, x, masks), 0, 1), nil, nil
 		}
-		return m.Forward(x), nil, nil
+		return m.Attend(x, x, x, masks), nil, nil
 	}
 	return nil, nil, fmt.Errorf("unknown op %q", op)
 }

@@ -69,7 +69,7 @@ func TestParseBeitConfig(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.field) {
 			t.Errorf("%s: error %v, want one naming %s", tc.json, err, tc.field)
 		}
-		store := nn.NewStore(ag.Float32, 1)
+		store := newEvalStore(ag.Float32, 1)
 		if _, err := Build("beit", "hf", []byte(tc.json), store.Root()); err == nil {
 			t.Errorf("Build accepted %s", tc.json)
 		}
@@ -173,7 +173,7 @@ func TestBeitRelativePositionIndexRectangular(t *testing.T) {
 // Key names and order of the optional parts, as transformers' state_dict
 // lists them.
 func TestBeitKeyOrder(t *testing.T) {
-	store := nn.NewStore(ag.Float32, 1)
+	store := newEvalStore(ag.Float32, 1)
 	_, err := Build("beit", "hf", []byte(beitSmall(`"num_hidden_layers":1,"use_mask_token":true,"use_absolute_position_embeddings":true,"use_relative_position_bias":true,"use_shared_relative_position_bias":true,"layer_scale_init_value":0,"use_mean_pooling":false`)), store.Root())
 	if err != nil {
 		t.Fatal(err)
@@ -241,7 +241,7 @@ func beitReference(m *Beit, x *ag.Tensor) *ag.Tensor {
 }
 
 func TestBeitRectangularSharedAndLayerBias(t *testing.T) {
-	store := nn.NewStore(ag.Float64, 2)
+	store := newEvalStore(ag.Float64, 2)
 	b, err := Build("beit", "hf", []byte(`{"image_size":[16,24],"patch_size":[8,6],"num_channels":2,"hidden_size":8,"num_hidden_layers":2,"num_attention_heads":2,"intermediate_size":12,"num_labels":3,"hidden_act":"gelu_new","layer_scale_init_value":0,"use_absolute_position_embeddings":true,"use_relative_position_bias":true,"use_shared_relative_position_bias":true,"use_mean_pooling":false,"layer_norm_eps":1e-5}`), store.Root())
 	if err != nil {
 		t.Fatal(err)
@@ -262,7 +262,7 @@ func TestBeitRectangularSharedAndLayerBias(t *testing.T) {
 // Headless: no classifier, Forward returns the pooled features.
 func TestBeitHeadless(t *testing.T) {
 	for _, labels := range []string{`"num_labels":null`, `"num_labels":0`, `"id2label":{}`} {
-		store := nn.NewStore(ag.Float32, 1)
+		store := newEvalStore(ag.Float32, 1)
 		m, err := Build("beit", "hf", []byte(strings.Replace(beitSmall(""), `"num_labels":3`, labels, 1)), store.Root())
 		if err != nil {
 			t.Fatal(labels, err)
@@ -284,12 +284,12 @@ func TestBeitHeadless(t *testing.T) {
 
 // Dropout and stochastic depth act only in training mode.
 func TestBeitTrainingMode(t *testing.T) {
-	store := nn.NewStore(ag.Float64, 1)
+	store := newEvalStore(ag.Float64, 1)
 	m, err := Build("beit", "hf", []byte(beitSmall(`"use_relative_position_bias":true,"drop_path_rate":0.5,"hidden_dropout_prob":0.2,"attention_probs_dropout_prob":0.2`)), store.Root())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := nn.NewStore(ag.Float64, 1)
+	ref := newEvalStore(ag.Float64, 1)
 	r, _ := Build("beit", "hf", []byte(beitSmall(`"use_relative_position_bias":true,"drop_path_rate":0`)), ref.Root())
 	beitRandomise(store, 5)
 	beitRandomise(ref, 5)
@@ -313,7 +313,7 @@ func TestBeitTrainingMode(t *testing.T) {
 }
 
 func TestBeitRejectsWrongInputSize(t *testing.T) {
-	store := nn.NewStore(ag.Float32, 1)
+	store := newEvalStore(ag.Float32, 1)
 	m, err := Build("beit", "hf", []byte(beitSmall("")), store.Root())
 	if err != nil {
 		t.Fatal(err)

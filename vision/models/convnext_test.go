@@ -79,7 +79,7 @@ func TestConvNeXtTrainingMode(t *testing.T) {
 	f := goldenFile(t, "convnext_a")
 	for _, sd := range []string{"1", "0"} {
 		cfg := strings.Replace(f.Metadata["config"], `"stochastic_depth_prob":0.1`, `"stochastic_depth_prob":`+sd, 1)
-		store := nn.NewStore(ag.Float32, 3)
+		store := newEvalStore(ag.Float32, 3)
 		m, err := Build("convnext", "torchvision", []byte(cfg), store.Root())
 		if err != nil {
 			t.Fatal(err)

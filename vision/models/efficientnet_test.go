@@ -91,7 +91,7 @@ func TestEfficientNetV2TrainingMode(t *testing.T) {
 	}{{"0.2", "0.2", true}, {"0", "0", false}} {
 		cfg := strings.Replace(f.Metadata["config"], `"stochastic_depth_prob":0.2,"dropout":0.2`,
 			`"stochastic_depth_prob":`+rates.sd+`,"dropout":`+rates.drop, 1)
-		store := nn.NewStore(ag.Float32, 7)
+		store := newEvalStore(ag.Float32, 7)
 		m, err := Build("efficientnetv2", "torchvision", []byte(cfg), store.Root())
 		if err != nil {
 			t.Fatal(err)

@@ -30,7 +30,7 @@ func TestPresetsAreTheStudys(t *testing.T) {
 			}
 		}
 	}
-	if _, err := New("resnet-9000", nn.NewStore(ag.Float32, 0).Root()); err == nil || !strings.Contains(err.Error(), "resnet152") {
+	if _, err := New("resnet-9000", newEvalStore(ag.Float32, 0).Root()); err == nil || !strings.Contains(err.Error(), "resnet152") {
 		t.Errorf("unknown preset: error %v should list the presets", err)
 	}
 }
@@ -39,13 +39,13 @@ func TestPresetsAreTheStudys(t *testing.T) {
 // classifier) into the study model's headless backbone.
 func TestLoadBackboneIntoStenosis(t *testing.T) {
 	cfg := `{"block":"basic","layers":[1,1,1,1],"widths":[4,8,8,8],"stem_width":4,"groups":1,"width_per_group":64,"num_classes":%s}`
-	src := nn.NewStore(ag.Float32, 1)
+	src := newEvalStore(ag.Float32, 1)
 	if _, err := Build("resnet", "torchvision", []byte(strings.Replace(cfg, "%s", "10", 1)), src.Root()); err != nil {
 		t.Fatal(err)
 	}
 	ckpt := src.StateDict()
 
-	dst := nn.NewStore(ag.Float32, 2)
+	dst := newEvalStore(ag.Float32, 2)
 	s, err := NewStenosis(dst.Root(), StenosisConfig{
 		Backbone:     BackboneSpec{Arch: "resnet", Naming: "torchvision", Config: json.RawMessage(strings.Replace(cfg, "%s", "null", 1))},
 		EmbeddingDim: 8, NumLevels: 5, NumClasses: 3, Dropout: 0.1, UnfreezeLast: 2,

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	ag "github.com/vertebra-ml/vertebra/autograd"
-	"github.com/vertebra-ml/vertebra/nn"
 )
 
 // BenchmarkResNetForward times the resnet152 preset's inference forward:
@@ -16,7 +15,7 @@ func BenchmarkResNetForward(b *testing.B) {
 // cnnBenchForward builds a preset (untimed) and times its forward on one
 // 224x224 image under ag.NoGrad, reporting images/s.
 func cnnBenchForward(b *testing.B, preset string) {
-	store := nn.NewStore(ag.Float32, 1)
+	store := newEvalStore(ag.Float32, 1)
 	m, err := New(preset, store.Root())
 	if err != nil {
 		b.Fatal(err)

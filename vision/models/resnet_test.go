@@ -22,7 +22,7 @@ func cnnHeadless(t *testing.T, name string, head ...string) *nn.Store {
 	t.Helper()
 	f := goldenFile(t, name)
 	cfg := strings.Replace(f.Metadata["config"], `"num_classes":`, `"num_classes":null,"_was":`, 1)
-	store := nn.NewStore(ag.Float32, 1)
+	store := newEvalStore(ag.Float32, 1)
 	m, err := Build(f.Metadata["arch"], f.Metadata["naming"], []byte(cfg), store.Root())
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +63,7 @@ func cnnHeadless(t *testing.T, name string, head ...string) *nn.Store {
 // cnnBuildErr checks that config fails to build with an error naming field.
 func cnnBuildErr(t *testing.T, arch, config, field string) {
 	t.Helper()
-	store := nn.NewStore(ag.Float32, 1)
+	store := newEvalStore(ag.Float32, 1)
 	_, err := Build(arch, "torchvision", []byte(config), store.Root())
 	if err == nil {
 		t.Errorf("%s: no error for %s", arch, config)
@@ -77,7 +77,7 @@ func cnnBuildErr(t *testing.T, arch, config, field string) {
 // cnnKeys builds config and lists its keys as "name[shape]" in order.
 func cnnKeys(t *testing.T, arch, config string) (Backbone, *nn.Store, []string) {
 	t.Helper()
-	store := nn.NewStore(ag.Float32, 1)
+	store := newEvalStore(ag.Float32, 1)
 	m, err := Build(arch, "torchvision", []byte(config), store.Root())
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +117,7 @@ func cnnParamCount(t *testing.T, arch, config string, want int) {
 	if testing.Short() {
 		t.Skip("full-size model in -short mode")
 	}
-	store := nn.NewStore(ag.Float32, 1)
+	store := newEvalStore(ag.Float32, 1)
 	if _, err := Build(arch, "torchvision", []byte(config), store.Root()); err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestResNetGroupsAndDownsample(t *testing.T) {
 // statistics, and that eval mode is back to the running ones.
 func TestResNetTrainingMode(t *testing.T) {
 	f := goldenFile(t, "resnet_basic")
-	store := nn.NewStore(ag.Float32, 1)
+	store := newEvalStore(ag.Float32, 1)
 	m, err := Build("resnet", "torchvision", []byte(f.Metadata["config"]), store.Root())
 	if err != nil {
 		t.Fatal(err)

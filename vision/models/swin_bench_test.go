@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	ag "github.com/vertebra-ml/vertebra/autograd"
-	"github.com/vertebra-ml/vertebra/nn"
 )
 
 // BenchmarkSwinForward times the eval forward of the full-size presets of
@@ -12,7 +11,7 @@ import (
 func BenchmarkSwinForward(b *testing.B) {
 	for _, name := range []string{"swin_b", "swin-base-patch4-window7-224"} {
 		b.Run(name, func(b *testing.B) {
-			store := nn.NewStore(ag.Float32, 1)
+			store := newEvalStore(ag.Float32, 1)
 			m, err := New(name, store.Root())
 			if err != nil {
 				b.Fatal(err)

@@ -16,7 +16,7 @@ import (
 func swinLoad(t *testing.T, name string) (*Swin, *nn.Store, *safetensors.File) {
 	t.Helper()
 	f := goldenFile(t, name)
-	store := nn.NewStore(ag.Float32, 1)
+	store := newEvalStore(ag.Float32, 1)
 	m, err := Build(f.Metadata["arch"], f.Metadata["naming"], []byte(f.Metadata["config"]), store.Root())
 	if err != nil {
 		t.Fatal(err)
@@ -173,7 +173,7 @@ func swinTVToHF(name string) (string, int) {
 // (swin_shift: 16x16, 8x8, 4x4 maps with a window of 4).
 func TestSwinNamingsAgree(t *testing.T) {
 	f := goldenFile(t, "swin_shift")
-	store := nn.NewStore(ag.Float32, 1)
+	store := newEvalStore(ag.Float32, 1)
 	m, err := Build("swin", "hf", []byte(`{"image_size":32,"patch_size":2,"embed_dim":8,"depths":[2,2,2],"num_heads":[1,2,4],"window_size":4,"num_labels":5}`), store.Root())
 	if err != nil {
 		t.Fatal(err)
@@ -287,7 +287,7 @@ func TestSwinConfigErrors(t *testing.T) {
 		{"hf", `{` + hf + `,"hidden_dropout_prob":2}`, "hidden_dropout_prob"},
 		{"hf", `{` + hf + `,"num_labels":-2}`, "num_labels"},
 	} {
-		_, err := Build("swin", c.naming, []byte(c.config), nn.NewStore(ag.Float32, 1).Root())
+		_, err := Build("swin", c.naming, []byte(c.config), newEvalStore(ag.Float32, 1).Root())
 		if err == nil || !strings.Contains(err.Error(), c.field) {
 			t.Errorf("%s %s: error %v, want one naming %s", c.naming, c.config, err, c.field)
 		}
@@ -315,7 +315,7 @@ func TestSwinHeadless(t *testing.T) {
 		{"hf", `{"image_size":16,"patch_size":4,"embed_dim":8,"depths":[2,1],"num_heads":[2,4],"window_size":2,"num_labels":0}`, "classifier.", 0},
 		{"hf", `{"image_size":16,"patch_size":4,"embed_dim":8,"depths":[2,1],"num_heads":[2,4],"window_size":2,"id2label":{"0":"a","1":"b"}}`, "classifier.", 2},
 	} {
-		store := nn.NewStore(ag.Float32, 1)
+		store := newEvalStore(ag.Float32, 1)
 		m, err := Build("swin", c.naming, []byte(c.config), store.Root())
 		if err != nil {
 			t.Fatal(err)
@@ -347,7 +347,7 @@ func TestSwinTrainingMode(t *testing.T) {
 		{"hf", `{"image_size":8,"patch_size":2,"embed_dim":8,"depths":[2,2],"num_heads":[2,4],"window_size":2,"num_labels":3,"drop_path_rate":0.5}`},
 		{"hf", `{"image_size":8,"patch_size":2,"embed_dim":8,"depths":[2,2],"num_heads":[2,4],"window_size":2,"num_labels":3,"drop_path_rate":0,"hidden_dropout_prob":0.3,"attention_probs_dropout_prob":0.3}`},
 	} {
-		store := nn.NewStore(ag.Float32, 7)
+		store := newEvalStore(ag.Float32, 7)
 		m, err := Build("swin", c.naming, []byte(c.config), store.Root())
 		if err != nil {
 			t.Fatal(err)
@@ -378,7 +378,7 @@ func TestSwinTrainingMode(t *testing.T) {
 // position embeddings before its children, and cannot add them to the
 // patches: the key is there for checkpoints, the forward refuses.
 func TestSwinHFAbsoluteEmbeddings(t *testing.T) {
-	store := nn.NewStore(ag.Float32, 1)
+	store := newEvalStore(ag.Float32, 1)
 	m, err := Build("swin", "hf", []byte(`{"image_size":[16,24],"patch_size":4,"embed_dim":8,"depths":[2,0],"num_heads":[2,4],"window_size":2,"use_absolute_embeddings":true,"num_labels":3}`), store.Root())
 	if err != nil {
 		t.Fatal(err)
@@ -400,7 +400,7 @@ func TestSwinHFAbsoluteEmbeddings(t *testing.T) {
 func TestSwinFloat64(t *testing.T) {
 	for _, name := range []string{"swin_pad", "swin_shift", "swin_hf_a", "swin_hf_b"} {
 		f := goldenFile(t, name)
-		store := nn.NewStore(ag.Float64, 1)
+		store := newEvalStore(ag.Float64, 1)
 		m, err := Build(f.Metadata["arch"], f.Metadata["naming"], []byte(f.Metadata["config"]), store.Root())
 		if err != nil {
 			t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	ag "github.com/vertebra-ml/vertebra/autograd"
-	"github.com/vertebra-ml/vertebra/nn"
 )
 
 // vitBenchPresetForward times the eval forward of a full-size preset on
@@ -12,7 +11,7 @@ import (
 // first warms the tensor pool, so that -benchtime 1x measures the steady
 // state.
 func vitBenchPresetForward(b *testing.B, preset string) {
-	store := nn.NewStore(ag.Float32, 1)
+	store := newEvalStore(ag.Float32, 1)
 	m, err := New(preset, store.Root())
 	if err != nil {
 		b.Fatal(err)

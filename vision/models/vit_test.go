@@ -45,7 +45,7 @@ func TestParseViTConfig(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.field) {
 			t.Errorf("%s: error %v, want one naming %s", tc.json, err, tc.field)
 		}
-		store := nn.NewStore(ag.Float32, 1)
+		store := newEvalStore(ag.Float32, 1)
 		if _, err := Build("vit", "torchvision", []byte(tc.json), store.Root()); err == nil {
 			t.Errorf("Build accepted %s", tc.json)
 		}
@@ -65,7 +65,7 @@ func TestViTHeadlessStenosisFeatures(t *testing.T) {
 	if err := json.Unmarshal([]byte(f.Metadata["config"]), &cfg); err != nil {
 		t.Fatal(err)
 	}
-	store := nn.NewStore(ag.Float32, 1)
+	store := newEvalStore(ag.Float32, 1)
 	m, err := Build(cfg.Backbone.Arch, cfg.Backbone.Naming, cfg.Backbone.Config, store.Root())
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +90,7 @@ func TestViTHeadlessStenosisFeatures(t *testing.T) {
 }
 
 func TestViTRepresentationSizeHead(t *testing.T) {
-	store := nn.NewStore(ag.Float64, 3)
+	store := newEvalStore(ag.Float64, 3)
 	m, err := Build("vit", "torchvision", []byte(`{"image_size":16,"patch_size":8,"num_layers":1,"num_heads":2,"hidden_dim":8,"mlp_dim":16,"num_classes":3,"representation_size":5}`), store.Root())
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +119,7 @@ func TestViTRepresentationSizeHead(t *testing.T) {
 // equals nn's attention when it drops (almost) nothing.
 func TestViTTrainingMode(t *testing.T) {
 	cfg := `{"image_size":16,"patch_size":8,"num_layers":2,"num_heads":2,"hidden_dim":8,"mlp_dim":16,"num_classes":3,"dropout":0.3,"attention_dropout":0.3}`
-	store := nn.NewStore(ag.Float64, 5)
+	store := newEvalStore(ag.Float64, 5)
 	m, err := Build("vit", "torchvision", []byte(cfg), store.Root())
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +127,7 @@ func TestViTTrainingMode(t *testing.T) {
 	v := m.(*ViT)
 	ag.NoGrad(func() { v.Heads.Head.Weight.CopyFrom(ag.RandN(rand.New(rand.NewPCG(1, 2)), ag.Float64, 3, 8)) })
 	x := vitRandInput(6, 2, 3, 16, 16).AsType(ag.Float64)
-	ref := nn.NewStore(ag.Float64, 5) // same weights, no dropout
+	ref := newEvalStore(ag.Float64, 5) // same weights, no dropout
 	r, _ := Build("vit", "torchvision", []byte(strings.Replace(strings.Replace(cfg, `"dropout":0.3`, `"dropout":0`, 1), `"attention_dropout":0.3`, `"attention_dropout":0`, 1)), ref.Root())
 	ag.NoGrad(func() { r.(*ViT).Heads.Head.Weight.CopyFrom(v.Heads.Head.Weight) })
 	var eval1, eval2, noDrop, train *ag.Tensor
@@ -155,7 +155,7 @@ func TestViTTrainingMode(t *testing.T) {
 }
 
 func TestViTRejectsWrongInputSize(t *testing.T) {
-	store := nn.NewStore(ag.Float32, 1)
+	store := newEvalStore(ag.Float32, 1)
 	m, err := Build("vit", "torchvision", []byte(`{"image_size":16,"patch_size":8,"num_layers":1,"num_heads":2,"hidden_dim":8,"mlp_dim":16,"num_classes":3}`), store.Root())
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,90 @@
+package autograd
+
+import (
+	"fmt"
+	"math"
+	"sync"
+)
+
+// InterpolateBilinearAA resizes the last two dimensions to oh x ow with
+// antialiased bilinear interpolation, as torch.nn.functional.interpolate(
+// mode="bilinear", antialias=True) with the given align_corners: when
+// shrinking, the triangle filter widens by the scale, so every input pixel
+// contributes (the resize PIL and torchvision use); when enlarging it is
+// plain bilinear.
+//
+// The filter is separable, so the op is two matrix products, y = Wh x Ww^T,
+// with per-axis weight matrices (out, in); the gradient is that of the
+// products. The matrices depend only on the sizes and are built once per
+// (in, out, align_corners, type, device) and kept.
+func InterpolateBilinearAA(x *Tensor, oh, ow int, alignCorners bool) *Tensor {
+	if x.Rank() < 2 {
+		panic(fmt.Sprintf("autograd: InterpolateBilinearAA: input %v needs (..., H, W)", x.shape))
+	}
+	h, w := x.Dim(-2), x.Dim(-1)
+	if oh < 1 || ow < 1 || h < 1 || w < 1 {
+		panic(fmt.Sprintf("autograd: InterpolateBilinearAA: %v to %dx%d (every size must be at least 1)", x.shape, oh, ow))
+	}
+	wh := aaWeights(h, oh, alignCorners, x.DType(), x.Device())
+	ww := aaWeights(w, ow, alignCorners, x.DType(), x.Device())
+	return MatMulT(MatMul(wh, x), ww, false, true)
+}
+
+type aaKey struct {
+	in, out      int
+	alignCorners bool
+	dt           DType
+	dev          Device
+}
+
+// aaCache holds the weight matrices InterpolateBilinearAA has built. They
+// are constants (no gradient, outside any Scope); a model resizing to a few
+// fixed sizes builds a few.
+var aaCache sync.Map
+
+// aaWeights returns the (out, in) matrix whose row i holds the normalised
+// triangle-filter weights of output i, as PyTorch's
+// _upsample_bilinear2d_aa computes them.
+func aaWeights(in, out int, alignCorners bool, dt DType, dev Device) *Tensor {
+	key := aaKey{in, out, alignCorners, dt, dev}
+	if t, ok := aaCache.Load(key); ok {
+		return t.(*Tensor)
+	}
+	var scale float64
+	switch {
+	case alignCorners && out > 1:
+		scale = float64(in-1) / float64(out-1)
+	case alignCorners:
+		scale = 0
+	default:
+		scale = float64(in) / float64(out)
+	}
+	support, invscale := 1.0, 1.0 // bilinear: the triangle's half-width is 1
+	if scale >= 1 {
+		support, invscale = scale, 1/scale
+	}
+	m := make([]float64, out*in)
+	for i := range out {
+		center := scale * (float64(i) + 0.5)
+		// PyTorch truncates toward zero here (a C++ cast), then clamps.
+		lo := max(int(center-support+0.5), 0)
+		hi := min(int(center+support+0.5), in)
+		row := m[i*in : (i+1)*in]
+		var total float64
+		for j := lo; j < hi; j++ {
+			d := math.Abs((float64(j) - center + 0.5) * invscale)
+			if d < 1 {
+				row[j] = 1 - d
+				total += row[j]
+			}
+		}
+		if total > 0 {
+			for j := lo; j < hi; j++ {
+				row[j] /= total
+			}
+		}
+	}
+	t := FromFloat64(m, out, in).AsType(dt).To(dev)
+	got, _ := aaCache.LoadOrStore(key, t)
+	return got.(*Tensor)
+}
