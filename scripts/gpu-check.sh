@@ -28,7 +28,7 @@ build)
     go build -o "$dir/bench" ./experiments/bench
   fi
   cp scripts/gpu-check-run.sh "$dir/run.sh"
-  cp scripts/gpu_torch_bench.py "$dir/"
+  cp scripts/gpu_torch_bench.py experiments/bench/torch_step.py "$dir/"
   chmod +x "$dir/run.sh"
   git rev-parse HEAD >"$dir/commit" 2>/dev/null || true
   echo "gpu-check: bundle in $dir ($(du -sh "$dir" | cut -f1)); on the GPU machine run $dir/run.sh"

@@ -13,15 +13,22 @@ import json
 import sys
 import time
 
+import os
+
 import torch
 import torch.nn as nn
-import torchvision
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the bundle holds torch_step.py
+sys.path.insert(1, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "experiments", "bench"))
+import torch_step  # noqa: E402  (experiments/bench's model definition)
 
 BATCH = 32
 MODELS = ["resnet152", "efficientnet_v2_m", "convnext_base", "vit_b_16", "swin_b", "beit-base-patch16-224"]
 
 
 class Beit(nn.Module):
+    """BEiT-base as transformers builds it, pooled features out."""
+
     def __init__(self):
         super().__init__()
         from transformers import BeitConfig, BeitModel
@@ -33,38 +40,22 @@ class Beit(nn.Module):
         return self.m(pixel_values=x).pooler_output
 
 
-def backbone(name):
-    """The headless backbone and its feature width."""
-    if name.startswith("beit"):
+def study(name):
+    """experiments/bench's stenosis model (torch_step.Stenosis) on the
+    backbone name; BEiT, which it does not build, comes from transformers."""
+    if not name.startswith("beit"):
+        return torch_step.Stenosis(name)
+    orig = torch_step.backbone
+
+    def beit(_):
         b = Beit()
         return b, b.dim
-    m = getattr(torchvision.models, name)(weights=None)
-    if name == "resnet152":
-        feat, m.fc = m.fc.in_features, nn.Identity()
-    elif name in ("efficientnet_v2_m",):
-        feat, m.classifier = m.classifier[-1].in_features, nn.Identity()
-    elif name == "convnext_base":
-        feat, m.classifier[-1] = m.classifier[-1].in_features, nn.Identity()
-    elif name == "vit_b_16":
-        feat, m.heads = m.heads.head.in_features, nn.Identity()
-    elif name == "swin_b":
-        feat, m.head = m.head.in_features, nn.Identity()
-    return m, feat
 
-
-class Study(nn.Module):
-    """Backbone ++ 256-d level embedding -> (512, LayerNorm, GELU, Dropout; 256, ...; 3)."""
-
-    def __init__(self, name):
-        super().__init__()
-        self.base, feat = backbone(name)
-        self.level = nn.Embedding(5, 256)
-        self.head = nn.Sequential(
-            nn.Linear(feat + 256, 512), nn.LayerNorm(512), nn.GELU(), nn.Dropout(0.1),
-            nn.Linear(512, 256), nn.LayerNorm(256), nn.GELU(), nn.Dropout(0.1), nn.Linear(256, 3))
-
-    def forward(self, x, lvl):
-        return self.head(torch.cat([self.base(x), self.level(lvl)], 1))
+    torch_step.backbone = beit
+    try:
+        return torch_step.Stenosis(name)
+    finally:
+        torch_step.backbone = orig
 
 
 def measure(name, mode, tf32, reps):
@@ -72,7 +63,7 @@ def measure(name, mode, tf32, reps):
     torch.backends.cudnn.allow_tf32 = tf32
     torch.manual_seed(0)
     dev = torch.device("cuda")
-    net = Study(name).to(dev)
+    net = study(name).to(dev)
     x = torch.randn(BATCH, 3, 224, 224, device=dev)
     lvl = torch.arange(BATCH, device=dev) % 5
     y = torch.arange(BATCH, device=dev) % 3
@@ -84,7 +75,7 @@ def measure(name, mode, tf32, reps):
                 net(x, lvl)
     else:
         net.train()
-        bb = list(net.base.parameters())
+        bb = list(net.base_model.parameters())
         for p in bb[:-32]:
             p.requires_grad_(False)
         opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=1e-4, weight_decay=0.02)
