@@ -7,7 +7,6 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 out=results
-mkdir -p "$out"
 export VERTEBRA_CUDA_CACHE="$PWD/kernel-cache"
 export VERTEBRA_REQUIRE_GPU=1
 benchtime=${BENCHTIME:-5x}
@@ -26,6 +25,7 @@ elif ! command -v nvidia-smi >/dev/null && ! ldconfig -p 2>/dev/null | grep -q '
   exit 2
 fi
 
+mkdir -p "$out"
 status=0
 fail() { echo "gpu-check: FAIL: $*"; status=1; }
 torch=""
