@@ -15,14 +15,29 @@ import (
 	ag "github.com/vertebra-ml/vertebra/autograd"
 	"github.com/vertebra-ml/vertebra/metrics"
 	"github.com/vertebra-ml/vertebra/nn"
-	"github.com/vertebra-ml/vertebra/optim"
 	"github.com/vertebra-ml/vertebra/vision/datasets"
 )
 
-// Model is a classifier of images at vertebral levels, such as
-// models.Stenosis.
+// Model is a classifier the loops train and score: logits (N, classes)
+// for a batch's inputs, the images first, then whatever else the data
+// gives per sample (the study's loader adds the vertebral levels, and
+// models.Stenosis reads them). Module adapts a one-input nn.Module.
 type Model interface {
-	Forward(x *ag.Tensor, levels []int) *ag.Tensor
+	Logits(inputs ...*ag.Tensor) *ag.Tensor
+}
+
+// Module adapts a model of the images alone (an nn.Sequential, a backbone
+// with its head) to Model; further inputs are ignored.
+func Module(m nn.Module) Model { return module{m} }
+
+type module struct{ m nn.Module }
+
+func (m module) Logits(inputs ...*ag.Tensor) *ag.Tensor { return m.m.Forward(inputs[0]) }
+
+// Optimizer is what Epoch needs of an optimizer; *optim.AdamW is one.
+type Optimizer interface {
+	ZeroGrad()
+	Step()
 }
 
 // Images returns the batch's images as an (N, C, H, W) float32 tensor on
@@ -58,7 +73,7 @@ type EpochStats struct {
 // Epoch trains model for one epoch: for each batch, forward in training
 // mode, the loss, Backward, one optimizer step. progress, if not nil, is
 // called after each batch.
-func Epoch(model Model, store *nn.Store, opt *optim.AdamW, loader *datasets.Loader, epoch int, loss Loss, dev ag.Device, progress func(batch int, s EpochStats)) (EpochStats, error) {
+func Epoch(model Model, store *nn.Store, opt Optimizer, loader *datasets.Loader, epoch int, loss Loss, dev ag.Device, progress func(batch int, s EpochStats)) (EpochStats, error) {
 	store.SetTraining(true)
 	defer store.SetTraining(false)
 	ce := loss.on(dev)
@@ -77,7 +92,7 @@ func Epoch(model Model, store *nn.Store, opt *optim.AdamW, loader *datasets.Load
 		derr := ag.CatchDeviceError(func() {
 			ag.Scope(func() {
 				opt.ZeroGrad()
-				logits := model.Forward(Images(b, dev), b.Levels)
+				logits := model.Logits(b.Inputs(dev)...)
 				l := ag.CrossEntropy(logits, b.Labels, ce)
 				if lv = l.Item(); math.IsNaN(lv) || math.IsInf(lv, 0) {
 					return
@@ -140,7 +155,7 @@ func Evaluate(model Model, store *nn.Store, loader *datasets.Loader, classes int
 			var pred []int
 			if derr := ag.CatchDeviceError(func() {
 				ag.Scope(func() {
-					logits := model.Forward(Images(b, dev), b.Levels)
+					logits := model.Logits(b.Inputs(dev)...)
 					total += ag.CrossEntropy(logits, b.Labels, ce).Item() * float64(b.N)
 					probs = ag.Softmax(logits, 1).Float64s()
 					pred = argmax(logits)
@@ -170,17 +185,10 @@ func Evaluate(model Model, store *nn.Store, loader *datasets.Loader, classes int
 
 // argmax returns the arg-max class of each row of logits (N, K).
 func argmax(logits *ag.Tensor) []int {
-	v := logits.Float64s()
-	k := logits.Dim(1)
-	out := make([]int, logits.Dim(0))
-	for i := range out {
-		best := 0
-		for j := 1; j < k; j++ {
-			if v[i*k+j] > v[i*k+best] {
-				best = j
-			}
-		}
-		out[i] = best
+	idx := ag.Argmax(logits, 1, false).Int32s()
+	out := make([]int, len(idx))
+	for i, k := range idx {
+		out[i] = int(k)
 	}
 	return out
 }

@@ -6,23 +6,59 @@ import (
 	"testing"
 )
 
-// BenchmarkSgemm measures square float32 products on one and two workers.
+// BenchmarkSgemm measures square float32 products on one and two workers
+// with each micro-kernel this machine runs (go: the pure-Go one).
 func BenchmarkSgemm(b *testing.B) {
-	for _, n := range []int{512, 1024, 2048} {
+	kernels := []struct {
+		name string
+		k    gemmKernel
+	}{{"avx512", gemmAVX512}, {"avx2", gemmAVX2}, {"go", gemmGo}}
+	for _, n := range []int{256, 1024, 2048} {
 		for _, w := range []int{1, 2} {
-			b.Run(fmt.Sprintf("%d/w%d", n, w), func(b *testing.B) {
-				r := rand.New(rand.NewPCG(1, 1))
-				x, y := gemmRandSlice[float32](r, n*n), gemmRandSlice[float32](r, n*n)
-				z := make([]float32, n*n)
-				gemmWithWorkers(w, func() {
-					b.ResetTimer()
-					for range b.N {
-						Gemm(false, false, n, n, n, 1, x, n, y, n, 0, z, n)
+			for _, kn := range kernels {
+				b.Run(fmt.Sprintf("%d/w%d/%s", n, w, kn.name), func(b *testing.B) {
+					restore, ok := gemmWithKernel(kn.k)
+					if !ok {
+						b.Skip("kernel not on this machine or build")
+					}
+					defer restore()
+					if kn.k == gemmGo && n > 1024 {
+						b.Skip("the pure-Go kernel takes seconds at this size")
+					}
+					r := rand.New(rand.NewPCG(1, 1))
+					x, y := gemmRandSlice[float32](r, n*n), gemmRandSlice[float32](r, n*n)
+					z := make([]float32, n*n)
+					gemmWithWorkers(w, func() {
+						b.ResetTimer()
+						for range b.N {
+							Gemm(false, false, n, n, n, 1, x, n, y, n, 0, z, n)
+						}
+					})
+					gemmReportFlops(b, 2*float64(n)*float64(n)*float64(n))
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkFMAPeak measures the float32 multiply-add peak on one and two
+// cores (AVX-512), the yardstick of BenchmarkSgemm.
+func BenchmarkFMAPeak(b *testing.B) {
+	if !gemmUseAVX512 {
+		b.Skip("no AVX-512 kernel on this machine or build")
+	}
+	const iters = 1 << 20
+	for _, w := range []int{1, 2} {
+		b.Run(fmt.Sprintf("w%d", w), func(b *testing.B) {
+			for range b.N {
+				ParallelFor(w, 1<<30, func(lo, hi int) {
+					for range hi - lo {
+						gemmPeakFMA512(iters)
 					}
 				})
-				gemmReportFlops(b, 2*float64(n)*float64(n)*float64(n))
-			})
-		}
+			}
+			gemmReportFlops(b, float64(w)*iters*384)
+		})
 	}
 }
 

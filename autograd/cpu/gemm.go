@@ -17,11 +17,20 @@ import (
 
 // gemmBlocks holds the blocking parameters of one micro-kernel.
 type gemmBlocks struct {
-	mr, nr     int  // micro-tile
-	mc, kc, nc int  // cache blocks; mc is a multiple of mr and nc of nr
-	small      int  // m*n*k below which packing costs more than it saves
-	asm        bool // the float32 assembly kernel, else gemmKernelGo
+	mr, nr     int // micro-tile
+	mc, kc, nc int // cache blocks; mc is a multiple of mr and nc of nr
+	small      int // m*n*k below which packing costs more than it saves
+	kernel     gemmKernel
 }
+
+// gemmKernel names a micro-kernel.
+type gemmKernel int
+
+const (
+	gemmGo     gemmKernel = iota // gemmKernelGo, 2x3, any type
+	gemmAVX2                     // float32 6x16, AVX2 and FMA
+	gemmAVX512                   // float32 12x32, AVX-512 F
+)
 
 // Pure-Go micro-kernel. Go's register allocator spills larger tiles (the
 // scheduler issues every product before the first add), which puts a store
@@ -32,7 +41,7 @@ const (
 	gemmGoNR = 3
 
 	// gemmMaxTile bounds mr*nr over all micro-kernels (scratch tile size).
-	gemmMaxTile = 6 * 16
+	gemmMaxTile = 12 * 32
 )
 
 var gemmGoBlocks = gemmBlocks{mr: gemmGoMR, nr: gemmGoNR, mc: 128, kc: 256, nc: 3072, small: 1 << 11}
@@ -47,6 +56,9 @@ func gemmIsF32[T Float]() bool {
 // gemmMicro uses for T.
 func gemmBlocking[T Float]() *gemmBlocks {
 	if gemmIsF32[T]() && gemmUseAsm {
+		if gemmUseAVX512 {
+			return &gemmAVX512Blocks
+		}
 		return &gemmAsmBlocks
 	}
 	return &gemmGoBlocks
@@ -232,7 +244,10 @@ func gemmSerial[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda i
 func gemmPacked[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	bl := gemmBlocking[T]()
 	mr, nr := bl.mr, bl.nr
-	kcMax := min(bl.kc, k)
+	// Equal k blocks: 576 = 2*288 rather than 512+64, so that no pass over
+	// C is spent on a sliver of k.
+	kc := (k + (k+bl.kc-1)/bl.kc - 1) / ((k + bl.kc - 1) / bl.kc)
+	kcMax := kc
 	mcMax := min(bl.mc, (m+mr-1)/mr*mr)
 	ncMax := min(bl.nc, (n+nr-1)/nr*nr)
 	pa := gemmGetBuf[T](mcMax * kcMax)
@@ -241,8 +256,8 @@ func gemmPacked[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda i
 	defer gemmPutBuf(pb)
 	for jc := 0; jc < n; jc += bl.nc {
 		nb := min(bl.nc, n-jc)
-		for pc := 0; pc < k; pc += bl.kc {
-			kb := min(bl.kc, k-pc)
+		for pc := 0; pc < k; pc += kc {
+			kb := min(kc, k-pc)
 			be := beta
 			if pc > 0 {
 				be = 1
@@ -295,11 +310,14 @@ func gemmMacro[T Float](bl *gemmBlocks, mb, nb, kb int, alpha T, pa, pb []T, bet
 // kc x mr strip of A and a kc x nr strip of B, with the micro-kernel that
 // bl (from gemmBlocking, once per product) describes.
 func gemmMicro[T Float](bl *gemmBlocks, kc int, a, b []T, alpha, beta T, c []T, ldc int) {
-	if bl.asm {
+	switch bl.kernel {
+	case gemmAVX512:
+		gemmMicroF32x512(kc, a, b, alpha, beta, c, ldc)
+	case gemmAVX2:
 		gemmMicroF32(kc, a, b, alpha, beta, c, ldc)
-		return
+	default:
+		gemmKernelGo(kc, a, b, alpha, beta, c, ldc)
 	}
-	gemmKernelGo(kc, a, b, alpha, beta, c, ldc)
 }
 
 // gemmKernelGo is the pure-Go 2x3 micro-kernel.
@@ -359,10 +377,12 @@ func gemmKernelGo[T Float](kc int, a, b []T, alpha, beta T, c []T, ldc int) {
 // Rows past mb are zero.
 func gemmPackA[T Float](transA bool, a []T, lda, i0, p0, mb, kb, mr int, dst []T) {
 	s := 0
-	if mr == 6 && gemmIsF32[T]() {
-		// Whole strips of the float32 assembly kernel.
-		s = mb / 6 * 6
-		gemmPackA6(transA, gemmF32(a), lda, i0, p0, s, kb, gemmF32(dst))
+	if mr%6 == 0 && gemmIsF32[T]() {
+		// Whole strips of the float32 assembly kernels, six rows a pass.
+		s = mb / mr * mr
+		for q := 0; q < mr; q += 6 {
+			gemmPackA6(transA, gemmF32(a), lda, i0+q, p0, s, kb, mr, gemmF32(dst[q:]))
+		}
 	}
 	for ; s < mb; s += mr {
 		d := dst[s*kb : (s+mr)*kb]
@@ -395,19 +415,19 @@ func gemmPackA[T Float](transA bool, a []T, lda, i0, p0, mb, kb, mr int, dst []T
 // nr-wide strips: strip s holds element (p, s*nr+j) at s*nr*kb + p*nr + j.
 // Columns past nb are zero.
 func gemmPackB[T Float](transB bool, b []T, ldb, p0, j0, kb, nb, nr int, dst []T) {
-	if !transB && nr == 16 && gemmIsF32[T]() {
-		// The float32 assembly kernel's strips, the bulk of all packing.
-		full := nb / 16 * 16
-		gemmPackB16(gemmF32(b), ldb, p0, j0, kb, full, gemmF32(dst))
+	if !transB && nr%16 == 0 && gemmIsF32[T]() {
+		// The float32 assembly kernels' strips, the bulk of all packing.
+		full := nb / nr * nr
+		gemmPackB16(gemmF32(b), ldb, p0, j0, kb, full, nr, gemmF32(dst))
 		if full < nb {
 			gemmPackBStrips(b, ldb, p0, j0+full, kb, nb-full, nr, dst[full*kb:])
 		}
 		return
 	}
 	s := 0
-	if transB && nr == 16 && gemmIsF32[T]() {
-		s = nb / 16 * 16
-		gemmPackBT16(gemmF32(b), ldb, p0, j0, kb, s, gemmF32(dst))
+	if transB && nr%16 == 0 && gemmIsF32[T]() {
+		s = nb / nr * nr
+		gemmPackBT16(gemmF32(b), ldb, p0, j0, kb, s, nr, gemmF32(dst))
 	}
 	for ; s < nb; s += nr {
 		d := dst[s*kb : (s+nr)*kb]
@@ -431,46 +451,51 @@ func gemmPackB[T Float](transB bool, b []T, ldb, p0, j0, kb, nb, nr int, dst []T
 }
 
 // gemmPackB16 packs rows [p0, p0+kb) x columns [j0, j0+nb) of an
-// untransposed float32 B into 16-wide strips, nb a multiple of 16. It is
-// not generic so that the 64-byte row copies compile to vector moves
-// rather than calls to memmove.
-func gemmPackB16(b []float32, ldb, p0, j0, kb, nb int, dst []float32) {
+// untransposed float32 B into nr-wide strips, nr a multiple of 16 and nb
+// of nr. It is not generic so that the 64-byte copies compile to vector
+// moves rather than calls to memmove.
+func gemmPackB16(b []float32, ldb, p0, j0, kb, nb, nr int, dst []float32) {
 	for p := range kb {
 		src := b[(p0+p)*ldb+j0:][:nb]
-		d := dst[p*16:]
-		for s := 0; s+16 <= len(src); s += 16 {
-			*(*[16]float32)(d[s*kb:]) = *(*[16]float32)(src[s:])
+		d := dst[p*nr:]
+		for s := 0; s+nr <= len(src); s += nr {
+			ds := d[s*kb:]
+			for q := 0; q < nr; q += 16 {
+				*(*[16]float32)(ds[q:]) = *(*[16]float32)(src[s+q:])
+			}
 		}
 	}
 }
 
 // gemmPackBT16 is gemmPackB16 for a transposed B: column j of op(B) is
-// row j of b. Four rows at a time fill a quarter of each packed row.
-func gemmPackBT16(b []float32, ldb, p0, j0, kb, nb int, dst []float32) {
-	for s := 0; s < nb; s += 16 {
-		d := dst[s*kb : (s+16)*kb]
-		for q := 0; q < 16; q += 4 {
+// row j of b. Four rows at a time fill four values of each packed row.
+func gemmPackBT16(b []float32, ldb, p0, j0, kb, nb, nr int, dst []float32) {
+	for s := 0; s < nb; s += nr {
+		d := dst[s*kb : (s+nr)*kb]
+		for q := 0; q < nr; q += 4 {
 			row := (j0+s+q)*ldb + p0
 			r0 := b[row:][:kb]
 			r1 := b[row+ldb:][:kb]
 			r2 := b[row+2*ldb:][:kb]
 			r3 := b[row+3*ldb:][:kb]
 			for p := range r0 {
-				dp := d[p*16+q : p*16+q+4 : p*16+q+4]
+				dp := d[p*nr+q : p*nr+q+4 : p*nr+q+4]
 				dp[0], dp[1], dp[2], dp[3] = r0[p], r1[p], r2[p], r3[p]
 			}
 		}
 	}
 }
 
-// gemmPackA6 packs rows [i0, i0+mb) x columns [p0, p0+kb) of op(A) into
-// 6-tall float32 strips, mb a multiple of 6.
-func gemmPackA6(transA bool, a []float32, lda, i0, p0, mb, kb int, dst []float32) {
-	for s := 0; s < mb; s += 6 {
-		d := dst[s*kb : (s+6)*kb]
+// gemmPackA6 packs six of every mr rows of op(A): for each mr-tall strip
+// of rows [i0, i0+mb) (mb a multiple of mr), the strip's first six rows x
+// columns [p0, p0+kb) go to the first six values of each of its k steps.
+// dst starts where those six values go in the first strip.
+func gemmPackA6(transA bool, a []float32, lda, i0, p0, mb, kb, mr int, dst []float32) {
+	for s := 0; s < mb; s += mr {
+		d := dst[s*kb:]
 		if transA {
 			for p := range kb {
-				*(*[6]float32)(d[p*6:]) = *(*[6]float32)(a[(p0+p)*lda+i0+s:])
+				*(*[6]float32)(d[p*mr:]) = *(*[6]float32)(a[(p0+p)*lda+i0+s:])
 			}
 			continue
 		}
@@ -482,7 +507,7 @@ func gemmPackA6(transA bool, a []float32, lda, i0, p0, mb, kb int, dst []float32
 		r4 := a[row+4*lda:][:kb]
 		r5 := a[row+5*lda:][:kb]
 		for p := range r0 {
-			dp := d[p*6 : p*6+6 : p*6+6]
+			dp := d[p*mr : p*mr+6 : p*mr+6]
 			dp[0], dp[1], dp[2], dp[3], dp[4], dp[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
 		}
 	}

@@ -4,11 +4,21 @@ package cpu
 
 // Without assembly every type uses the pure-Go micro-kernel.
 
-var gemmAsmBlocks = gemmGoBlocks
+var (
+	gemmAsmBlocks    = gemmGoBlocks
+	gemmAVX512Blocks = gemmGoBlocks
+)
 
-// gemmUseAsm is always false here; it is a variable only so that tests can
-// switch it as they do on amd64.
-var gemmUseAsm = false
+// gemmUseAsm and gemmUseAVX512 are always false here; they are variables
+// only so that tests can switch them as they do on amd64.
+var (
+	gemmUseAsm    = false
+	gemmUseAVX512 = false
+)
+
+func gemmMicroF32x512[T Float](kc int, a, b []T, alpha, beta T, c []T, ldc int) {
+	gemmKernelGo(kc, a, b, alpha, beta, c, ldc)
+}
 
 func gemmMicroF32[T Float](kc int, a, b []T, alpha, beta T, c []T, ldc int) {
 	gemmKernelGo(kc, a, b, alpha, beta, c, ldc)
@@ -32,3 +42,6 @@ func gemmMicroF32Strided[T Float](kc int, a []T, lda int, b []T, alpha, beta T, 
 		}
 	}
 }
+
+// gemmPeakFMA512 has nothing to measure without assembly.
+func gemmPeakFMA512(n int) {}

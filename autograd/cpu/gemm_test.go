@@ -58,42 +58,52 @@ func gemmWithWorkers(w int, f func()) {
 	f()
 }
 
-// gemmWithoutAsm switches the float32 assembly kernel off until the returned
-// function is called.
-func gemmWithoutAsm() func() {
-	old := gemmUseAsm
-	gemmUseAsm = false
-	return func() { gemmUseAsm = old }
+// gemmHave records the kernels this machine runs, before tests switch them.
+var gemmHave = map[gemmKernel]bool{gemmGo: true, gemmAVX2: gemmUseAsm, gemmAVX512: gemmUseAVX512}
+
+// gemmWithKernel makes float32 products use micro-kernel k until the
+// returned function is called; ok is false (and nothing changes) when this
+// machine or build cannot run k.
+func gemmWithKernel(k gemmKernel) (restore func(), ok bool) {
+	if !gemmHave[k] {
+		return func() {}, false
+	}
+	oldAsm, old512 := gemmUseAsm, gemmUseAVX512
+	gemmUseAsm, gemmUseAVX512 = k != gemmGo, k == gemmAVX512
+	return func() { gemmUseAsm, gemmUseAVX512 = oldAsm, old512 }, true
 }
 
 type gemmCase struct {
 	m, n, k int
 }
 
-// gemmShapes covers empty, unit, odd and block-crossing sizes (kc 256,
-// mc 128/168, nc 3072/4080).
+// gemmShapes covers empty, unit, odd and block-crossing sizes (kc
+// 256/512, mc 128/144/168, nc 3072/4080/4096).
 var gemmShapes = []gemmCase{
 	{0, 0, 0}, {0, 5, 3}, {5, 0, 3}, {5, 3, 0}, {1, 1, 1}, {1, 7, 5}, {7, 1, 5},
 	{3, 5, 1}, {2, 3, 4}, {6, 16, 8}, {7, 17, 9}, {13, 11, 300}, {17, 19, 23},
 	{33, 65, 130}, {64, 64, 64}, {130, 37, 260}, {200, 50, 17}, {5, 4100, 3},
+	{12, 32, 200}, {25, 70, 1100}, {300, 40, 20},
 }
 
 // gemmPaths are the internal implementations checked on every shape, plus
 // the exported entry point with one and two workers.
 var gemmPaths = []struct {
-	name  string
-	f64   func(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int)
-	f32   func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
-	w     int
-	noAsm bool // use the pure-Go micro-kernel for float32 too
+	name   string
+	f64    func(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int)
+	f32    func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+	w      int
+	kernel gemmKernel // for float32; -1: the machine's best
 }{
-	{"Gemm/w1", Gemm[float64], Gemm[float32], 1, false},
-	{"Gemm/w2", Gemm[float64], Gemm[float32], 2, false},
-	{"Gemm/w3", Gemm[float64], Gemm[float32], 3, false},
-	{"direct", gemmDirectK[float64], gemmDirectK[float32], 1, false},
-	{"packed", gemmPackedK[float64], gemmPackedK[float32], 1, false},
-	{"packed/go", gemmPackedK[float64], gemmPackedK[float32], 1, true},
-	{"Gemm/w2/go", Gemm[float64], Gemm[float32], 2, true},
+	{"Gemm/w1", Gemm[float64], Gemm[float32], 1, -1},
+	{"Gemm/w2", Gemm[float64], Gemm[float32], 2, -1},
+	{"Gemm/w3", Gemm[float64], Gemm[float32], 3, -1},
+	{"direct", gemmDirectK[float64], gemmDirectK[float32], 1, -1},
+	{"packed", gemmPackedK[float64], gemmPackedK[float32], 1, -1},
+	{"packed/avx2", gemmPackedK[float64], gemmPackedK[float32], 1, gemmAVX2},
+	{"packed/go", gemmPackedK[float64], gemmPackedK[float32], 1, gemmGo},
+	{"Gemm/w2/avx2", Gemm[float64], Gemm[float32], 2, gemmAVX2},
+	{"Gemm/w2/go", Gemm[float64], Gemm[float32], 2, gemmGo},
 }
 
 // gemmDirectK and gemmPackedK add the k == 0 and alpha == 0 handling that
@@ -117,8 +127,12 @@ func gemmPackedK[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda 
 func TestGemm(t *testing.T) {
 	for _, p := range gemmPaths {
 		t.Run(p.name, func(t *testing.T) {
-			if p.noAsm {
-				defer gemmWithoutAsm()()
+			if p.kernel >= 0 {
+				restore, ok := gemmWithKernel(p.kernel)
+				if !ok {
+					t.Skip("this machine or build lacks the kernel")
+				}
+				defer restore()
 			}
 			gemmWithWorkers(p.w, func() {
 				gemmTestShapes(t, p.f64)
@@ -184,6 +198,34 @@ func gemmVerify[T Float](t *testing.T, r *rand.Rand, f func(transA, transB bool,
 				t.Fatalf("%s: C[%d,%d] = %v, want %v", name, i, j, got, w)
 			}
 		}
+	}
+}
+
+// TestGemmKernelsAgree checks every micro-kernel the machine runs against
+// the float64 reference on awkward sizes, which leave partial tiles and
+// blocks of every kind.
+func TestGemmKernelsAgree(t *testing.T) {
+	sizes := []int{1, 7, 17, 33, 255}
+	if testing.Short() {
+		sizes = sizes[:4]
+	}
+	r := rand.New(rand.NewPCG(21, 22))
+	for _, k := range []gemmKernel{gemmGo, gemmAVX2, gemmAVX512} {
+		restore, ok := gemmWithKernel(k)
+		if !ok {
+			t.Logf("kernel %d: not on this machine or build", k)
+			continue
+		}
+		for i, m := range sizes {
+			for j, n := range sizes {
+				for l, kk := range sizes {
+					tr := i + j + l
+					name := fmt.Sprintf("kernel %d: %dx%dx%d", k, m, n, kk)
+					gemmVerify(t, r, Gemm[float32], name, tr&1 != 0, tr&2 != 0, m, n, kk, tr%3, 1, float32(tr%2))
+				}
+			}
+		}
+		restore()
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/vertebra-ml/vertebra/data"
 	"github.com/vertebra-ml/vertebra/vision/transforms"
 )
 
@@ -81,28 +82,18 @@ func NewLoader(ds Dataset, cfg LoaderConfig) (*Loader, error) {
 	return &Loader{ds: ds, cfg: cfg}, nil
 }
 
-// Len returns the number of batches per epoch.
-func (l *Loader) Len() int {
-	n := l.ds.Len()
-	if l.cfg.DropLast {
-		return n / l.cfg.BatchSize
-	}
-	return (n + l.cfg.BatchSize - 1) / l.cfg.BatchSize
+// Sampler is the loader's batching: its batch size, shuffle, seed and
+// drop_last, as the general data.Sampler.
+func (l *Loader) Sampler() data.Sampler {
+	return data.Sampler{BatchSize: l.cfg.BatchSize, Shuffle: l.cfg.Shuffle, Seed: l.cfg.Seed, DropLast: l.cfg.DropLast}
 }
+
+// Len returns the number of batches per epoch.
+func (l *Loader) Len() int { return l.Sampler().Len(l.ds.Len()) }
 
 // Order returns the sample indices of the epoch in the order they are
 // batched.
-func (l *Loader) Order(epoch int) []int {
-	n := l.ds.Len()
-	if !l.cfg.Shuffle {
-		order := make([]int, n)
-		for i := range order {
-			order[i] = i
-		}
-		return order
-	}
-	return rand.New(rand.NewPCG(mix(l.cfg.Seed, 0x0de7), uint64(epoch))).Perm(n)
-}
+func (l *Loader) Order(epoch int) []int { return l.Sampler().Order(l.ds.Len(), epoch) }
 
 // sampleRand is the random source of one sample's transform.
 func (l *Loader) sampleRand(epoch, index int) *rand.Rand {

@@ -1,0 +1,438 @@
+// Command bench measures the study's model on the CPU: images per second,
+// effective GFLOP/s and peak resident memory of inference and training
+// steps, optionally beside PyTorch on the same machine.
+//
+//	go run ./experiments/bench [--models resnet152,vit_b_16] [--modes infer,partial,full]
+//	                           [--batch 8] [--steps 3] [--torch] [--json]
+//
+// A row is one backbone in one mode: infer (eval mode, no gradients),
+// partial (the study's training step: the last 32 backbone tensors, the
+// level embedding and the head train) or full (everything trains). Each
+// step is models.NewStenosis on 224x224 float32 images, class-weighted
+// cross-entropy and optim.AdamW, in an autograd.Scope. After --warmup
+// steps the median of --steps steps is reported. Every measurement runs
+// in its own process, so that its peak RSS is its own. With --torch the
+// same row is measured with PyTorch (torchvision's backbone, the same
+// head) right after ours, through /usr/bin/python3 with 2 threads and
+// OPENBLAS_CORETYPE=SkylakeX on AVX-512 machines (Debian's OpenBLAS does
+// not recognise recent CPUs and falls back to SSE3 kernels otherwise).
+//
+// Effective GFLOP/s counts the forward multiply-adds of the backbone (as
+// torch_bench.py flops counts them) times two, times three in full
+// training (forward, and the data and weight gradients).
+package main
+
+import (
+	"bufio"
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	ag "github.com/vertebra-ml/vertebra/autograd"
+	"github.com/vertebra-ml/vertebra/nn"
+	"github.com/vertebra-ml/vertebra/optim"
+	"github.com/vertebra-ml/vertebra/vision/models"
+)
+
+//go:embed torch_step.py
+var torchScript []byte
+
+// defaultModels are the study's six backbones (Swin in torchvision's
+// naming, which PyTorch's side can build).
+var defaultModels = []string{"vit_b_16", "swin_b", "beit-base-patch16-224", "efficientnet_v2_m", "resnet152", "convnext_base"}
+
+// gflopPerImage is the forward cost of each backbone at 224x224, from
+// `torch_bench.py flops` (BEiT-B: ViT-B/16's matrix products).
+var gflopPerImage = map[string]float64{
+	"resnet152":                    23.03,
+	"efficientnet_v2_m":            10.72,
+	"convnext_base":                30.71,
+	"vit_b_16":                     35.13,
+	"swin_b":                       30.86,
+	"swin-base-patch4-window7-224": 30.86,
+	"beit-base-patch16-224":        35.13,
+}
+
+// torchName is the torchvision name of a preset, "" when torchvision has
+// none.
+func torchName(preset string) string {
+	switch preset {
+	case "resnet152", "efficientnet_v2_m", "convnext_base", "vit_b_16", "swin_b":
+		return preset
+	case "swin-base-patch4-window7-224":
+		return "swin_b"
+	}
+	return ""
+}
+
+var modes = []string{"infer", "partial", "full"}
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+type options struct {
+	models, modes []string
+	batch, steps  int
+	warmup        int
+	torch, json   bool
+	python        string
+	cpuprofile    string
+	child         string // "model/mode": measure one row in this process
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	modelList := fs.String("models", strings.Join(defaultModels, ","), "comma-separated backbone presets (have: "+strings.Join(models.Presets(), ", ")+")")
+	modeList := fs.String("modes", strings.Join(modes, ","), "comma-separated modes: infer, partial (last 32 backbone tensors train), full")
+	fs.IntVar(&o.batch, "batch", 8, "images per step")
+	fs.IntVar(&o.steps, "steps", 3, "measured steps per row (the median is reported)")
+	fs.IntVar(&o.warmup, "warmup", 2, "unmeasured steps before them")
+	fs.BoolVar(&o.torch, "torch", false, "also measure PyTorch (/usr/bin/python3 with torch and torchvision), alternating with ours")
+	fs.BoolVar(&o.json, "json", false, "print one JSON object per row instead of the table")
+	fs.StringVar(&o.python, "python", "/usr/bin/python3", "the Python that has torch, for --torch")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of our measured steps to this file (one row only)")
+	fs.StringVar(&o.child, "child", "", "internal: measure one model/mode in this process")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "bench: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	if o.batch < 1 || o.steps < 1 || o.warmup < 0 {
+		fmt.Fprintf(stderr, "bench: --batch %d and --steps %d must be positive, --warmup %d non-negative\n", o.batch, o.steps, o.warmup)
+		return 2
+	}
+	if o.child != "" {
+		if err := child(o, stdout); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 1
+		}
+		return 0
+	}
+	var err error
+	if o.models, err = parseModels(*modelList); err == nil {
+		o.modes, err = parseModes(*modeList)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 2
+	}
+	if o.cpuprofile != "" && len(o.models)*len(o.modes) != 1 {
+		fmt.Fprintln(stderr, "bench: --cpuprofile needs exactly one model and one mode")
+		return 2
+	}
+	if err := parent(o, stdout, stderr); err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 1
+	}
+	return 0
+}
+
+// parseList splits a comma-separated flag value, checking each item.
+func parseList(flagName, list string, check func(string) error) ([]string, error) {
+	var out []string
+	for _, v := range strings.Split(list, ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		if err := check(v); err != nil {
+			return nil, fmt.Errorf("%s: %w", flagName, err)
+		}
+		out = append(out, v)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s is empty", flagName)
+	}
+	return out, nil
+}
+
+func parseModels(list string) ([]string, error) {
+	return parseList("--models", list, func(m string) error {
+		if _, ok := models.Preset(m); !ok {
+			return fmt.Errorf("no preset %q (have %s)", m, strings.Join(models.Presets(), ", "))
+		}
+		return nil
+	})
+}
+
+func parseModes(list string) ([]string, error) {
+	return parseList("--modes", list, func(m string) error {
+		if !slices.Contains(modes, m) {
+			return fmt.Errorf("unknown mode %q (want infer, partial or full)", m)
+		}
+		return nil
+	})
+}
+
+// row is one line of the result.
+type row struct {
+	Model        string   `json:"model"`
+	Mode         string   `json:"mode"`
+	Batch        int      `json:"batch"`
+	ImgPerS      float64  `json:"img_per_s"`
+	GFLOPs       float64  `json:"gflops"`
+	PeakRSSMB    float64  `json:"peak_rss_mb"`
+	TorchImgPerS *float64 `json:"torch_img_per_s,omitempty"`
+	TorchRSSMB   *float64 `json:"torch_peak_rss_mb,omitempty"`
+	Error        string   `json:"error,omitempty"`
+	TorchError   string   `json:"torch_error,omitempty"`
+}
+
+// measurement is what a child process reports.
+type measurement struct {
+	StepS []float64 `json:"step_s"`
+}
+
+func parent(o options, stdout, stderr io.Writer) error {
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("finding this program to run each measurement: %w", err)
+	}
+	var script string
+	if o.torch {
+		if err := exec.Command(o.python, "-c", "import torch, torchvision").Run(); err != nil {
+			return fmt.Errorf("--torch: %s cannot import torch and torchvision (%v); install python3-torch python3-torchvision", o.python, err)
+		}
+		f, err := os.CreateTemp("", "vertebra-torch-step-*.py")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(f.Name())
+		if _, err := f.Write(torchScript); err != nil {
+			f.Close()
+			return fmt.Errorf("writing %s: %w", f.Name(), err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("writing %s: %w", f.Name(), err)
+		}
+		script = f.Name()
+	}
+	if !o.json {
+		printHeader(stdout, o)
+	}
+	for _, m := range o.models {
+		for _, mode := range o.modes {
+			r := row{Model: m, Mode: mode, Batch: o.batch}
+			args := []string{"--child", m + "/" + mode, "--batch", fmt.Sprint(o.batch), "--steps", fmt.Sprint(o.steps), "--warmup", fmt.Sprint(o.warmup)}
+			if o.cpuprofile != "" {
+				args = append(args, "--cpuprofile", o.cpuprofile)
+			}
+			if sec, rss, err := measure(exec.Command(self, args...), stderr); err != nil {
+				r.Error = err.Error()
+			} else {
+				r.ImgPerS = float64(o.batch) / sec
+				r.GFLOPs = r.ImgPerS * gflopPerImage[m] * map[string]float64{"infer": 1, "partial": 1, "full": 3}[mode]
+				r.PeakRSSMB = rss
+			}
+			if o.torch {
+				if tn := torchName(m); tn == "" {
+					r.TorchError = "torchvision has no " + m
+				} else {
+					cmd := exec.Command(o.python, script, "--model", tn, "--mode", mode, "--batch", fmt.Sprint(o.batch),
+						"--steps", fmt.Sprint(o.steps), "--warmup", fmt.Sprint(o.warmup), "--threads", fmt.Sprint(runtime.GOMAXPROCS(0)))
+					cmd.Env = append(os.Environ(), fmt.Sprintf("OPENBLAS_NUM_THREADS=%d", runtime.GOMAXPROCS(0)))
+					if hasAVX512() {
+						cmd.Env = append(cmd.Env, "OPENBLAS_CORETYPE=SkylakeX")
+					}
+					if sec, rss, err := measure(cmd, stderr); err != nil {
+						r.TorchError = err.Error()
+					} else {
+						ips := float64(o.batch) / sec
+						r.TorchImgPerS, r.TorchRSSMB = &ips, &rss
+					}
+				}
+			}
+			if o.json {
+				b, _ := json.Marshal(r)
+				fmt.Fprintln(stdout, string(b))
+			} else {
+				printRow(stdout, o, r)
+			}
+		}
+	}
+	return nil
+}
+
+// measure runs cmd, which prints a measurement as its last line, and
+// returns the median seconds per step and the process's peak RSS in MiB.
+func measure(cmd *exec.Cmd, stderr io.Writer) (float64, float64, error) {
+	var out, errb bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = io.MultiWriter(&errb, stderr)
+	if err := cmd.Run(); err != nil {
+		return 0, 0, fmt.Errorf("%s: %w: %s", filepath.Base(cmd.Path), err, failure(errb.String()))
+	}
+	var m measurement
+	if err := json.Unmarshal([]byte(lastLine(out.String())), &m); err != nil || len(m.StepS) == 0 {
+		return 0, 0, fmt.Errorf("%s printed no step times (%q)", filepath.Base(cmd.Path), lastLine(out.String()))
+	}
+	var rss float64
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = float64(ru.Maxrss) / 1024 // KiB on Linux
+	}
+	return median(m.StepS), rss, nil
+}
+
+// failure picks the line of a child's stderr that says why it failed: a
+// panic's message, else the last line.
+func failure(stderr string) string {
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.HasPrefix(l, "panic: ") || strings.HasPrefix(l, "fatal error: ") {
+			return l
+		}
+	}
+	return lastLine(stderr)
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	sort.Float64s(s)
+	if n := len(s); n%2 == 1 {
+		return s[n/2]
+	} else {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+}
+
+// hasAVX512 reports whether /proc/cpuinfo lists avx512f.
+func hasAVX512() bool {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "flags") {
+			return slices.Contains(strings.Fields(sc.Text()), "avx512f")
+		}
+	}
+	return false
+}
+
+func printHeader(w io.Writer, o options) {
+	fmt.Fprintf(w, "batch %d, 224x224, float32, median of %d steps after %d, %d threads\n", o.batch, o.steps, o.warmup, runtime.GOMAXPROCS(0))
+	if o.torch {
+		fmt.Fprintln(w, "| model | mode | ours img/s | GFLOP/s | PyTorch img/s | ratio | ours RSS MiB | PyTorch RSS MiB | RSS ratio |")
+		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+		return
+	}
+	fmt.Fprintln(w, "| model | mode | img/s | GFLOP/s | peak RSS MiB |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+}
+
+func printRow(w io.Writer, o options, r row) {
+	if r.Error != "" {
+		fmt.Fprintf(w, "| %s | %s | error: %s |\n", r.Model, r.Mode, r.Error)
+		return
+	}
+	if !o.torch {
+		fmt.Fprintf(w, "| %s | %s | %.2f | %.0f | %.0f |\n", r.Model, r.Mode, r.ImgPerS, r.GFLOPs, r.PeakRSSMB)
+		return
+	}
+	if r.TorchImgPerS == nil {
+		fmt.Fprintf(w, "| %s | %s | %.2f | %.0f | – (%s) | – | %.0f | – | – |\n", r.Model, r.Mode, r.ImgPerS, r.GFLOPs, r.TorchError, r.PeakRSSMB)
+		return
+	}
+	fmt.Fprintf(w, "| %s | %s | %.2f | %.0f | %.2f | %.2f | %.0f | %.0f | %.2f |\n", r.Model, r.Mode, r.ImgPerS, r.GFLOPs,
+		*r.TorchImgPerS, r.ImgPerS / *r.TorchImgPerS, r.PeakRSSMB, *r.TorchRSSMB, r.PeakRSSMB / *r.TorchRSSMB)
+}
+
+// child measures one row in this process and prints its step times.
+func child(o options, stdout io.Writer) error {
+	name, mode, ok := strings.Cut(o.child, "/")
+	p, found := models.Preset(name)
+	if !ok || !found || !slices.Contains(modes, mode) {
+		return fmt.Errorf("--child %q: want preset/mode", o.child)
+	}
+	store := nn.NewStore(ag.Float32, 1)
+	unfreeze := 32
+	model, err := models.NewStenosis(store.Root(), models.StenosisConfig{
+		Backbone:     models.BackboneSpec{Arch: p.Arch, Naming: p.Naming, Config: json.RawMessage(p.Config)},
+		EmbeddingDim: 256, NumLevels: 5, NumClasses: 3, Dropout: 0.1, UnfreezeLast: unfreeze,
+	})
+	if err != nil {
+		return err
+	}
+	x := ag.RandN(store.RNG(), ag.Float32, o.batch, 3, 224, 224)
+	levels, labels := make([]int, o.batch), make([]int, o.batch)
+	for i := range levels {
+		levels[i], labels[i] = i%5, i%3
+	}
+	var step func()
+	if mode == "infer" {
+		store.SetTraining(false)
+		step = func() {
+			ag.NoGrad(func() { ag.Scope(func() { _ = model.Forward(x, levels).Float32s() }) })
+		}
+	} else {
+		store.SetTraining(true)
+		if mode == "partial" {
+			model.FreezeBackbone(store, "")
+		}
+		var params []*ag.Tensor
+		for _, e := range store.Trainable() {
+			params = append(params, e.Tensor)
+		}
+		opt, err := optim.NewAdamW(params, optim.AdamWOptions{LR: 1e-4, WeightDecay: 0.02})
+		if err != nil {
+			return err
+		}
+		weight := ag.FromFloat32([]float32{1, 2, 4}, 3)
+		step = func() {
+			ag.Scope(func() {
+				opt.ZeroGrad()
+				l := ag.CrossEntropy(model.Forward(x, levels), labels, ag.CrossEntropyOptions{Weight: weight})
+				l.Backward()
+				opt.Step()
+			})
+		}
+	}
+	for range o.warmup {
+		step()
+	}
+	if o.cpuprofile != "" {
+		f, err := os.Create(o.cpuprofile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return err
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
+	var m measurement
+	for range o.steps {
+		t0 := time.Now()
+		step()
+		m.StepS = append(m.StepS, time.Since(t0).Seconds())
+	}
+	b, _ := json.Marshal(m)
+	_, err = fmt.Fprintln(stdout, string(b))
+	return err
+}
