@@ -3,6 +3,7 @@ module github.com/vertebra-ml/vertebra
 go 1.26.0
 
 require (
+	github.com/ebitengine/purego v0.11.3
 	github.com/gofrs/flock v0.13.2
 	github.com/schollz/progressbar/v3 v3.19.1
 	golang.org/x/term v0.44.0
