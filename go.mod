@@ -2,7 +2,10 @@ module github.com/vertebra-ml/vertebra
 
 go 1.26.0
 
-require gonum.org/v1/plot v0.17.0
+require (
+	github.com/ebitengine/purego v0.11.3
+	gonum.org/v1/plot v0.17.0
+)
 
 require (
 	codeberg.org/go-fonts/liberation v0.5.0 // indirect
