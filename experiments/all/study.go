@@ -135,6 +135,9 @@ func runStudy(cfg Config, data splits, specs []modelSpec, run runOptions, log io
 	fmt.Fprintf(log, "settings: preset %s, %d epochs, batch %d, AdamW lr %g weight decay %g, %s, %dx%d inputs, best epoch by validation %s\n",
 		cfg.Preset, cfg.Epochs, cfg.BatchSize, cfg.LR, cfg.WeightDecay, freeze, cfg.ImageSize, cfg.ImageSize, cfg.Select)
 	s := &study{cfg: cfg, run: run, log: log, data: data, weights: w[:]}
+	if err := s.checkWeights(specs); err != nil {
+		return err
+	}
 	var results []*result
 	var errs []error
 	interrupted := false
@@ -425,6 +428,26 @@ func rsnaScores(ds datasets.Dataset, ev train.Evaluation) (metrics.RSNAScores, e
 		studies[i], labels[i], probs[i] = ds.Sample(p.Index).StudyID, p.Label, p.Probs
 	}
 	return metrics.RSNA(studies, labels, probs)
+}
+
+// checkWeights loads every model's --weights once before any training, so
+// that a file that does not fit its model stops the run up front.
+func (s *study) checkWeights(specs []modelSpec) error {
+	if s.cfg.Weights == "" {
+		return nil
+	}
+	for _, m := range specs {
+		store := nn.NewStore(ag.Float32, 0)
+		if _, err := models.NewStenosis(store.Root(), models.StenosisConfig{Backbone: m.Backbone, EmbeddingDim: s.cfg.EmbeddingDim,
+			NumLevels: datasets.Levels, NumClasses: datasets.Grades}); err != nil {
+			return fmt.Errorf("%s: %w", m.Name, err)
+		}
+		if _, err := s.loadPretrained(store, m); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(s.log, "weights: every model's file in %s fits it\n", s.cfg.Weights)
+	return nil
 }
 
 // loadPretrained loads the backbone's ImageNet weights into base_model.*
