@@ -104,11 +104,15 @@ func (l *Loader) sampleRand(epoch, index int) *rand.Rand {
 // workers; breaking out of the loop stops them and waits for them to
 // exit. A sample that fails to decode or transform ends the epoch with an
 // error naming the sample and its file, yielded once with an empty batch.
-func (l *Loader) Epoch(epoch int) iter.Seq2[Batch, error] {
+func (l *Loader) Epoch(epoch int) iter.Seq2[Batch, error] { return l.EpochFrom(epoch, 0) }
+
+// EpochFrom returns the batches of one epoch from batch first on, the same
+// batches Epoch gives from there: where an interrupted epoch resumes.
+func (l *Loader) EpochFrom(epoch, first int) iter.Seq2[Batch, error] {
 	return func(yield func(Batch, error) bool) {
 		order := l.Order(epoch)
 		nb := l.Len()
-		if nb == 0 {
+		if nb == 0 || first >= nb {
 			return
 		}
 		done := make(chan struct{})
@@ -139,7 +143,7 @@ func (l *Loader) Epoch(epoch int) iter.Seq2[Batch, error] {
 		wg.Go(func() {
 			defer close(queue)
 			defer close(jobs)
-			for b := range nb {
+			for b := max(first, 0); b < nb; b++ {
 				idx := order[b*l.cfg.BatchSize : min((b+1)*l.cfg.BatchSize, len(order))]
 				p := &pending{indices: idx, items: make([]transforms.Image, len(idx)), ready: make(chan struct{})}
 				p.left.Store(int64(len(idx)))
