@@ -17,13 +17,13 @@ const gpuTests = "^(TestConformance|TestAllocatorSteadyState|TestLargeTransfer|T
 // TestEmulatedGPU runs the GPU tests (the conformance suite among them) on
 // this machine against an emulated GPU: a fake libcuda.so.1 whose "device"
 // memory is host memory and whose kernels are kernels/*.cu compiled as C++
-// (blocks in turn, each block's threads as real threads, so barriers and
-// warp shuffles work), and a fake libcublas.so.12 computing column-major
+// (blocks in turn on one OS thread, each block's threads as coroutines
+// switched at barriers, so barriers and warp shuffles work), and a fake libcublas.so.12 computing column-major
 // products as cuBLAS defines them, with its leading-dimension checks. The
 // device's Go code, its argument passing and every kernel's logic are
 // exercised; the real GPU's compiler, memory model and cuBLAS are not,
 // so this complements the GPU run and does not replace it. NVRTC still
-// compiles the kernels (the images go unused). Needs g++ (C++20) and NVRTC.
+// compiles the kernels (the images go unused). Needs g++ and NVRTC.
 func TestEmulatedGPU(t *testing.T) {
 	if os.Getenv("VERTEBRA_EMULATED_GPU") == "1" {
 		t.Skip("inside the emulated run")

@@ -6,16 +6,83 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include <thread>
+#include <ucontext.h>
+
 #include <vector>
 
 #include "shim.h"
 
-thread_local dim3 threadIdx, blockIdx;
-dim3 blockDim, gridDim;
-std::barrier<>* emu_block_barrier;
-std::barrier<>* emu_warp_barrier[32];
+dim3 threadIdx, blockIdx, blockDim, gridDim;
 uint64_t emu_exchange[32][32];
+
+// The threads of the running block: coroutines with their own stacks.
+namespace {
+struct Fiber {
+	ucontext_t ctx;
+	bool done;
+	int waiting;  // -2 running, -1 at the block barrier, w at warp w's
+};
+ucontext_t scheduler;
+std::vector<Fiber> fibers;
+std::vector<std::vector<char>> stacks;
+unsigned current;
+void (*kernel)(void**);
+void** kernelArgs;
+const size_t stackBytes = 64 << 10;
+
+void fiberMain(unsigned t) {
+	kernel(kernelArgs);
+	fibers[t].done = true;
+}
+
+// runBlock runs one block's threads until all are done, releasing a
+// barrier once every thread it concerns has arrived. It returns false on
+// a deadlock (threads waiting at barriers others never reach).
+bool runBlock(unsigned n) {
+	fibers.assign(n, Fiber{});
+	if (stacks.size() < n) stacks.resize(n, std::vector<char>(stackBytes));
+	for (unsigned t = 0; t < n; t++) {
+		Fiber& f = fibers[t];
+		f.waiting = -2;
+		getcontext(&f.ctx);
+		f.ctx.uc_stack.ss_sp = stacks[t].data();
+		f.ctx.uc_stack.ss_size = stackBytes;
+		f.ctx.uc_link = &scheduler;
+		makecontext(&f.ctx, (void (*)())fiberMain, 1, t);
+	}
+	for (;;) {
+		bool ran = false;
+		for (unsigned t = 0; t < n; t++) {
+			if (fibers[t].done || fibers[t].waiting != -2) continue;
+			current = t;
+			threadIdx = {t, 0, 0};
+			swapcontext(&scheduler, &fibers[t].ctx);
+			ran = true;
+		}
+		unsigned done = 0, atBlock = 0, atWarp[32] = {0};
+		for (auto& f : fibers) {
+			if (f.done) done++;
+			else if (f.waiting == -1) atBlock++;
+			else if (f.waiting >= 0) atWarp[f.waiting]++;
+		}
+		if (done == n) return true;
+		bool released = false;
+		for (auto& f : fibers) {
+			if (f.done) continue;
+			if ((f.waiting == -1 && atBlock == n - done) || (f.waiting >= 0 && atWarp[f.waiting] == 32)) {
+				f.waiting = -2;
+				released = true;
+			}
+		}
+		if (!released && !ran) return false;
+	}
+}
+}  // namespace
+
+void emu_wait(int warp) {
+	fibers[current].waiting = warp;
+	swapcontext(&fibers[current].ctx, &scheduler);
+}
 
 typedef int CUresult;
 extern "C" {
@@ -63,26 +130,18 @@ CUresult cuEventDestroy_v2(void*) { return 0; }
 CUresult cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned shmem,
                         void*, void** params, void** extra) {
 	if (by != 1 || bz != 1 || gz != 1 || shmem != 0 || extra != nullptr || bx == 0 || bx % 32 != 0 || bx > 1024) return 1;
-	auto launch = (void (*)(void**))f;
+	kernel = (void (*)(void**))f;
+	kernelArgs = params;
 	gridDim = {gx, gy, 1};
 	blockDim = {bx, 1, 1};
-	std::barrier<> block(bx);
-	emu_block_barrier = &block;
-	std::vector<std::barrier<>*> warps;
-	for (unsigned w = 0; w < bx / 32; w++) emu_warp_barrier[w] = new std::barrier<>(32);
-	std::vector<std::thread> threads;
-	for (unsigned t = 0; t < bx; t++)
-		threads.emplace_back([=, &block] {
-			threadIdx = {t, 0, 0};
-			for (unsigned y = 0; y < gy; y++)
-				for (unsigned x = 0; x < gx; x++) {
-					blockIdx = {x, y, 0};
-					launch(params);
-					block.arrive_and_wait();
-				}
-		});
-	for (auto& th : threads) th.join();
-	for (unsigned w = 0; w < bx / 32; w++) delete emu_warp_barrier[w];
+	for (unsigned y = 0; y < gy; y++)
+		for (unsigned x = 0; x < gx; x++) {
+			blockIdx = {x, y, 0};
+			if (!runBlock(bx)) {
+				std::fprintf(stderr, "emulated GPU: deadlock at a barrier in block (%u, %u)\n", x, y);
+				return 719;  // CUDA_ERROR_LAUNCH_FAILED
+			}
+		}
 	return 0;
 }
 }

@@ -1,10 +1,9 @@
 // Host stand-ins for the CUDA C the kernels use, so that kernels/*.cu
 // compile as C++ and run on the CPU under the fake driver (driver.cc).
-// Blocks run one after another; the threads of a block are real threads,
-// so __syncthreads and warp shuffles behave as on a GPU.
+// Blocks run one after another on one OS thread; the threads of a block are
+// coroutines that the driver switches between at barriers, so
+// __syncthreads and warp shuffles behave as on a GPU.
 #pragma once
-#include <atomic>
-#include <barrier>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -14,30 +13,35 @@
 struct dim3 {
 	unsigned x, y, z;
 };
-extern thread_local dim3 threadIdx, blockIdx;
-extern dim3 blockDim, gridDim;
-extern std::barrier<>* emu_block_barrier;
-extern std::barrier<>* emu_warp_barrier[32];
+extern dim3 threadIdx, blockIdx, blockDim, gridDim;
 extern uint64_t emu_exchange[32][32];
+// emu_wait suspends the calling thread at a barrier of the whole block
+// (warp < 0) or of one warp until every thread of it has arrived.
+void emu_wait(int warp);
 
 #define __global__ __attribute__((visibility("default")))
 #define __device__
 #define __forceinline__ inline
 #define __shared__ static
 
-inline void __syncthreads() { emu_block_barrier->arrive_and_wait(); }
+inline void __syncthreads() { emu_wait(-1); }
 
 template <typename T> T __shfl_down_sync(unsigned, T v, int off) {
 	int lane = threadIdx.x & 31, w = threadIdx.x >> 5;
 	std::memcpy(&emu_exchange[w][lane], &v, sizeof v);
-	emu_warp_barrier[w]->arrive_and_wait();
+	emu_wait(w);
 	T r = v;
 	if (lane + off < 32) std::memcpy(&r, &emu_exchange[w][lane + off], sizeof r);
-	emu_warp_barrier[w]->arrive_and_wait();
+	emu_wait(w);
 	return r;
 }
 
-template <typename T> T atomicAdd(T* p, T v) { return std::atomic_ref<T>(*p).fetch_add(v); }
+// One OS thread runs every thread, so an atomic add is an add.
+template <typename T> T atomicAdd(T* p, T v) {
+	T old = *p;
+	*p = old + v;
+	return old;
+}
 
 inline float __int_as_float(int i) {
 	float f;
