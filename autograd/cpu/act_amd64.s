@@ -296,3 +296,74 @@ DATA actConst<>+968(SB)/8, $0xc2b00000c2b00000
 DATA actConst<>+976(SB)/8, $0xc2b00000c2b00000
 DATA actConst<>+984(SB)/8, $0xc2b00000c2b00000
 GLOBL actConst<>(SB), RODATA|NOPTR, $992
+
+// func reluKernel(dst, src *float32, n int)
+//
+// dst = max(x, 0), 32 elements per iteration (n a multiple of 32). MAXPS
+// returns its second source, x, when x is NaN, as PyTorch's relu does.
+TEXT ·reluKernel(SB), NOSPLIT, $0-24
+	MOVQ   dst+0(FP), DI
+	MOVQ   src+8(FP), SI
+	MOVQ   n+16(FP), CX
+	SHRQ   $5, CX
+	JZ     reluDone
+	VXORPS Y15, Y15, Y15
+
+reluLoop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VMAXPS  Y0, Y15, Y0
+	VMAXPS  Y1, Y15, Y1
+	VMAXPS  Y2, Y15, Y2
+	VMAXPS  Y3, Y15, Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ    $128, SI
+	ADDQ    $128, DI
+	DECQ    CX
+	JNZ     reluLoop
+
+reluDone:
+	VZEROUPPER
+	RET
+
+// func reluGradKernel(dx, x, dy *float32, n int)
+//
+// dx = dy where x > 0, else 0 (NaN x gives 0, as PyTorch's
+// threshold_backward), 32 elements per iteration (n a multiple of 32).
+TEXT ·reluGradKernel(SB), NOSPLIT, $0-32
+	MOVQ   dx+0(FP), DI
+	MOVQ   x+8(FP), SI
+	MOVQ   dy+16(FP), DX
+	MOVQ   n+24(FP), CX
+	SHRQ   $5, CX
+	JZ     reluGradDone
+	VXORPS Y15, Y15, Y15
+
+reluGradLoop:
+	// 0 < x: predicate 0x11, less than, ordered, quiet.
+	VCMPPS  $0x11, (SI), Y15, Y0
+	VCMPPS  $0x11, 32(SI), Y15, Y1
+	VCMPPS  $0x11, 64(SI), Y15, Y2
+	VCMPPS  $0x11, 96(SI), Y15, Y3
+	VANDPS  (DX), Y0, Y0
+	VANDPS  32(DX), Y1, Y1
+	VANDPS  64(DX), Y2, Y2
+	VANDPS  96(DX), Y3, Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ    $128, SI
+	ADDQ    $128, DX
+	ADDQ    $128, DI
+	DECQ    CX
+	JNZ     reluGradLoop
+
+reluGradDone:
+	VZEROUPPER
+	RET

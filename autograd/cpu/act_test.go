@@ -203,3 +203,44 @@ func TestActivationsPropagateNaN(t *testing.T) {
 		}
 	}
 }
+
+// TestReLUVariants checks the assembly and Go ReLU and its gradient on
+// awkward lengths (vector bodies and tails) with NaN, infinities and
+// signed zeros.
+func TestReLUVariants(t *testing.T) {
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	special := []float32{nan, inf, -inf, 0, float32(math.Copysign(0, -1)), 1e-40, -1e-40, 3, -3}
+	for _, n := range []int{1, 7, 17, 33, 255} {
+		x, dy := make([]float32, n), make([]float32, n)
+		for i := range x {
+			x[i] = special[(i*5)%len(special)] * float32(1+i%3)
+			dy[i] = float32(i) - 100
+		}
+		for _, useAsm := range []bool{false, true} {
+			if useAsm && !actUseAsm {
+				continue
+			}
+			saved := actUseAsm
+			actUseAsm = useAsm
+			y, dx := make([]float32, n), make([]float32, n)
+			reluF32(y, x)
+			reluGradF32(dx, x, dy)
+			actUseAsm = saved
+			for i, v := range x {
+				want, wantG := v, dy[i]
+				if v < 0 {
+					want = 0
+				}
+				if !(v > 0) {
+					wantG = 0
+				}
+				if y[i] != want && !(math.IsNaN(float64(v)) && math.IsNaN(float64(y[i]))) {
+					t.Errorf("n=%d asm=%v: relu(%g) = %g", n, useAsm, v, y[i])
+				}
+				if dx[i] != wantG {
+					t.Errorf("n=%d asm=%v: relu'(%g)*%g = %g, want %g", n, useAsm, v, dy[i], dx[i], wantG)
+				}
+			}
+		}
+	}
+}
