@@ -25,6 +25,34 @@ func reluKernel(dst, src *float32, n int)
 //go:noescape
 func reluGradKernel(dx, x, dy *float32, n int)
 
+//go:noescape
+func siluGradKernel(dx, x, dy *float32, n int)
+
+//go:noescape
+func geluGradKernel(dx, x, dy *float32, n int)
+
+// siluGradF32 sets dx[i] = dy[i] * SiLU'(x[i]), eight at a time in
+// assembly where the CPU has AVX2 and FMA, the rest in Go.
+func siluGradF32(dx, x, dy []float32) {
+	n := actVecLen(dx, dy)
+	_ = x[:len(dy)]
+	if n > 0 {
+		siluGradKernel(&dx[0], &x[0], &dy[0], n)
+	}
+	siluGradScalar(dx[n:], x[n:], dy[n:])
+}
+
+// geluGradF32 sets dx[i] = dy[i] * GELU'(x[i]) for the exact GELU, as
+// siluGradF32.
+func geluGradF32(dx, x, dy []float32) {
+	n := actVecLen(dx, dy)
+	_ = x[:len(dy)]
+	if n > 0 {
+		geluGradKernel(&dx[0], &x[0], &dy[0], n)
+	}
+	geluGradScalar(dx[n:], x[n:], dy[n:])
+}
+
 // reluF32 sets dst[i] = max(src[i], 0), NaN kept, 32 at a time in
 // assembly where the CPU has AVX2, the rest in Go.
 func reluF32(dst, src []float32) {

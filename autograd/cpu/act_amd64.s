@@ -295,7 +295,102 @@ DATA actConst<>+960(SB)/8, $0xc2b00000c2b00000
 DATA actConst<>+968(SB)/8, $0xc2b00000c2b00000
 DATA actConst<>+976(SB)/8, $0xc2b00000c2b00000
 DATA actConst<>+984(SB)/8, $0xc2b00000c2b00000
-GLOBL actConst<>(SB), RODATA|NOPTR, $992
+// 31 (offset 992): 1/sqrt(2*pi)
+DATA actConst<>+992(SB)/8, $0x3ecc422a3ecc422a
+DATA actConst<>+1000(SB)/8, $0x3ecc422a3ecc422a
+DATA actConst<>+1008(SB)/8, $0x3ecc422a3ecc422a
+DATA actConst<>+1016(SB)/8, $0x3ecc422a3ecc422a
+GLOBL actConst<>(SB), RODATA|NOPTR, $1024
+
+// func siluGradKernel(dx, x, dy *float32, n int)
+//
+// dx = dy * s*(1 + x*(1 - s)) with s = sigmoid(x), eight elements per
+// iteration (n a multiple of 8).
+TEXT ·siluGradKernel(SB), NOSPLIT, $0-32
+	MOVQ    dx+0(FP), DI
+	MOVQ    x+8(FP), SI
+	MOVQ    dy+16(FP), DX
+	MOVQ    n+24(FP), CX
+	SHRQ    $3, CX
+	JZ      siluGradDone
+	VMOVUPS actConst<>+32(SB), Y15
+	VMOVUPS actConst<>+64(SB), Y13
+	VMOVUPS actConst<>+96(SB), Y14
+
+siluGradLoop:
+	VMOVUPS     (SI), Y0
+	ONE_PLUS_EXPNEG
+	VDIVPS      Y3, Y15, Y6 // s
+	VSUBPS      Y6, Y15, Y7 // 1 - s
+	VFMADD213PS Y15, Y0, Y7 // 1 + x*(1 - s)
+	VMULPS      Y6, Y7, Y7
+	VMULPS      (DX), Y7, Y7
+	VMOVUPS     Y7, (DI)
+	ADDQ        $32, SI
+	ADDQ        $32, DX
+	ADDQ        $32, DI
+	DECQ        CX
+	JNZ         siluGradLoop
+
+siluGradDone:
+	VZEROUPPER
+	RET
+
+// func geluGradKernel(dx, x, dy *float32, n int)
+//
+// dx = dy * (Phi(x) + x*phi(x)) for the exact GELU: Phi(x) = 0.5*(1 +
+// erf(x/sqrt2)) with geluKernel's erf, phi(x) = e^(-x²/2)/sqrt(2*pi) with
+// ONE_PLUS_EXPNEG's exp. Eight elements per iteration (n a multiple of 8).
+TEXT ·geluGradKernel(SB), NOSPLIT, $0-32
+	MOVQ    dx+0(FP), DI
+	MOVQ    x+8(FP), SI
+	MOVQ    dy+16(FP), DX
+	MOVQ    n+24(FP), CX
+	SHRQ    $3, CX
+	JZ      geluGradDone
+	VMOVUPS actConst<>+32(SB), Y15
+	VMOVUPS actConst<>+64(SB), Y13
+	VMOVUPS actConst<>+96(SB), Y14
+
+geluGradLoop:
+	VMOVUPS      (SI), Y6
+	VMULPS       Y6, Y6, Y0
+	VMULPS       actConst<>+448(SB), Y0, Y0 // x²/2
+	ONE_PLUS_EXPNEG
+	VSUBPS       Y15, Y3, Y7                // e^(-x²/2)
+	VMULPS       actConst<>+992(SB), Y7, Y7
+	VMULPS       Y6, Y7, Y7                 // x*phi(x)
+	VMULPS       actConst<>+480(SB), Y6, Y1 // z = x/sqrt2
+	VMAXPS       actConst<>+512(SB), Y1, Y1
+	VMINPS       actConst<>+544(SB), Y1, Y1
+	VMULPS       Y1, Y1, Y2                 // z²
+	VMOVUPS      actConst<>+576(SB), Y3     // P
+	VFMADD213PS  actConst<>+608(SB), Y2, Y3
+	VFMADD213PS  actConst<>+640(SB), Y2, Y3
+	VFMADD213PS  actConst<>+672(SB), Y2, Y3
+	VFMADD213PS  actConst<>+704(SB), Y2, Y3
+	VFMADD213PS  actConst<>+736(SB), Y2, Y3
+	VFMADD213PS  actConst<>+768(SB), Y2, Y3
+	VMOVUPS      actConst<>+800(SB), Y4     // Q
+	VFMADD213PS  actConst<>+832(SB), Y2, Y4
+	VFMADD213PS  actConst<>+864(SB), Y2, Y4
+	VFMADD213PS  actConst<>+896(SB), Y2, Y4
+	VFMADD213PS  actConst<>+928(SB), Y2, Y4
+	VMULPS       Y1, Y3, Y3                 // z*P
+	VDIVPS       Y4, Y3, Y3                 // erf
+	VADDPS       Y15, Y3, Y3                // 1 + erf
+	VFMADD132PS  actConst<>+448(SB), Y7, Y3 // 0.5*(1 + erf) + x*phi(x)
+	VMULPS       (DX), Y3, Y3
+	VMOVUPS      Y3, (DI)
+	ADDQ         $32, SI
+	ADDQ         $32, DX
+	ADDQ         $32, DI
+	DECQ         CX
+	JNZ          geluGradLoop
+
+geluGradDone:
+	VZEROUPPER
+	RET
 
 // func reluKernel(dst, src *float32, n int)
 //

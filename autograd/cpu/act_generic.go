@@ -13,3 +13,5 @@ func sigmoidAVX2(dst, src []float32)  { sigmoidScalar(dst, src) }
 func geluAVX2(dst, src []float32)     { geluScalar(dst, src) }
 func reluF32(dst, src []float32)      { reluScalar(dst, src) }
 func reluGradF32(dx, x, dy []float32) { reluGradScalar(dx, x, dy) }
+func siluGradF32(dx, x, dy []float32) { siluGradScalar(dx, x, dy) }
+func geluGradF32(dx, x, dy []float32) { geluGradScalar(dx, x, dy) }

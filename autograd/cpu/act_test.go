@@ -244,3 +244,54 @@ func TestReLUVariants(t *testing.T) {
 		}
 	}
 }
+
+// TestActivationGradsFloat32 checks the float32 SiLU and GELU gradients,
+// assembly and Go, against the float64 derivatives on actInputs with
+// dy = 1 and on awkward lengths with dy varying.
+func TestActivationGradsFloat32(t *testing.T) {
+	cases := []struct {
+		name  string
+		op    UnaryOp
+		f     func(dx, x, dy []float32)
+		bound float64
+	}{
+		{"SiLU", SiLU, siluGradF32, 2e-6}, // 1-s loses bits as s nears 1
+		{"GELU", GELU, geluGradF32, 3e-6},
+	}
+	xs := actInputs()
+	ones := make([]float32, len(xs))
+	for i := range ones {
+		ones[i] = 1
+	}
+	dx := make([]float32, len(xs))
+	for _, useAsm := range []bool{false, true} {
+		if useAsm && !actUseAsm {
+			continue
+		}
+		saved := actUseAsm
+		actUseAsm = useAsm
+		for _, c := range cases {
+			ref := unaryDeriv(c.op, 0)
+			c.f(dx, xs, ones)
+			worst, at := actWorst(actCase{ref: ref}, xs, dx)
+			t.Logf("%s' (asm %v): worst error %.3g at x = %g", c.name, useAsm, worst, at)
+			if !(worst <= c.bound) {
+				t.Errorf("%s' (asm %v): error %g at x = %g, want <= %g", c.name, useAsm, worst, at, c.bound)
+			}
+			for _, n := range []int{1, 7, 17, 33, 255} {
+				x, dy, got := xs[200000:200000+n], make([]float32, n), make([]float32, n)
+				for i := range dy {
+					dy[i] = float32(i%7) - 3
+				}
+				c.f(got, x, dy)
+				for i := range got {
+					want := float64(dy[i]) * ref(float64(x[i]))
+					if math.Abs(float64(got[i])-want) > c.bound*max(1, math.Abs(want))*4 {
+						t.Errorf("%s' (asm %v) n=%d: [%d] = %g, want %g", c.name, useAsm, n, i, got[i], want)
+					}
+				}
+			}
+		}
+		actUseAsm = saved
+	}
+}

@@ -160,6 +160,9 @@ func UnaryGrad[T Float](op UnaryOp, dx, x, y, dy []T, alpha float64) {
 			}
 		default:
 			s := x[lo:hi]
+			if d32, ok := any(d).([]float32); ok && unaryGradFloat32(op, d32, any(s).([]float32), any(g).([]float32)) {
+				break
+			}
 			f := unaryDeriv(op, alpha)
 			for i, v := range g {
 				d[i] = v * T(f(float64(s[i])))
