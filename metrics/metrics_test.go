@@ -51,3 +51,36 @@ func TestUndefinedRatiosAreZero(t *testing.T) {
 		t.Error("class 3 of 3 accepted")
 	}
 }
+
+// TestLogLossAsSklearn: values from sklearn.metrics.log_loss.
+func TestLogLossAsSklearn(t *testing.T) {
+	labels := []int{0, 1, 2, 0}
+	probs := [][]float64{{0.7, 0.2, 0.1}, {0.3, 0.5, 0.2}, {0.1, 0.1, 0.8}, {0.2, 0.2, 0.6}}
+	// log_loss([0,1,2,0], p) and with sample_weight=[1,2,4,1]
+	for _, c := range []struct {
+		w    []float64
+		want float64
+	}{
+		{nil, (-math.Log(0.7) - math.Log(0.5) - math.Log(0.8) - math.Log(0.2)) / 4},
+		{[]float64{1, 2, 4, 1}, (-math.Log(0.7) - 2*math.Log(0.5) - 4*math.Log(0.8) - math.Log(0.2)) / 8},
+	} {
+		got, err := LogLoss(labels, probs, c.w)
+		if err != nil || math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("weights %v: %v, %v; want %v", c.w, got, err, c.want)
+		}
+	}
+	// A zero probability is clipped, not infinite.
+	if got, _ := LogLoss([]int{1}, [][]float64{{1, 0, 0}}, nil); math.Abs(got-36.04365338911715) > 1e-9 {
+		t.Errorf("clipped loss %v, want 36.0437 (-log(eps))", got)
+	}
+	s, err := RSNA([]int64{7, 7, 9, 9}, labels, probs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// study 7: severe at level 3 absent, labels {0,1} -> 0, max p_severe 0.2, weight 2;
+	// study 9: labels {2,0} -> 1, max p_severe 0.8, weight 4.
+	want := (-2*math.Log(0.8) - 4*math.Log(0.8)) / 6
+	if math.Abs(s.AnySevere-want) > 1e-12 {
+		t.Errorf("any severe %v, want %v", s.AnySevere, want)
+	}
+}

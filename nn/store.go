@@ -45,7 +45,11 @@ func (b *IntBuffer) Index() *ag.Tensor {
 			}
 			v[i] = int32(x)
 		}
-		b.index = ag.FromInt32(v, b.Shape...).To(b.store.Device())
+		dev := ag.CPU // a buffer made outside a Builder
+		if b.store != nil {
+			dev = b.store.Device()
+		}
+		b.index = ag.FromInt32(v, b.Shape...).To(dev)
 	}
 	return b.index
 }
@@ -53,15 +57,6 @@ func (b *IntBuffer) Index() *ag.Tensor {
 // Reset drops the tensor Index built, so that the next call rebuilds it
 // from Values.
 func (b *IntBuffer) Reset() { b.index = nil }
-
-// Ints returns the values as ints, for index ops.
-func (b *IntBuffer) Ints() []int {
-	out := make([]int, len(b.Values))
-	for i, v := range b.Values {
-		out[i] = int(v)
-	}
-	return out
-}
 
 // Store owns the named parameters and buffers of a model in creation order,
 // the device they live on, the model's train/eval mode and the random

@@ -79,3 +79,37 @@ func TestSmallModelLearnsSyntheticSpines(t *testing.T) {
 		t.Errorf("macro F1 %.3f does not beat chance (0.31) clearly", r.MacroF1)
 	}
 }
+
+// countingOptimizer is an Optimizer that records its calls.
+type countingOptimizer struct{ zero, steps int }
+
+func (o *countingOptimizer) ZeroGrad() { o.zero++ }
+func (o *countingOptimizer) Step()     { o.steps++ }
+
+// TestEpochTakesInterfaces: any Optimizer and a model of the images alone
+// (no vertebral levels) train through Epoch and Evaluate.
+func TestEpochTakesInterfaces(t *testing.T) {
+	data, err := datasets.NewSynthetic(datasets.SyntheticConfig{Studies: 4, Seed: 2, MinSize: 64, MaxSize: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evalT, _ := transforms.Eval(transforms.Config{Size: 16, Crop: 32})
+	loader, err := datasets.NewLoader(data, datasets.LoaderConfig{BatchSize: 8, Transform: evalT})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := nn.NewStore(ag.Float32, 1)
+	net := nn.Sequential{nn.AdaptiveAvgPool2d{H: 2, W: 2}, nn.Flatten{}, nn.NewLinear(store.Root().Sub("fc"), 3*2*2, 3, true)}
+	opt := &countingOptimizer{}
+	s, err := Epoch(Module(net), store, opt, loader, 0, Loss{}, ag.CPU, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opt.steps != loader.Len() || opt.zero != loader.Len() || s.Samples != data.Len() {
+		t.Errorf("%d steps, %d ZeroGrad for %d batches; %d samples of %d", opt.steps, opt.zero, loader.Len(), s.Samples, data.Len())
+	}
+	ev, err := Evaluate(Module(net), store, loader, 3, Loss{}, ag.CPU)
+	if err != nil || len(ev.Predictions) != data.Len() {
+		t.Errorf("Evaluate: %d predictions, %v", len(ev.Predictions), err)
+	}
+}

@@ -9,36 +9,21 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/vertebra-ml/vertebra/metrics"
+	"github.com/vertebra-ml/vertebra/internal/atomicfile"
+	"github.com/vertebra-ml/vertebra/nn"
+	"github.com/vertebra-ml/vertebra/nn/pth"
 	"github.com/vertebra-ml/vertebra/train"
 	"github.com/vertebra-ml/vertebra/vision/datasets"
 )
 
-// writeFileAtomic writes data through a temporary file in the same folder
-// and a rename, so an interrupted run never leaves a half-written result.
-func writeFileAtomic(path string, data []byte) error {
+// writeFile is the one way this program writes a file: atomically
+// (temporary file, fsync, rename, fsync of the folder), mode 0644, so an
+// interrupted run never leaves a half-written output.
+func writeFile(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteFile(path, data, 0o644)
 }
 
 func csvBytes(rows [][]string) []byte {
@@ -50,75 +35,81 @@ func csvBytes(rows [][]string) []byte {
 
 func ftoa(v float64) string { return strconv.FormatFloat(v, 'f', 6, 64) }
 
-// splitOutput pairs a split's data with its evaluation.
-type splitOutput struct {
-	data datasets.Dataset
-	eval train.Evaluation
+// rowID is the RSNA competition's row id of a sample's spinal canal
+// stenosis grade, e.g. 4003253_spinal_canal_stenosis_l1_l2.
+func rowID(s datasets.Sample) string {
+	return fmt.Sprintf("%d_spinal_canal_stenosis_%s", s.StudyID, datasets.LevelSuffix(s.Level))
 }
 
-// writeModelOutputs writes results/<model>/: metrics.json, history.csv,
-// and per split predictions_<split>.csv and confusion_<split>.csv; then the
-// model's plots. metrics.json goes last: it marks the model finished.
-func writeModelOutputs(out string, r *result, splits map[string]splitOutput) error {
-	dir := filepath.Join(out, "results", r.Model)
-	hist := [][]string{{"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "val_macro_f1", "seconds"}}
+// writeModelOutputs writes a finished model's files: test predictions,
+// history, plots, the checkpoint(s), and last the JSON sidecar that marks
+// the model finished.
+func (s *study) writeModelOutputs(files modelFiles, r *result, store *nn.Store, best epochRecord, test train.Evaluation) error {
+	pred := [][]string{{"row_id", "true_label", "predicted_label", "prob_normal_mild", "prob_moderate", "prob_severe"}}
+	for _, p := range test.Predictions {
+		pred = append(pred, []string{rowID(s.data.Test.Sample(p.Index)), strconv.Itoa(p.Label), strconv.Itoa(p.Pred),
+			ftoa(p.Probs[0]), ftoa(p.Probs[1]), ftoa(p.Probs[2])})
+	}
+	if err := writeFile(files.Predictions, csvBytes(pred)); err != nil {
+		return err
+	}
+	hist := [][]string{{"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_macro_f1"}}
 	for _, h := range r.History {
-		hist = append(hist, []string{strconv.Itoa(h.Epoch), ftoa(h.TrainLoss), ftoa(h.TrainAcc), ftoa(h.ValLoss), ftoa(h.ValAcc), ftoa(h.ValMacroF1), ftoa(h.Seconds)})
+		hist = append(hist, []string{strconv.Itoa(h.Epoch), ftoa(h.TrainLoss), ftoa(h.TrainAcc), ftoa(h.ValLoss), ftoa(h.ValAcc), ftoa(h.ValMacroF1)})
 	}
-	if err := writeFileAtomic(filepath.Join(dir, "history.csv"), csvBytes(hist)); err != nil {
+	if err := writeFile(files.History, csvBytes(hist)); err != nil {
 		return err
 	}
-	for name, s := range splits {
-		rows := [][]string{{"index", "study_id", "series_id", "instance_number", "level", "label", "prediction", "p_normal_mild", "p_moderate", "p_severe", "image_path"}}
-		for _, p := range s.eval.Predictions {
-			smp := s.data.Sample(p.Index)
-			rows = append(rows, []string{strconv.Itoa(p.Index), strconv.FormatInt(smp.StudyID, 10), strconv.FormatInt(smp.SeriesID, 10),
-				strconv.Itoa(smp.InstanceNumber), datasets.LevelName(p.Level), datasets.GradeName(p.Label), datasets.GradeName(p.Pred),
-				ftoa(p.Probs[0]), ftoa(p.Probs[1]), ftoa(p.Probs[2]), smp.ImagePath})
-		}
-		if err := writeFileAtomic(filepath.Join(dir, "predictions_"+name+".csv"), csvBytes(rows)); err != nil {
-			return err
-		}
-		conf := [][]string{{"true \\ predicted", datasets.GradeName(0), datasets.GradeName(1), datasets.GradeName(2)}}
-		for t, row := range s.eval.Confusion.M {
-			line := []string{datasets.GradeName(t)}
-			for _, v := range row {
-				line = append(line, strconv.Itoa(v))
-			}
-			conf = append(conf, line)
-		}
-		if err := writeFileAtomic(filepath.Join(dir, "confusion_"+name+".csv"), csvBytes(conf)); err != nil {
+	if err := plotHistory(files.HistoryPlot, r); err != nil {
+		return err
+	}
+	if err := plotConfusion(files.ConfusionPlot, r.Model+": test confusion matrix", r.Test.Confusion); err != nil {
+		return err
+	}
+	// The checkpoint's metadata are a function of the results only (no
+	// times), so that a resumed run writes the same bytes.
+	meta := map[string]string{"model": r.Model, "preset": r.Preset, "epoch": strconv.Itoa(r.BestEpoch), "config_hash": r.ConfigHash,
+		"backbone_arch": r.Arch, "backbone_naming": r.Naming, "backbone": string(r.Backbone), "data": r.Config.Data,
+		"data_fingerprint": r.Config.DataFingerprint, "val_acc": ftoa(best.ValAcc), "val_loss": ftoa(best.ValLoss)}
+	if s.run.SaveFormat != "pth" {
+		if err := writeCheckpoint(files.Checkpoint, store, meta); err != nil {
 			return err
 		}
 	}
-	if err := plotModel(filepath.Join(out, "plots"), r); err != nil {
-		return err
+	if s.run.SaveFormat != "safetensors" {
+		if err := writePth(files.Pth, store, best); err != nil {
+			return err
+		}
 	}
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, "metrics.json"), b)
+	return writeFile(files.Sidecar, append(b, '\n'))
 }
 
-// writeSummary writes results/summary.csv, one row per model and split,
-// and the summary plot.
-func writeSummary(out string, results []*result) error {
-	rows := [][]string{{"model", "split", "accuracy", "macro_precision", "macro_recall", "macro_f1", "weighted_f1",
-		"f1_normal_mild", "f1_moderate", "f1_severe", "loss", "best_epoch", "seconds"}}
-	for _, r := range results {
-		for _, sp := range []struct {
-			name string
-			rep  metrics.Report
-			loss float64
-		}{{"val", r.Val, r.ValLoss}, {"test", r.Test, r.TestLoss}} {
-			p := sp.rep
-			rows = append(rows, []string{r.Model, sp.name, ftoa(p.Accuracy), ftoa(p.MacroPrecision), ftoa(p.MacroRecall), ftoa(p.MacroF1), ftoa(p.WeightedF1),
-				ftoa(p.F1[0]), ftoa(p.F1[1]), ftoa(p.F1[2]), ftoa(sp.loss), strconv.Itoa(r.BestEpoch), ftoa(r.Seconds)})
-		}
+// writePth writes the checkpoint as the study's train_epoch saves it:
+// torch.save({'epoch', 'model_state_dict', 'val_acc', 'val_loss',
+// 'train_loss', 'train_acc'}), so the study's load_model reads it.
+func writePth(path string, store *nn.Store, best epochRecord) error {
+	sd := store.StateDict()
+	state := &pth.Dict{Ordered: true, Values: map[any]any{}}
+	for _, n := range sd.Names {
+		state.Keys = append(state.Keys, n)
+		state.Values[n] = sd.Tensors[n]
 	}
-	if err := writeFileAtomic(filepath.Join(out, "results", "summary.csv"), csvBytes(rows)); err != nil {
-		return err
+	root := &pth.Dict{Values: map[any]any{}}
+	for _, kv := range []struct {
+		k string
+		v any
+	}{{"epoch", best.Epoch - 1}, {"model_state_dict", state}, {"val_acc", best.ValAcc}, {"val_loss", best.ValLoss},
+		{"train_loss", best.TrainLoss}, {"train_acc", best.TrainAcc}} {
+		root.Keys = append(root.Keys, kv.k)
+		root.Values[kv.k] = kv.v
 	}
-	return plotSummary(filepath.Join(out, "plots"), results)
+	var b bytes.Buffer
+	if err := pth.Write(&b, root); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return writeFile(path, b.Bytes())
 }

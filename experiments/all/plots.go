@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"image/color"
 	"math"
-	"path/filepath"
 	"strconv"
 
 	"gonum.org/v1/plot"
@@ -13,11 +12,13 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/vertebra-ml/vertebra/vision/datasets"
 )
 
-// savePlot renders p as a PNG through writeFileAtomic.
+// savePlot renders p as a PNG through writeFile.
 func savePlot(p *plot.Plot, w, h vg.Length, path string) error {
 	wt, err := p.WriterTo(w, h, "png")
 	if err != nil {
@@ -27,48 +28,53 @@ func savePlot(p *plot.Plot, w, h vg.Length, path string) error {
 	if _, err := wt.WriteTo(&b); err != nil {
 		return err
 	}
-	return writeFileAtomic(path, b.Bytes())
+	return writeFile(path, b.Bytes())
 }
 
-// plotModel writes <model>_loss.png, <model>_accuracy.png and
-// <model>_confusion_test.png.
-func plotModel(dir string, r *result) error {
-	if len(r.History) > 0 {
-		series := func(f func(epochRecord) float64) plotter.XYs {
-			xy := make(plotter.XYs, len(r.History))
-			for i, h := range r.History {
-				xy[i].X, xy[i].Y = float64(h.Epoch), f(h)
-			}
-			return xy
-		}
-		loss := plot.New()
-		loss.X.Tick.Marker, loss.Y.Tick.Marker = epochTicks{}, decimalTicks{}
-		loss.Title.Text = r.Model + ": loss"
-		loss.X.Label.Text, loss.Y.Label.Text = "epoch", "weighted cross-entropy"
-		if err := plotutil.AddLinePoints(loss,
-			"train", series(func(h epochRecord) float64 { return h.TrainLoss }),
-			"validation", series(func(h epochRecord) float64 { return h.ValLoss })); err != nil {
-			return err
-		}
-		if err := savePlot(loss, 6*vg.Inch, 4*vg.Inch, filepath.Join(dir, r.Model+"_loss.png")); err != nil {
-			return err
-		}
-		acc := plot.New()
-		acc.X.Tick.Marker = epochTicks{}
-		acc.Title.Text = r.Model + ": accuracy and macro F1"
-		acc.X.Label.Text = "epoch"
-		acc.Y.Min, acc.Y.Max = 0, 1
-		if err := plotutil.AddLinePoints(acc,
-			"train accuracy", series(func(h epochRecord) float64 { return h.TrainAcc }),
-			"validation accuracy", series(func(h epochRecord) float64 { return h.ValAcc }),
-			"validation macro F1", series(func(h epochRecord) float64 { return h.ValMacroF1 })); err != nil {
-			return err
-		}
-		if err := savePlot(acc, 6*vg.Inch, 4*vg.Inch, filepath.Join(dir, r.Model+"_accuracy.png")); err != nil {
-			return err
-		}
+// plotHistory writes <model>_model_training_history.png: loss and
+// accuracy per epoch, training and validation, side by side.
+func plotHistory(path string, r *result) error {
+	if len(r.History) == 0 {
+		return nil
 	}
-	return plotConfusion(filepath.Join(dir, r.Model+"_confusion_test.png"), r.Model+": test confusion", r.Test.Confusion)
+	series := func(f func(epochRecord) float64) plotter.XYs {
+		xy := make(plotter.XYs, len(r.History))
+		for i, h := range r.History {
+			xy[i].X, xy[i].Y = float64(h.Epoch), f(h)
+		}
+		return xy
+	}
+	loss := plot.New()
+	loss.X.Tick.Marker, loss.Y.Tick.Marker = epochTicks{}, decimalTicks{}
+	loss.Title.Text = r.Model + ": loss"
+	loss.X.Label.Text, loss.Y.Label.Text = "epoch", "weighted cross-entropy"
+	if err := plotutil.AddLinePoints(loss,
+		"train", series(func(h epochRecord) float64 { return h.TrainLoss }),
+		"validation", series(func(h epochRecord) float64 { return h.ValLoss })); err != nil {
+		return err
+	}
+	acc := plot.New()
+	acc.X.Tick.Marker = epochTicks{}
+	acc.Title.Text = r.Model + ": accuracy"
+	acc.X.Label.Text = "epoch"
+	acc.Y.Min, acc.Y.Max = 0, 1
+	if err := plotutil.AddLinePoints(acc,
+		"train accuracy", series(func(h epochRecord) float64 { return h.TrainAcc }),
+		"validation accuracy", series(func(h epochRecord) float64 { return h.ValAcc }),
+		"validation macro F1", series(func(h epochRecord) float64 { return h.ValMacroF1 })); err != nil {
+		return err
+	}
+	img := vgimg.New(11*vg.Inch, 4*vg.Inch)
+	dc := draw.New(img)
+	plots := [][]*plot.Plot{{loss, acc}}
+	canvases := plot.Align(plots, draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Millimeter * 4}, dc)
+	loss.Draw(canvases[0][0])
+	acc.Draw(canvases[0][1])
+	var b bytes.Buffer
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&b); err != nil {
+		return err
+	}
+	return writeFile(path, b.Bytes())
 }
 
 // confusionGrid adapts a confusion matrix to plotter.GridXYZ: column c is
@@ -126,9 +132,10 @@ func plotConfusion(path, title string, m [][]int) error {
 	return savePlot(p, 5*vg.Inch, 4*vg.Inch, path)
 }
 
-// plotSummary writes summary.png: test accuracy and macro F1 per model.
-func plotSummary(dir string, results []*result) error {
-	if len(results) == 0 {
+// plotComparison writes model_comparison.png: test accuracy and macro F1
+// of every model in the summary.
+func plotComparison(path string, rows [][]string) error {
+	if len(rows) == 0 {
 		return nil
 	}
 	p := plot.New()
@@ -136,10 +143,10 @@ func plotSummary(dir string, results []*result) error {
 	p.Y.Min, p.Y.Max = 0, 1
 	var acc, f1 plotter.Values
 	var names []string
-	for _, r := range results {
-		acc = append(acc, r.Test.Accuracy)
-		f1 = append(f1, r.Test.MacroF1)
-		names = append(names, r.Model)
+	for _, r := range rows {
+		acc = append(acc, colFloat(r, "accuracy"))
+		f1 = append(f1, colFloat(r, "macro_f1"))
+		names = append(names, col(r, "model_name"))
 	}
 	w := vg.Points(14)
 	ba, err := plotter.NewBarChart(acc, w)
@@ -157,7 +164,7 @@ func plotSummary(dir string, results []*result) error {
 	p.Legend.Add("macro F1", bf)
 	p.Legend.Top = true
 	p.NominalX(names...)
-	return savePlot(p, vg.Length(2+1.3*float64(len(results)))*vg.Inch, 4*vg.Inch, filepath.Join(dir, "summary.png"))
+	return savePlot(p, vg.Length(2+1.3*float64(len(rows)))*vg.Inch, 4*vg.Inch, path)
 }
 
 // epochTicks marks whole epochs only.

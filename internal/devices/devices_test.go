@@ -25,3 +25,21 @@ func TestOpen(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenCUDAWithoutGPU: on a machine without CUDA the error names the
+// device and what is missing; the CPU is unaffected.
+func TestOpenCUDAWithoutGPU(t *testing.T) {
+	d, err := Open("cuda+tf32")
+	if err == nil {
+		t.Skipf("a GPU is present: %s", Describe(d))
+	}
+	if !strings.Contains(err.Error(), "cuda:0") {
+		t.Errorf("error %q does not name cuda:0", err)
+	}
+	if _, err := Open("cuda+fast"); err == nil || !strings.Contains(err.Error(), "+tf32") {
+		t.Errorf("Open(cuda+fast): %v", err)
+	}
+	if Describe(ag.CPU) != "cpu" {
+		t.Errorf("Describe(CPU) = %q", Describe(ag.CPU))
+	}
+}

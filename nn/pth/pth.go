@@ -15,8 +15,11 @@
 // names anything else, such as os.system, is rejected with an error naming
 // the global. Consequently it reads state dicts and training checkpoints
 // made of dicts, lists, numbers, strings and tensors, but not pickled
-// nn.Module objects, NumPy arrays or other Python classes. It is not a
-// writer: vertebra writes checkpoints with package safetensors.
+// nn.Module objects, NumPy arrays or other Python classes.
+//
+// [Write] writes the zip layout for the checkpoints PyTorch programs load
+// with torch.load (vertebra's own checkpoints are safetensors); it pickles
+// only dicts, strings, numbers and tensors.
 package pth
 
 import (
@@ -53,6 +56,9 @@ type Dict struct {
 	// Attrs holds the object's attributes when the pickle set any, such
 	// as the _metadata a module's state_dict carries; otherwise nil.
 	Attrs *Dict
+	// Ordered makes Write pickle the dict as a collections.OrderedDict,
+	// as PyTorch's state dicts are; the reader does not set it.
+	Ordered bool
 }
 
 // Get returns the value for key. An int key is looked up as int64.

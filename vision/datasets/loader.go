@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/vertebra-ml/vertebra/data"
 	"github.com/vertebra-ml/vertebra/vision/transforms"
 )
 
@@ -81,28 +82,18 @@ func NewLoader(ds Dataset, cfg LoaderConfig) (*Loader, error) {
 	return &Loader{ds: ds, cfg: cfg}, nil
 }
 
-// Len returns the number of batches per epoch.
-func (l *Loader) Len() int {
-	n := l.ds.Len()
-	if l.cfg.DropLast {
-		return n / l.cfg.BatchSize
-	}
-	return (n + l.cfg.BatchSize - 1) / l.cfg.BatchSize
+// Sampler is the loader's batching: its batch size, shuffle, seed and
+// drop_last, as the general data.Sampler.
+func (l *Loader) Sampler() data.Sampler {
+	return data.Sampler{BatchSize: l.cfg.BatchSize, Shuffle: l.cfg.Shuffle, Seed: l.cfg.Seed, DropLast: l.cfg.DropLast}
 }
+
+// Len returns the number of batches per epoch.
+func (l *Loader) Len() int { return l.Sampler().Len(l.ds.Len()) }
 
 // Order returns the sample indices of the epoch in the order they are
 // batched.
-func (l *Loader) Order(epoch int) []int {
-	n := l.ds.Len()
-	if !l.cfg.Shuffle {
-		order := make([]int, n)
-		for i := range order {
-			order[i] = i
-		}
-		return order
-	}
-	return rand.New(rand.NewPCG(mix(l.cfg.Seed, 0x0de7), uint64(epoch))).Perm(n)
-}
+func (l *Loader) Order(epoch int) []int { return l.Sampler().Order(l.ds.Len(), epoch) }
 
 // sampleRand is the random source of one sample's transform.
 func (l *Loader) sampleRand(epoch, index int) *rand.Rand {
@@ -113,11 +104,15 @@ func (l *Loader) sampleRand(epoch, index int) *rand.Rand {
 // workers; breaking out of the loop stops them and waits for them to
 // exit. A sample that fails to decode or transform ends the epoch with an
 // error naming the sample and its file, yielded once with an empty batch.
-func (l *Loader) Epoch(epoch int) iter.Seq2[Batch, error] {
+func (l *Loader) Epoch(epoch int) iter.Seq2[Batch, error] { return l.EpochFrom(epoch, 0) }
+
+// EpochFrom returns the batches of one epoch from batch first on, the same
+// batches Epoch gives from there: where an interrupted epoch resumes.
+func (l *Loader) EpochFrom(epoch, first int) iter.Seq2[Batch, error] {
 	return func(yield func(Batch, error) bool) {
 		order := l.Order(epoch)
 		nb := l.Len()
-		if nb == 0 {
+		if nb == 0 || first >= nb {
 			return
 		}
 		done := make(chan struct{})
@@ -148,7 +143,7 @@ func (l *Loader) Epoch(epoch int) iter.Seq2[Batch, error] {
 		wg.Go(func() {
 			defer close(queue)
 			defer close(jobs)
-			for b := range nb {
+			for b := max(first, 0); b < nb; b++ {
 				idx := order[b*l.cfg.BatchSize : min((b+1)*l.cfg.BatchSize, len(order))]
 				p := &pending{indices: idx, items: make([]transforms.Image, len(idx)), ready: make(chan struct{})}
 				p.left.Store(int64(len(idx)))

@@ -15,9 +15,13 @@ import (
 // two splits. Studies are stratified by their worst grade: within each
 // stratum they are shuffled with the seed and dealt out in proportion to
 // the fractions (largest remainders get the leftover studies, earlier
-// splits first on ties). It returns each split's sample indices in
-// ascending order. Fractions must be non-negative and sum to 1 (within
-// 1e-6).
+// splits first on ties). When that leaves a split with a positive
+// fraction without any study, it takes one from the split with the most
+// studies, so that data sets as small as one study per such split can be
+// split. It returns each split's sample indices in ascending order.
+// Fractions must be non-negative and sum to 1 (within 1e-6); fewer studies
+// than splits with a positive fraction is an error that says how many are
+// needed.
 func SplitByStudy(samples []Sample, fractions []float64, seed uint64) ([][]int, error) {
 	if len(fractions) == 0 {
 		return nil, fmt.Errorf("datasets: SplitByStudy: no fractions")
@@ -41,7 +45,17 @@ func SplitByStudy(samples []Sample, fractions []float64, seed uint64) ([][]int, 
 			worst[s.StudyID] = s.Grade
 		}
 	}
+	need := 0
+	for _, f := range fractions {
+		if f > 0 {
+			need++
+		}
+	}
+	if len(worst) < need {
+		return nil, fmt.Errorf("datasets: SplitByStudy: %d studies cannot fill %d splits; at least %d are needed (one per split)", len(worst), need, need)
+	}
 	splitOf := map[int64]int{}
+	var order []int64 // the studies in dealing order, for the top-up below
 	for g := range Grades {
 		var studies []int64
 		for id, w := range worst {
@@ -59,13 +73,53 @@ func SplitByStudy(samples []Sample, fractions []float64, seed uint64) ([][]int, 
 			}
 			k += n
 		}
+		order = append(order, studies...)
 	}
+	fillEmptySplits(splitOf, order, fractions)
 	out := make([][]int, len(fractions))
 	for i, s := range samples {
 		out[splitOf[s.StudyID]] = append(out[splitOf[s.StudyID]], i)
 	}
 	return out, nil
 }
+
+// fillEmptySplits gives every split with a positive fraction at least one
+// study, moving the last-dealt study of the largest split (earliest on
+// ties) to each empty one in turn.
+func fillEmptySplits(splitOf map[int64]int, order []int64, fractions []float64) {
+	for {
+		count := make([]int, len(fractions))
+		for _, s := range splitOf {
+			count[s]++
+		}
+		empty := -1
+		for s, f := range fractions {
+			if f > 0 && count[s] == 0 {
+				empty = s
+				break
+			}
+		}
+		if empty < 0 {
+			return
+		}
+		largest := 0
+		for s := range count {
+			if count[s] > count[largest] {
+				largest = s
+			}
+		}
+		for i := len(order) - 1; i >= 0; i-- {
+			if splitOf[order[i]] == largest {
+				splitOf[order[i]] = empty
+				break
+			}
+		}
+	}
+}
+
+// MinStudies is the smallest data set the study's three-way split takes:
+// one study each for training, validation and test.
+const MinStudies = 3
 
 // apportion divides n items by fractions with the largest remainder method.
 func apportion(n int, fractions []float64) []int {

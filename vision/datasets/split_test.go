@@ -3,6 +3,7 @@ package datasets
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -122,5 +123,27 @@ func TestClassWeights(t *testing.T) {
 	c := ClassCounts([]Sample{{Grade: 0}, {Grade: 2}, {Grade: 2}, {Grade: 7}})
 	if c != [Grades]int{1, 0, 2} {
 		t.Errorf("ClassCounts = %v", c)
+	}
+}
+
+func TestSplitByStudySmallSets(t *testing.T) {
+	for _, studies := range []int{3, 4, 5, 7} {
+		syn, err := NewSynthetic(SyntheticConfig{Studies: studies, Seed: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		split, err := SplitByStudy(Samples(syn), []float64{0.7, 0.15, 0.15}, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, s := range split {
+			if len(s) == 0 {
+				t.Errorf("%d studies: split %d is empty", studies, i)
+			}
+		}
+	}
+	syn, _ := NewSynthetic(SyntheticConfig{Studies: 2, Seed: 5})
+	if _, err := SplitByStudy(Samples(syn), []float64{0.7, 0.15, 0.15}, 1); err == nil || !strings.Contains(err.Error(), "at least 3") {
+		t.Errorf("2 studies: error %v should say 3 are needed", err)
 	}
 }

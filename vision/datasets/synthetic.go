@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/vertebra-ml/vertebra/data"
 	"github.com/vertebra-ml/vertebra/vision/transforms"
 )
 
@@ -152,9 +153,4 @@ func (d *Synthetic) Image(i int) (transforms.Image, error) {
 
 // mix hashes two words into one (SplitMix64 finaliser), so that seeds
 // derived from nearby indices are unrelated.
-func mix(a, b uint64) uint64 {
-	z := a*0x9e3779b97f4a7c15 + b + 0x632be59bd9b4e019
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	return z ^ (z >> 31)
-}
+func mix(a, b uint64) uint64 { return data.Mix(a, b) }

@@ -158,3 +158,106 @@ func HeadlessSpec(name string) (BackboneSpec, error) {
 	}
 	return BackboneSpec{Arch: p.Arch, Naming: p.Naming, Config: b}, nil
 }
+
+// The tiny presets are the six study families at reduced width, depth and
+// resolution (64x64 inputs), with the same code paths as the full ones:
+// bottleneck blocks, fused and SE MBConv blocks, layer scale and depthwise
+// convolutions, class tokens, shifted windows and relative position bias.
+// They train in minutes on a CPU; the study's default run uses them.
+func init() {
+	RegisterPreset("tiny_vit", "vit", "torchvision",
+		`{"image_size":64,"patch_size":8,"num_layers":2,"num_heads":4,"hidden_dim":64,"mlp_dim":128,"num_classes":1000}`)
+	RegisterPreset("tiny_swin", "swin", "hf",
+		`{"model_type":"swin","image_size":64,"patch_size":4,"num_channels":3,"embed_dim":32,"depths":[2,2],"num_heads":[2,4],"window_size":4,"mlp_ratio":2.0,"qkv_bias":true,"hidden_act":"gelu","layer_norm_eps":1e-05,"use_absolute_embeddings":false,"hidden_dropout_prob":0.0,"attention_probs_dropout_prob":0.0,"drop_path_rate":0.0,"initializer_range":0.02,"num_labels":1000}`)
+	RegisterPreset("tiny_beit", "beit", "hf",
+		`{"model_type":"beit","image_size":64,"patch_size":8,"num_channels":3,"hidden_size":64,`+
+			`"num_hidden_layers":2,"num_attention_heads":4,"intermediate_size":128,"hidden_act":"gelu",`+
+			`"layer_norm_eps":1e-12,"layer_scale_init_value":0.1,"use_mask_token":false,`+
+			`"use_absolute_position_embeddings":false,"use_relative_position_bias":true,`+
+			`"use_shared_relative_position_bias":false,"use_mean_pooling":true,"hidden_dropout_prob":0.0,`+
+			`"attention_probs_dropout_prob":0.0,"drop_path_rate":0.0,"initializer_range":0.02,"num_labels":1000}`)
+	RegisterPreset("tiny_efficientnet", "efficientnetv2", "torchvision",
+		`{"stages":[`+
+			`{"block":"fused","expand_ratio":1,"kernel":3,"stride":1,"in":16,"out":16,"layers":1},`+
+			`{"block":"fused","expand_ratio":4,"kernel":3,"stride":2,"in":16,"out":24,"layers":1},`+
+			`{"block":"mb","expand_ratio":4,"kernel":3,"stride":2,"in":24,"out":32,"layers":1},`+
+			`{"block":"mb","expand_ratio":4,"kernel":3,"stride":2,"in":32,"out":48,"layers":1}],`+
+			`"last_channel":128,"num_classes":1000,"norm_eps":0.001,"stochastic_depth_prob":0.0,"dropout":0.1}`)
+	RegisterPreset("tiny_resnet", "resnet", "torchvision",
+		`{"block":"bottleneck","layers":[1,1,1,1],"widths":[8,16,24,32],"stem_width":16,"groups":1,"width_per_group":64,"num_classes":1000}`)
+	RegisterPreset("tiny_convnext", "convnext", "torchvision",
+		`{"stages":[{"in":16,"out":32,"layers":1},{"in":32,"out":64,"layers":1},`+
+			`{"in":64,"out":128,"layers":1},{"in":128,"out":null,"layers":1}],`+
+			`"layer_scale":1e-6,"num_classes":1000,"stochastic_depth_prob":0.0}`)
+}
+
+// CheckInputSize reports whether the backbone takes inputs of h x w
+// pixels, with the rule its family's forward enforces: ViT and BEiT take
+// only their configured image_size; Swin needs at least one patch, and in
+// the transformers naming a feature map no smaller than the window at every
+// stage; ConvNeXt's unpadded stem and downsampling need at least one pixel
+// left at the last stage. ResNet and EfficientNetV2 pad every convolution
+// and take any size.
+func CheckInputSize(spec BackboneSpec, h, w int) error {
+	if h < 1 || w < 1 {
+		return fmt.Errorf("models: input %dx%d: want positive sizes", h, w)
+	}
+	switch spec.Arch {
+	case "vit":
+		c := DefaultViTConfig()
+		if err := json.Unmarshal(spec.Config, &c); err != nil {
+			return fmt.Errorf("models: vit config: %w", err)
+		}
+		if h != c.ImageSize || w != c.ImageSize {
+			return fmt.Errorf("models: ViT takes only its configured %dx%d inputs, not %dx%d", c.ImageSize, c.ImageSize, h, w)
+		}
+	case "beit":
+		c := DefaultBeitConfig()
+		if err := json.Unmarshal(spec.Config, &c); err != nil {
+			return fmt.Errorf("models: beit config: %w", err)
+		}
+		if h != c.ImageSize[0] || w != c.ImageSize[1] {
+			return fmt.Errorf("models: BEiT takes only its configured %dx%d inputs, not %dx%d", c.ImageSize[0], c.ImageSize[1], h, w)
+		}
+	case "swin":
+		if spec.Naming == "hf" {
+			c := NewSwinHFConfig()
+			if err := json.Unmarshal(spec.Config, &c); err != nil {
+				return fmt.Errorf("models: swin config: %w", err)
+			}
+			// Patches pad the input up, patch merging pads odd maps.
+			mh, mw := ceilDiv(h, c.PatchSize[0]), ceilDiv(w, c.PatchSize[1])
+			for stage := range c.Depths {
+				if min(mh, mw) < c.WindowSize {
+					return fmt.Errorf("models: Swin needs a feature map of at least its %d window at every stage; %dx%d inputs give %dx%d at stage %d (want at least %d pixels)",
+						c.WindowSize, h, w, mh, mw, stage, c.WindowSize*c.PatchSize[0]<<(len(c.Depths)-1))
+				}
+				mh, mw = ceilDiv(mh, 2), ceilDiv(mw, 2)
+			}
+			return nil
+		}
+		var c struct {
+			PatchSize []int `json:"patch_size"`
+		}
+		if err := json.Unmarshal(spec.Config, &c); err != nil {
+			return fmt.Errorf("models: swin config: %w", err)
+		}
+		if len(c.PatchSize) == 2 && (h < c.PatchSize[0] || w < c.PatchSize[1]) {
+			return fmt.Errorf("models: Swin needs inputs of at least one %dx%d patch, not %dx%d", c.PatchSize[0], c.PatchSize[1], h, w)
+		}
+	case "convnext":
+		var c ConvNeXtConfig
+		if err := json.Unmarshal(spec.Config, &c); err != nil {
+			return fmt.Errorf("models: convnext config: %w", err)
+		}
+		// The 4x4 stride-4 stem, then a 2x2 stride-2 downsampling before
+		// every later stage, all unpadded.
+		need := 4 << max(len(c.Stages)-1, 0)
+		if h < need || w < need {
+			return fmt.Errorf("models: ConvNeXt with %d stages needs inputs of at least %dx%d, not %dx%d", len(c.Stages), need, need, h, w)
+		}
+	}
+	return nil
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }

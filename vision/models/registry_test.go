@@ -11,7 +11,8 @@ import (
 )
 
 func TestPresetsAreTheStudys(t *testing.T) {
-	want := []string{"beit-base-patch16-224", "convnext_base", "efficientnet_v2_m", "resnet152", "swin-base-patch4-window7-224", "swin_b", "vit_b_16"}
+	want := []string{"beit-base-patch16-224", "convnext_base", "efficientnet_v2_m", "resnet152", "swin-base-patch4-window7-224", "swin_b",
+		"tiny_beit", "tiny_convnext", "tiny_efficientnet", "tiny_resnet", "tiny_swin", "tiny_vit", "vit_b_16"}
 	if got := Presets(); !slices.Equal(got, want) {
 		t.Errorf("presets %v, want %v", got, want)
 	}
@@ -73,5 +74,33 @@ func TestLoadBackboneIntoStenosis(t *testing.T) {
 	}
 	if names[0] != "base_model.layer4.0.downsample.1.weight" || names[2] != "level_embedding.weight" {
 		t.Errorf("trainable %v: want the backbone's last 2 tensors, then the embedding and head", names)
+	}
+}
+
+// TestCheckInputSizeMatchesForward: the up-front size rule accepts exactly
+// the sizes each tiny preset's forward takes.
+func TestCheckInputSizeMatchesForward(t *testing.T) {
+	for _, name := range []string{"tiny_vit", "tiny_swin", "tiny_beit", "tiny_efficientnet", "tiny_resnet", "tiny_convnext"} {
+		spec, err := HeadlessSpec(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		store := nn.NewStore(ag.Float32, 1)
+		m, err := Build(spec.Arch, spec.Naming, spec.Config, store.Root())
+		if err != nil {
+			t.Fatal(err)
+		}
+		store.SetTraining(false) // batch statistics of one value are a batch-size matter, not a size one
+		for _, size := range []int{7, 16, 31, 32, 64} {
+			want := CheckInputSize(spec, size, size)
+			var panicked any
+			func() {
+				defer func() { panicked = recover() }()
+				ag.NoGrad(func() { m.Features(ag.Zeros(ag.Float32, 1, 3, size, size)) })
+			}()
+			if (want == nil) != (panicked == nil) {
+				t.Errorf("%s at %d: CheckInputSize says %v, forward panics with %v", name, size, want, panicked)
+			}
+		}
 	}
 }

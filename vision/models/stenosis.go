@@ -98,9 +98,22 @@ func (s *Stenosis) Forward(x *ag.Tensor, levels []int) *ag.Tensor {
 	if len(levels) != x.Dim(0) {
 		panic(fmt.Sprintf("models: Stenosis: %d levels for a batch of %d", len(levels), x.Dim(0)))
 	}
+	return s.Logits(x, ag.Indices(x.Device(), levels, s.LevelEmbedding.Weight.Dim(0)))
+}
+
+// Logits is Forward on a batch's inputs as train.Model takes them: images
+// (N, 3, H, W) and the vertebral levels as an int32 tensor (N) on the same
+// device (datasets.Batch.Inputs gives both).
+func (s *Stenosis) Logits(inputs ...*ag.Tensor) *ag.Tensor {
+	if len(inputs) != 2 {
+		panic(fmt.Sprintf("models: Stenosis: %d inputs, want images and levels", len(inputs)))
+	}
+	x, levels := inputs[0], inputs[1]
+	if levels.Rank() != 1 || levels.Dim(0) != x.Dim(0) {
+		panic(fmt.Sprintf("models: Stenosis: levels %v for a batch of %d", levels.Shape(), x.Dim(0)))
+	}
 	f := s.BaseModel.Features(x)
-	e := s.LevelEmbedding.Forward(ag.Indices(x.Device(), levels, s.LevelEmbedding.Weight.Dim(0)))
-	return s.Classifier.Forward(ag.Concat(1, f, e))
+	return s.Classifier.Forward(ag.Concat(1, f, s.LevelEmbedding.Forward(levels)))
 }
 
 // Features returns the backbone's pooled features, before the level

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The run part of scripts/gpu-check.sh, copied into the bundle as run.sh.
+# Needs bash and the bundle's static binaries; python3 with torch is
+# optional (PyTorch's figures). Environment: BENCHTIME (default 5x),
+# SKIP_TORCH=1, SKIP_BENCH=1, SUMMARY_ONLY=1 (print the table of an earlier
+# run's results/ again).
+set -uo pipefail
+cd "$(dirname "$0")"
+out=results
+export VERTEBRA_CUDA_CACHE="$PWD/kernel-cache"
+export VERTEBRA_REQUIRE_GPU=1
+benchtime=${BENCHTIME:-5x}
+
+echo "== gpu-check $(cat commit 2>/dev/null) on $(hostname) at $(date -u +%FT%TZ)"
+# What the machine has, first: device time is short.
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+ldconfig -p 2>/dev/null | grep -E 'libcuda\.so|libcublas|libnvrtc' | sed 's/^/  ldconfig: /' | head -20
+for sp in /usr/lib/python3*/*-packages /usr/local/lib/python3*/*-packages "${VIRTUAL_ENV:-/nonexistent}"/lib/python3*/*-packages; do
+  [ -d "$sp/nvidia" ] && ls -d "$sp"/nvidia/*/lib 2>/dev/null | sed 's/^/  pip CUDA: /'
+done
+if [ "${SUMMARY_ONLY:-}" = 1 ]; then
+  :
+elif ! command -v nvidia-smi >/dev/null && ! ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1'; then
+  echo "gpu-check: no NVIDIA GPU here (no nvidia-smi, no libcuda.so.1 in the loader's cache); nothing to check"
+  exit 2
+fi
+
+mkdir -p "$out"
+status=0
+fail() { echo "gpu-check: FAIL: $*"; status=1; }
+torch=""
+
+if [ "${SUMMARY_ONLY:-}" != 1 ]; then
+echo "== conformance suite and device tests (cuda.test)"
+./cuda.test -test.v -test.timeout 20m 2>&1 | tee "$out/cuda.log" | grep -E '^(=== RUN|--- |    .*cuda:|FAIL|ok|PASS)' | grep -v '=== RUN' | head -100
+
+echo "== the six models on GPU against the CPU (models.test)"
+VERTEBRA_TEST_DEVICE=cuda ./models.test -test.v -test.run 'TestDeviceMatchesCPU' -test.timeout 60m 2>&1 | tee "$out/models.log" | grep -E 'RESULT|^--- |FAIL' | head -40
+
+if [ "${SKIP_BENCH:-}" != 1 ]; then
+  for dev in cuda cuda+tf32; do
+    echo "== images/s on $dev (batch 32, 224x224, benchtime $benchtime)"
+    VERTEBRA_TEST_DEVICE=$dev ./models.test -test.run '^$' -test.bench 'BenchmarkDevice' -test.benchtime "$benchtime" -test.timeout 60m 2>&1 |
+      tee "$out/bench-$dev.log" | grep -E 'images/s|FAIL'
+  done
+fi
+
+if [ "${SKIP_TORCH:-}" != 1 ] && command -v python3 >/dev/null && python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+  echo "== PyTorch on the same steps"
+  python3 gpu_torch_bench.py 2>"$out/torch.err" | tee "$out/torch.jsonl"
+  torch=yes
+else
+  echo "== PyTorch: not available here (python3 with torch and CUDA); its columns stay empty"
+fi
+
+fi
+
+# One table: the check's errors (relative to max) and images/s.
+echo
+echo "== summary (errors relative to the CPU's largest magnitude; images/s at batch 32)"
+awk -v torch="$torch" '
+  FILENAME ~ /models.log/ && /RESULT/ {
+    for (i = 1; i <= NF; i++) if ($i == "RESULT") { m = $(i+1) }
+    for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "logits") fwd[m] = kv[2]; if (kv[1] == "grads") grd[m] = kv[2] }
+    models[m] = 1
+  }
+  FILENAME ~ /models.log/ && /^    --- (PASS|FAIL)/ { split($3, p, "/"); ok[p[2]] = substr($2, 1, length($2) - 1) }
+  FILENAME ~ /bench-cuda\.log/ && /images\/s/ { split($1, p, "/"); sub(/-[0-9]+$/, "", p[3]); ours[p[2] "," p[3] ",f32"] = $(NF-1); models[p[2]] = 1 }
+  FILENAME ~ /bench-cuda\+tf32\.log/ && /images\/s/ { split($1, p, "/"); sub(/-[0-9]+$/, "", p[3]); ours[p[2] "," p[3] ",tf32"] = $(NF-1) }
+  FILENAME ~ /torch.jsonl/ && /images_per_s/ {
+    match($0, /"model": "[^"]*"/); m = substr($0, RSTART+10, RLENGTH-11)
+    match($0, /"mode": "[^"]*"/); md = substr($0, RSTART+9, RLENGTH-10)
+    match($0, /"precision": "[^"]*"/); pr = substr($0, RSTART+14, RLENGTH-15)
+    match($0, /"images_per_s": [0-9.]+/); v = substr($0, RSTART+16, RLENGTH-16)
+    tv[m "," md "," pr] = v
+  }
+  function g(a, k) { return (k in a) ? a[k] : "-" }
+  END {
+    printf "%-22s %-5s %-9s %-9s | %-27s | %-27s\n", "", "", "", "", "inference: ours / torch", "training step: ours / torch"
+    printf "%-22s %-5s %-9s %-9s | %-13s %-13s | %-13s %-13s\n", "model", "check", "logits", "grads", "f32", "tf32", "f32", "tf32"
+    n = split("resnet152,efficientnet_v2_m,convnext_base,vit_b_16,swin_b,beit-base-patch16-224", order, ",")
+    for (o = 1; o <= n; o++) {
+      m = order[o]
+      printf "%-22s %-5s %-9s %-9s |", m, g(ok, m), g(fwd, m), g(grd, m)
+      split("infer,train", modes, ",")
+      for (j = 1; j <= 2; j++) for (q = 1; q <= 2; q++) {
+        pr = (q == 1) ? "f32" : "tf32"; k = m "," modes[j] "," pr
+        printf " %-13s", g(ours, k) "/" g(tv, k)
+        if (q == 2 && j == 1) printf " |"
+      }
+      printf "\n"
+    }
+  }' "$out/models.log" "$out"/bench-*.log "$out/torch.jsonl" 2>/dev/null | tee "$out/summary.txt"
+for f in cuda models; do
+  if [ ! -f "$out/$f.log" ]; then
+    fail "$f.test left no log"
+    continue
+  fi
+  grep -q -- '--- FAIL' "$out/$f.log" && fail "$f.test (see $out/$f.log)"
+  grep -q '^PASS' "$out/$f.log" || fail "$f.test did not pass"
+done
+echo
+if [ "$status" = 0 ]; then
+  echo "gpu-check: PASS (logs in $PWD/$out)"
+else
+  echo "gpu-check: FAIL (logs in $PWD/$out)"
+fi
+exit "$status"
