@@ -3,7 +3,6 @@ package models
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"strings"
 	"sync"
 
@@ -547,7 +546,6 @@ func (a *SwinWindowAttention) forward(x *ag.Tensor, win, shift [2]int) *ag.Tenso
 	}
 	nh, nw := hp/win[0], wp/win[1]
 	nWin, tokens := nh*nw, win[0]*win[1]
-	d := c / a.NumHeads
 	// Partition: (N, nh, wh, nw, ww, C) -> (N, nWin, tokens, C).
 	x = ag.Reshape(ag.Permute(ag.Reshape(x, n, nh, win[0], nw, win[1], c), 0, 1, 3, 2, 4, 5), n, nWin, tokens, c)
 
@@ -561,13 +559,7 @@ func (a *SwinWindowAttention) forward(x *ag.Tensor, win, shift [2]int) *ag.Tenso
 		mask := a.masks.get(swinMaskKey{hp, wp, win, shift, x.DType(), x.Device()}) // (nWin, 1, tokens, tokens)
 		bias = ag.Add(mask, bias)                                                   // (nWin, heads, tokens, tokens)
 	}
-	var o *ag.Tensor
-	if a.attnDrop != nil && a.attnDrop.P > 0 {
-		s := ag.MulScalar(ag.MatMulT(q, k, false, true), 1/math.Sqrt(float64(d)))
-		o = ag.MatMul(a.attnDrop.Forward(ag.Softmax(ag.Add(s, bias), -1)), v)
-	} else {
-		o = ag.ScaledDotProductAttention(q, k, v, bias, 0)
-	}
+	o := nn.Attention(q, k, v, bias, a.attnDrop)
 	o = ag.Reshape(ag.Permute(o, 0, 1, 3, 2, 4), n, nWin, tokens, c)
 	o = a.Proj.Forward(o)
 	if a.projDrop != nil {

@@ -281,7 +281,7 @@ func TestSwinConfigErrors(t *testing.T) {
 		{"hf", `{` + hf + `,"window_size":0}`, "window_size"},
 		{"hf", `{` + hf + `,"num_channels":0}`, "num_channels"},
 		{"hf", `{` + hf + `,"num_heads":[3,4]}`, "num_heads[0]"},
-		{"hf", `{` + hf + `,"hidden_act":"tanh"}`, "hidden_act"},
+		{"hf", `{` + hf + `,"hidden_act":"no_such_activation"}`, "hidden_act"},
 		{"hf", `{` + hf + `,"layer_norm_eps":0}`, "layer_norm_eps"},
 		{"hf", `{` + hf + `,"drop_path_rate":-0.1}`, "drop_path_rate"},
 		{"hf", `{` + hf + `,"hidden_dropout_prob":2}`, "hidden_dropout_prob"},
@@ -449,6 +449,17 @@ func TestSwinQKVStrategies(t *testing.T) {
 			if (i >= 12 && i < 24) != (gi == 0) {
 				t.Errorf("rows %d: qkv.bias grad[%d] = %v", shape[0]*shape[1]*9, i, gi)
 			}
+		}
+	}
+}
+
+// TestSwinHFActivations: Swin (hf) takes every hidden_act BEiT takes, one
+// table for both (it refused gelu_accurate, sigmoid, tanh and linear).
+func TestSwinHFActivations(t *testing.T) {
+	for _, act := range []string{"gelu_accurate", "sigmoid", "tanh", "linear"} {
+		cfg := `{"image_size":8,"patch_size":2,"embed_dim":8,"depths":[1],"num_heads":[2],"window_size":2,"num_labels":3,"hidden_act":"` + act + `"}`
+		if _, err := Build("swin", "hf", []byte(cfg), newEvalStore(ag.Float32, 1).Root()); err != nil {
+			t.Errorf("hidden_act %s: %v", act, err)
 		}
 	}
 }

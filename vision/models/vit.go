@@ -135,9 +135,6 @@ type ViTEncoderBlock struct {
 	Dropout       *nn.Dropout            // after the attention
 	LN2           *nn.LayerNorm          // ln_2
 	MLP           *ViTMLP                // mlp
-
-	attnDropout float64
-	store       *nn.Store
 }
 
 // ViTMLP is torchvision's MLPBlock: Linear, GELU, Dropout, Linear,
@@ -225,9 +222,8 @@ func newViTEncoderBlock(b nn.Builder, cfg ViTConfig) *ViTEncoderBlock {
 		SelfAttention: nn.NewMultiheadAttention(b.Sub("self_attention"), d, cfg.NumHeads),
 		Dropout:       nn.NewDropout(b, cfg.Dropout),
 		LN2:           nn.NewLayerNorm(b.Sub("ln_2"), []int{d}, 1e-6),
-		attnDropout:   cfg.AttentionDropout,
-		store:         b.Store(),
 	}
+	blk.SelfAttention.Dropout = nn.NewDropout(b, cfg.AttentionDropout)
 	mb := b.Sub("mlp")
 	blk.MLP = &ViTMLP{
 		// MLPBlock: xavier-uniform weights, N(0, 1e-6) biases.
@@ -240,13 +236,7 @@ func newViTEncoderBlock(b nn.Builder, cfg ViTConfig) *ViTEncoderBlock {
 
 // Forward is the block: x + attn(ln_1(x)), then + mlp(ln_2(.)).
 func (blk *ViTEncoderBlock) Forward(x *ag.Tensor) *ag.Tensor {
-	h := blk.LN1.Forward(x)
-	if blk.attnDropout > 0 && blk.store.Training() {
-		h = mhaWithDropout(blk.SelfAttention, h, blk.attnDropout, blk.store.Generator())
-	} else {
-		h = blk.SelfAttention.Forward(h)
-	}
-	x = ag.Add(blk.Dropout.Forward(h), x)
+	x = ag.Add(blk.Dropout.Forward(blk.SelfAttention.Forward(blk.LN1.Forward(x))), x)
 	return ag.Add(x, blk.MLP.Forward(blk.LN2.Forward(x)))
 }
 
@@ -301,35 +291,6 @@ func (m *ViT) Forward(x *ag.Tensor) *ag.Tensor {
 
 // FeatureDim is hidden_dim.
 func (m *ViT) FeatureDim() int { return m.Config.HiddenDim }
-
-// mhaWithDropout is m.Forward with dropout on the attention weights, as
-// torch.nn.MultiheadAttention in training mode (nn's layer has none).
-func mhaWithDropout(m *nn.MultiheadAttention, x *ag.Tensor, p float64, gen *ag.Generator) *ag.Tensor {
-	n, l, e := x.Dim(0), x.Dim(1), x.Dim(2)
-	d := e / m.Heads
-	qkv := ag.Linear(x, m.InProjWeight, m.InProjBias)
-	qkv = ag.Permute(ag.Reshape(qkv, n, l, 3, m.Heads, d), 2, 0, 3, 1, 4) // (3, N, H, L, d)
-	parts := ag.Split(qkv, 0, 1, 1, 1)
-	q := ag.Reshape(parts[0], n, m.Heads, l, d)
-	k := ag.Reshape(parts[1], n, m.Heads, l, d)
-	v := ag.Reshape(parts[2], n, m.Heads, l, d)
-	o := attentionDropout(q, k, v, nil, p, true, gen)
-	return m.OutProj.Forward(ag.Reshape(ag.Permute(o, 0, 2, 1, 3), n, l, e))
-}
-
-// attentionDropout is softmax(q k^T / sqrt(d) + bias) v with dropout p on
-// the attention weights when training; without dropout it is the fused
-// ScaledDotProductAttention.
-func attentionDropout(q, k, v, bias *ag.Tensor, p float64, training bool, gen *ag.Generator) *ag.Tensor {
-	if p == 0 || !training {
-		return ag.ScaledDotProductAttention(q, k, v, bias, 0)
-	}
-	s := ag.MulScalar(ag.MatMulT(q, k, false, true), 1/math.Sqrt(float64(q.Dim(-1))))
-	if bias != nil {
-		s = ag.Add(s, bias)
-	}
-	return ag.MatMul(ag.Dropout(ag.Softmax(s, -1), p, true, gen), v)
-}
 
 func init() {
 	RegisterFamily("vit", "torchvision", func(b nn.Builder, config []byte) (Backbone, error) {
