@@ -159,6 +159,11 @@ func (c *BeitConfig) Validate() error {
 	return nil
 }
 
+// beitInit is transformers' init of a Linear: N(0, std) weight, zero bias.
+func beitInit(std float64) nn.LinearInit {
+	return nn.LinearInit{Weight: nn.Normal(std), Bias: nn.Zeros()}
+}
+
 // Beit is transformers' BeitForImageClassification; the field names follow
 // the checkpoint keys (beit.*, classifier).
 type Beit struct {
@@ -260,16 +265,6 @@ type BeitPooler struct {
 	Layernorm *nn.LayerNorm
 }
 
-// beitLinear is a Linear with transformers' init: N(0, std) weight, zero
-// bias.
-func beitLinear(b nn.Builder, in, out int, bias bool, std float64) *nn.Linear {
-	l := &nn.Linear{Weight: b.Param("weight", []int{out, in}, nn.Normal(std))}
-	if bias {
-		l.Bias = b.Param("bias", []int{out}, nn.Zeros())
-	}
-	return l
-}
-
 // NewBeit builds BeitForImageClassification under b. The weights are
 // created in state-dict order, a module's own parameters before its
 // children's (so lambda_1/lambda_2 lead each layer and position_embeddings
@@ -320,7 +315,7 @@ func NewBeit(b nn.Builder, cfg BeitConfig) (*Beit, error) {
 		m.Beit.Layernorm = nn.NewLayerNorm(bb.Sub("layernorm"), []int{d}, cfg.LayerNormEps)
 	}
 	if k := cfg.labels(); k > 0 {
-		m.Classifier = beitLinear(b.Sub("classifier"), d, k, true, std)
+		m.Classifier = nn.NewLinear(b.Sub("classifier"), d, k, true, beitInit(std))
 	}
 	return m, nil
 }
@@ -336,9 +331,9 @@ func newBeitLayer(b nn.Builder, cfg BeitConfig, dropPath float64) *BeitLayer {
 	ab := b.Sub("attention")
 	sb := ab.Sub("attention")
 	sa := &BeitSelfAttention{
-		Query:            beitLinear(sb.Sub("query"), d, d, true, std),
-		Key:              beitLinear(sb.Sub("key"), d, d, false, std),
-		Value:            beitLinear(sb.Sub("value"), d, d, true, std),
+		Query:            nn.NewLinear(sb.Sub("query"), d, d, true, beitInit(std)),
+		Key:              nn.NewLinear(sb.Sub("key"), d, d, false, beitInit(std)),
+		Value:            nn.NewLinear(sb.Sub("value"), d, d, true, beitInit(std)),
 		Heads:            cfg.NumAttentionHeads,
 		AttentionDropout: nn.NewDropout(b, cfg.AttentionProbsDropoutProb),
 	}
@@ -347,10 +342,10 @@ func newBeitLayer(b nn.Builder, cfg BeitConfig, dropPath float64) *BeitLayer {
 	}
 	l.Attention = &BeitAttention{
 		Attention: sa,
-		Output:    &BeitSelfOutput{Dense: beitLinear(ab.Sub("output").Sub("dense"), d, d, true, std), Dropout: nn.NewDropout(b, cfg.HiddenDropoutProb)},
+		Output:    &BeitSelfOutput{Dense: nn.NewLinear(ab.Sub("output").Sub("dense"), d, d, true, beitInit(std)), Dropout: nn.NewDropout(b, cfg.HiddenDropoutProb)},
 	}
-	l.Intermediate = &BeitIntermediate{Dense: beitLinear(b.Sub("intermediate").Sub("dense"), d, cfg.IntermediateSize, true, std), Act: hfActivations[cfg.HiddenAct]}
-	l.Output = &BeitOutput{Dense: beitLinear(b.Sub("output").Sub("dense"), cfg.IntermediateSize, d, true, std), Dropout: nn.NewDropout(b, cfg.HiddenDropoutProb)}
+	l.Intermediate = &BeitIntermediate{Dense: nn.NewLinear(b.Sub("intermediate").Sub("dense"), d, cfg.IntermediateSize, true, beitInit(std)), Act: hfActivations[cfg.HiddenAct]}
+	l.Output = &BeitOutput{Dense: nn.NewLinear(b.Sub("output").Sub("dense"), cfg.IntermediateSize, d, true, beitInit(std)), Dropout: nn.NewDropout(b, cfg.HiddenDropoutProb)}
 	l.LayernormBefore = nn.NewLayerNorm(b.Sub("layernorm_before"), []int{d}, cfg.LayerNormEps)
 	l.LayernormAfter = nn.NewLayerNorm(b.Sub("layernorm_after"), []int{d}, cfg.LayerNormEps)
 	l.DropPath = nn.NewDropPath(b, dropPath)

@@ -330,7 +330,7 @@ func newSwin(b nn.Builder, s swinSpec) *Swin {
 		if si < len(s.depths)-1 {
 			mb := swinSub(b, k.merge(si))
 			st.Downsample = &SwinPatchMerging{
-				Reduction: swinLinear(mb.Sub("reduction"), 4*dim, 2*dim, false),
+				Reduction: nn.NewLinear(mb.Sub("reduction"), 4*dim, 2*dim, false, truncNormalInit),
 				Norm:      nn.NewLayerNorm(mb.Sub("norm"), []int{4 * dim}, 1e-5),
 			}
 		}
@@ -339,7 +339,7 @@ func newSwin(b nn.Builder, s swinSpec) *Swin {
 	m.featureDim = dim
 	m.Norm = nn.NewLayerNorm(swinSub(b, k.norm), []int{dim}, s.blockEps)
 	if s.numClasses > 0 {
-		m.Head = swinLinear(swinSub(b, k.head), dim, s.numClasses, true)
+		m.Head = nn.NewLinear(swinSub(b, k.head), dim, s.numClasses, true, truncNormalInit)
 	}
 	return m
 }
@@ -362,13 +362,13 @@ func newSwinBlock(b nn.Builder, s *swinSpec, dim, heads, hidden int, shifted boo
 	}
 	a.RelativePositionIndex = ab.IntBuffer("relative_position_index", shape, swinRelativePositionIndex(wh, ww))
 	if k.fusedQKV {
-		a.QKV = swinLinear(ab.Sub("qkv"), dim, 3*dim, s.qkvBias)
+		a.QKV = nn.NewLinear(ab.Sub("qkv"), dim, 3*dim, s.qkvBias, truncNormalInit)
 	} else {
-		a.Query = swinLinear(ab.Sub("query"), dim, dim, s.qkvBias)
-		a.Key = swinLinear(ab.Sub("key"), dim, dim, s.qkvBias)
-		a.Value = swinLinear(ab.Sub("value"), dim, dim, s.qkvBias)
+		a.Query = nn.NewLinear(ab.Sub("query"), dim, dim, s.qkvBias, truncNormalInit)
+		a.Key = nn.NewLinear(ab.Sub("key"), dim, dim, s.qkvBias, truncNormalInit)
+		a.Value = nn.NewLinear(ab.Sub("value"), dim, dim, s.qkvBias, truncNormalInit)
 	}
-	a.Proj = swinLinear(swinSub(b, k.attnOut), dim, dim, true)
+	a.Proj = nn.NewLinear(swinSub(b, k.attnOut), dim, dim, true, truncNormalInit)
 	if s.naming == swinHF {
 		a.attnDrop = nn.NewDropout(b, s.attnDropout)
 		a.projDrop = nn.NewDropout(b, s.attnDropout)
@@ -376,20 +376,10 @@ func newSwinBlock(b nn.Builder, s *swinSpec, dim, heads, hidden int, shifted boo
 	}
 	blk.Attn = a
 	blk.Norm2 = nn.NewLayerNorm(swinSub(b, k.norm2), []int{dim}, s.blockEps)
-	blk.FC1 = swinLinear(swinSub(b, k.fc1), dim, hidden, true)
-	blk.FC2 = swinLinear(swinSub(b, k.fc2), hidden, dim, true)
+	blk.FC1 = nn.NewLinear(swinSub(b, k.fc1), dim, hidden, true, truncNormalInit)
+	blk.FC2 = nn.NewLinear(swinSub(b, k.fc2), hidden, dim, true, truncNormalInit)
 	blk.dropPath = nn.NewDropPath(b, dropPath)
 	return blk
-}
-
-// swinLinear is a Linear with the references' init (trunc_normal std 0.02
-// weights, zero biases) so that a fresh model trains like theirs.
-func swinLinear(b nn.Builder, in, out int, bias bool) *nn.Linear {
-	l := &nn.Linear{Weight: b.Param("weight", []int{out, in}, nn.TruncNormal(0.02))}
-	if bias {
-		l.Bias = b.Param("bias", []int{out}, nn.Zeros())
-	}
-	return l
 }
 
 // swinSub descends a dotted key path.

@@ -152,16 +152,6 @@ type ViTHeads struct {
 	Head      *nn.Linear // heads.head
 }
 
-// vitLinear is a Linear whose weight and bias use the given initialisers
-// (the reference initialises its transformer layers differently from
-// PyTorch's Linear default).
-func vitLinear(b nn.Builder, in, out int, w, bias nn.Init) *nn.Linear {
-	return &nn.Linear{
-		Weight: b.Param("weight", []int{out, in}, w),
-		Bias:   b.Param("bias", []int{out}, bias),
-	}
-}
-
 // xavierUniform is torch.nn.init.xavier_uniform_ for an (out, in) matrix.
 func xavierUniform(in, out int) nn.Init {
 	a := math.Sqrt(6 / float64(in+out))
@@ -204,11 +194,11 @@ func NewViT(b nn.Builder, cfg ViTConfig) (*ViT, error) {
 		h := &ViTHeads{}
 		in := d
 		if r := cfg.RepresentationSize; r != nil {
-			h.PreLogits = vitLinear(hb.Sub("pre_logits"), d, *r, nn.TruncNormal(math.Sqrt(1/float64(d))), nn.Zeros())
+			h.PreLogits = nn.NewLinear(hb.Sub("pre_logits"), d, *r, true, nn.LinearInit{Weight: nn.TruncNormal(math.Sqrt(1 / float64(d))), Bias: nn.Zeros()})
 			in = *r
 		}
 		// torchvision zero-initialises the classification head.
-		h.Head = vitLinear(hb.Sub("head"), in, k, nn.Zeros(), nn.Zeros())
+		h.Head = nn.NewLinear(hb.Sub("head"), in, k, true, nn.LinearInit{Weight: nn.Zeros(), Bias: nn.Zeros()})
 		m.Heads = h
 	}
 	return m, nil
@@ -227,8 +217,8 @@ func newViTEncoderBlock(b nn.Builder, cfg ViTConfig) *ViTEncoderBlock {
 	mb := b.Sub("mlp")
 	blk.MLP = &ViTMLP{
 		// MLPBlock: xavier-uniform weights, N(0, 1e-6) biases.
-		Linear0: vitLinear(mb.SubN(0), d, cfg.MLPDim, xavierUniform(d, cfg.MLPDim), nn.Normal(1e-6)),
-		Linear3: vitLinear(mb.SubN(3), cfg.MLPDim, d, xavierUniform(cfg.MLPDim, d), nn.Normal(1e-6)),
+		Linear0: nn.NewLinear(mb.SubN(0), d, cfg.MLPDim, true, nn.LinearInit{Weight: xavierUniform(d, cfg.MLPDim), Bias: nn.Normal(1e-6)}),
+		Linear3: nn.NewLinear(mb.SubN(3), cfg.MLPDim, d, true, nn.LinearInit{Weight: xavierUniform(cfg.MLPDim, d), Bias: nn.Normal(1e-6)}),
 		Dropout: nn.NewDropout(mb, cfg.Dropout),
 	}
 	return blk
