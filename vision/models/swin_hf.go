@@ -136,7 +136,7 @@ func NewSwinHF(b nn.Builder, c SwinHFConfig) (*Swin, error) {
 	}
 	rate := c.DropPathRate
 	return newSwin(b, swinSpec{
-		naming: swinHF, keys: swinHFKeys,
+		keys: swinHFKeys, index2D: true, padToPatches: true, clampWindow: true,
 		inChannels: c.NumChannels,
 		patch:      [2]int(c.PatchSize),
 		embed:      c.EmbedDim, depths: c.Depths, heads: c.NumHeads,

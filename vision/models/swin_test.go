@@ -107,8 +107,8 @@ func TestSwinShiftMask(t *testing.T) {
 }
 
 func TestSwinPlan(t *testing.T) {
-	tv := &SwinBlock{naming: swinTorchvision, shifted: true, window: [2]int{7, 7}}
-	hf := &SwinBlock{naming: swinHF, shifted: true, window: [2]int{7, 7}}
+	tv := &SwinBlock{shifted: true, window: [2]int{7, 7}}
+	hf := &SwinBlock{clampWindow: true, shifted: true, window: [2]int{7, 7}}
 	for _, c := range []struct {
 		blk        *SwinBlock
 		h, w       int
@@ -124,17 +124,17 @@ func TestSwinPlan(t *testing.T) {
 		{hf, 7, 20, [2]int{0, 0}, false},  // min(h, w) <= window: no shift at all
 		{hf, 8, 9, [2]int{3, 3}, false},   //
 		{hf, 5, 20, [2]int{}, true},       // transformers fails on the bias shape
-		{&SwinBlock{naming: swinTorchvision, window: [2]int{7, 7}}, 56, 56, [2]int{}, false},
+		{&SwinBlock{window: [2]int{7, 7}}, 56, 56, [2]int{}, false},
 	} {
 		func() {
 			defer func() {
 				if r := recover(); (r != nil) != c.shouldFail {
-					t.Errorf("naming %d %dx%d: panic %v", c.blk.naming, c.h, c.w, r)
+					t.Errorf("clampWindow %v %dx%d: panic %v", c.blk.clampWindow, c.h, c.w, r)
 				}
 			}()
 			win, shift := c.blk.plan(c.h, c.w)
 			if win != c.blk.window || shift != c.shift {
-				t.Errorf("naming %d %dx%d: window %v shift %v, want %v %v", c.blk.naming, c.h, c.w, win, shift, c.blk.window, c.shift)
+				t.Errorf("clampWindow %v %dx%d: window %v shift %v, want %v %v", c.blk.clampWindow, c.h, c.w, win, shift, c.blk.window, c.shift)
 			}
 		}()
 	}
