@@ -38,24 +38,30 @@ type aaKey struct {
 	dev          Device
 }
 
-// aaCache holds the weight matrices InterpolateBilinearAA has built. They
-// are constants (no gradient, outside any Scope); a model resizing to a few
-// fixed sizes builds a few.
-var aaCache sync.Map
-
 // aaWeights returns the (out, in) matrix whose row i holds the taps of
 // output i (kernel.AntialiasTaps).
 func aaWeights(in, out int, alignCorners bool, dt DType, dev Device) *Tensor {
-	key := aaKey{in, out, alignCorners, dt, dev}
-	if t, ok := aaCache.Load(key); ok {
+	return constant(aaKey{in, out, alignCorners, dt, dev}, func() *Tensor {
+		first, weights := kernel.AntialiasTaps(in, out, alignCorners)
+		m := make([]float64, out*in)
+		for i, ws := range weights {
+			copy(m[i*in+first[i]:], ws)
+		}
+		return FromFloat64(m, out, in).AsType(dt).To(dev)
+	})
+}
+
+// constants holds the tensors that ops derive from sizes alone (resize
+// weights, pooling divisors), keyed by a comparable struct naming the
+// sizes, type and device. They carry no gradient and live outside any
+// Scope, so a model at a few fixed sizes uploads a few, once.
+var constants sync.Map
+
+// constant returns the tensor kept under key, building it the first time.
+func constant(key any, build func() *Tensor) *Tensor {
+	if t, ok := constants.Load(key); ok {
 		return t.(*Tensor)
 	}
-	first, weights := kernel.AntialiasTaps(in, out, alignCorners)
-	m := make([]float64, out*in)
-	for i, ws := range weights {
-		copy(m[i*in+first[i]:], ws)
-	}
-	t := FromFloat64(m, out, in).AsType(dt).To(dev)
-	got, _ := aaCache.LoadOrStore(key, t)
+	got, _ := constants.LoadOrStore(key, build())
 	return got.(*Tensor)
 }
