@@ -14,6 +14,9 @@ type MultiheadAttention struct {
 	InProjBias   *ag.Tensor // (3E)
 	OutProj      *Linear
 	Heads        int
+	// Dropout, if not nil, drops attention weights in training mode
+	// (PyTorch's dropout argument).
+	Dropout *Dropout
 }
 
 // NewMultiheadAttention creates the projections of dim-wide attention with
@@ -88,8 +91,25 @@ func (m *MultiheadAttention) Attend(query, key, value *ag.Tensor, masks Attentio
 		v = heads(ag.Linear(value, w[2], bv), s)
 	}
 	bias := m.maskBias(masks, n, l, s, query)
-	o := ag.ScaledDotProductAttention(q, k, v, bias, 0) // (N, H, L, d)
+	o := Attention(q, k, v, bias, m.Dropout) // (N, H, L, d)
 	return m.OutProj.Forward(ag.Reshape(ag.Permute(o, 0, 2, 1, 3), n, l, e))
+}
+
+// Attention is softmax(q k^T / sqrt(d) + bias) v for q (..., L, d), k
+// (..., S, d), v (..., S, dv) and a bias broadcasting to (..., L, S) (nil
+// for none), with drop applied to the attention weights in training mode.
+// Without dropout (drop nil, P 0, or eval mode) it is the fused
+// ag.ScaledDotProductAttention. Every attention in the module's models
+// goes through here.
+func Attention(q, k, v, bias *ag.Tensor, drop *Dropout) *ag.Tensor {
+	if drop == nil || drop.P == 0 || !drop.store.Training() {
+		return ag.ScaledDotProductAttention(q, k, v, bias, 0)
+	}
+	s := ag.MulScalar(ag.MatMulT(q, k, false, true), 1/sqrt(float64(q.Dim(-1))))
+	if bias != nil {
+		s = ag.Add(s, bias)
+	}
+	return ag.MatMul(drop.Forward(ag.Softmax(s, -1)), v)
 }
 
 // maskBias turns the masks into one additive bias broadcasting to

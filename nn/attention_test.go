@@ -59,3 +59,22 @@ func TestMultiheadAttentionMasks(t *testing.T) {
 		})
 	}
 }
+
+// TestAttentionDropoutPath: with dropout that drops (almost) nothing, the
+// explicit training path equals the fused one; in eval mode dropout is off.
+func TestAttentionDropoutPath(t *testing.T) {
+	s := NewStore(ag.Float64, 1)
+	q, k, v := sinVec(2*3*4, 0.3, 2, 3, 4), sinVec(2*5*4, 0.7, 2, 5, 4), sinVec(2*5*2, 1.1, 2, 5, 2)
+	bias := sinVec(3*5, 0.9, 3, 5)
+	want := ag.ScaledDotProductAttention(q, k, v, bias, 0)
+	if got := Attention(q, k, v, bias, NewDropout(s.Root(), 1e-15)); !ag.AllClose(got, want, 1e-12, 1e-12) {
+		t.Error("training path with p ~ 0 differs from ScaledDotProductAttention")
+	}
+	if got := Attention(q, k, v, bias, NewDropout(s.Root(), 0.5)); ag.AllClose(got, want, 1e-6, 1e-6) {
+		t.Error("p 0.5 in training mode dropped nothing")
+	}
+	s.SetTraining(false)
+	if got := Attention(q, k, v, bias, NewDropout(s.Root(), 0.5)); !ag.AllClose(got, want, 0, 0) {
+		t.Error("dropout acted in eval mode")
+	}
+}

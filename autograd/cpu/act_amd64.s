@@ -295,4 +295,170 @@ DATA actConst<>+960(SB)/8, $0xc2b00000c2b00000
 DATA actConst<>+968(SB)/8, $0xc2b00000c2b00000
 DATA actConst<>+976(SB)/8, $0xc2b00000c2b00000
 DATA actConst<>+984(SB)/8, $0xc2b00000c2b00000
-GLOBL actConst<>(SB), RODATA|NOPTR, $992
+// 31 (offset 992): 1/sqrt(2*pi)
+DATA actConst<>+992(SB)/8, $0x3ecc422a3ecc422a
+DATA actConst<>+1000(SB)/8, $0x3ecc422a3ecc422a
+DATA actConst<>+1008(SB)/8, $0x3ecc422a3ecc422a
+DATA actConst<>+1016(SB)/8, $0x3ecc422a3ecc422a
+GLOBL actConst<>(SB), RODATA|NOPTR, $1024
+
+// func siluGradKernel(dx, x, dy *float32, n int)
+//
+// dx = dy * s*(1 + x*(1 - s)) with s = sigmoid(x), eight elements per
+// iteration (n a multiple of 8).
+TEXT ·siluGradKernel(SB), NOSPLIT, $0-32
+	MOVQ    dx+0(FP), DI
+	MOVQ    x+8(FP), SI
+	MOVQ    dy+16(FP), DX
+	MOVQ    n+24(FP), CX
+	SHRQ    $3, CX
+	JZ      siluGradDone
+	VMOVUPS actConst<>+32(SB), Y15
+	VMOVUPS actConst<>+64(SB), Y13
+	VMOVUPS actConst<>+96(SB), Y14
+
+siluGradLoop:
+	VMOVUPS     (SI), Y0
+	ONE_PLUS_EXPNEG
+	VDIVPS      Y3, Y15, Y6 // s
+	VSUBPS      Y6, Y15, Y7 // 1 - s
+	VFMADD213PS Y15, Y0, Y7 // 1 + x*(1 - s)
+	VMULPS      Y6, Y7, Y7
+	VMULPS      (DX), Y7, Y7
+	VMOVUPS     Y7, (DI)
+	ADDQ        $32, SI
+	ADDQ        $32, DX
+	ADDQ        $32, DI
+	DECQ        CX
+	JNZ         siluGradLoop
+
+siluGradDone:
+	VZEROUPPER
+	RET
+
+// func geluGradKernel(dx, x, dy *float32, n int)
+//
+// dx = dy * (Phi(x) + x*phi(x)) for the exact GELU: Phi(x) = 0.5*(1 +
+// erf(x/sqrt2)) with geluKernel's erf, phi(x) = e^(-x²/2)/sqrt(2*pi) with
+// ONE_PLUS_EXPNEG's exp. Eight elements per iteration (n a multiple of 8).
+TEXT ·geluGradKernel(SB), NOSPLIT, $0-32
+	MOVQ    dx+0(FP), DI
+	MOVQ    x+8(FP), SI
+	MOVQ    dy+16(FP), DX
+	MOVQ    n+24(FP), CX
+	SHRQ    $3, CX
+	JZ      geluGradDone
+	VMOVUPS actConst<>+32(SB), Y15
+	VMOVUPS actConst<>+64(SB), Y13
+	VMOVUPS actConst<>+96(SB), Y14
+
+geluGradLoop:
+	VMOVUPS      (SI), Y6
+	VMULPS       Y6, Y6, Y0
+	VMULPS       actConst<>+448(SB), Y0, Y0 // x²/2
+	ONE_PLUS_EXPNEG
+	VSUBPS       Y15, Y3, Y7                // e^(-x²/2)
+	VMULPS       actConst<>+992(SB), Y7, Y7
+	VMULPS       Y6, Y7, Y7                 // x*phi(x)
+	VMULPS       actConst<>+480(SB), Y6, Y1 // z = x/sqrt2
+	VMAXPS       actConst<>+512(SB), Y1, Y1
+	VMINPS       actConst<>+544(SB), Y1, Y1
+	VMULPS       Y1, Y1, Y2                 // z²
+	VMOVUPS      actConst<>+576(SB), Y3     // P
+	VFMADD213PS  actConst<>+608(SB), Y2, Y3
+	VFMADD213PS  actConst<>+640(SB), Y2, Y3
+	VFMADD213PS  actConst<>+672(SB), Y2, Y3
+	VFMADD213PS  actConst<>+704(SB), Y2, Y3
+	VFMADD213PS  actConst<>+736(SB), Y2, Y3
+	VFMADD213PS  actConst<>+768(SB), Y2, Y3
+	VMOVUPS      actConst<>+800(SB), Y4     // Q
+	VFMADD213PS  actConst<>+832(SB), Y2, Y4
+	VFMADD213PS  actConst<>+864(SB), Y2, Y4
+	VFMADD213PS  actConst<>+896(SB), Y2, Y4
+	VFMADD213PS  actConst<>+928(SB), Y2, Y4
+	VMULPS       Y1, Y3, Y3                 // z*P
+	VDIVPS       Y4, Y3, Y3                 // erf
+	VADDPS       Y15, Y3, Y3                // 1 + erf
+	VFMADD132PS  actConst<>+448(SB), Y7, Y3 // 0.5*(1 + erf) + x*phi(x)
+	VMULPS       (DX), Y3, Y3
+	VMOVUPS      Y3, (DI)
+	ADDQ         $32, SI
+	ADDQ         $32, DX
+	ADDQ         $32, DI
+	DECQ         CX
+	JNZ          geluGradLoop
+
+geluGradDone:
+	VZEROUPPER
+	RET
+
+// func reluKernel(dst, src *float32, n int)
+//
+// dst = max(x, 0), 32 elements per iteration (n a multiple of 32). MAXPS
+// returns its second source, x, when x is NaN, as PyTorch's relu does.
+TEXT ·reluKernel(SB), NOSPLIT, $0-24
+	MOVQ   dst+0(FP), DI
+	MOVQ   src+8(FP), SI
+	MOVQ   n+16(FP), CX
+	SHRQ   $5, CX
+	JZ     reluDone
+	VXORPS Y15, Y15, Y15
+
+reluLoop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VMAXPS  Y0, Y15, Y0
+	VMAXPS  Y1, Y15, Y1
+	VMAXPS  Y2, Y15, Y2
+	VMAXPS  Y3, Y15, Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ    $128, SI
+	ADDQ    $128, DI
+	DECQ    CX
+	JNZ     reluLoop
+
+reluDone:
+	VZEROUPPER
+	RET
+
+// func reluGradKernel(dx, x, dy *float32, n int)
+//
+// dx = dy where x > 0, else 0 (NaN x gives 0, as PyTorch's
+// threshold_backward), 32 elements per iteration (n a multiple of 32).
+TEXT ·reluGradKernel(SB), NOSPLIT, $0-32
+	MOVQ   dx+0(FP), DI
+	MOVQ   x+8(FP), SI
+	MOVQ   dy+16(FP), DX
+	MOVQ   n+24(FP), CX
+	SHRQ   $5, CX
+	JZ     reluGradDone
+	VXORPS Y15, Y15, Y15
+
+reluGradLoop:
+	// 0 < x: predicate 0x11, less than, ordered, quiet.
+	VCMPPS  $0x11, (SI), Y15, Y0
+	VCMPPS  $0x11, 32(SI), Y15, Y1
+	VCMPPS  $0x11, 64(SI), Y15, Y2
+	VCMPPS  $0x11, 96(SI), Y15, Y3
+	VANDPS  (DX), Y0, Y0
+	VANDPS  32(DX), Y1, Y1
+	VANDPS  64(DX), Y2, Y2
+	VANDPS  96(DX), Y3, Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ    $128, SI
+	ADDQ    $128, DX
+	ADDQ    $128, DI
+	DECQ    CX
+	JNZ     reluGradLoop
+
+reluGradDone:
+	VZEROUPPER
+	RET

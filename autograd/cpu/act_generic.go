@@ -8,6 +8,10 @@ package cpu
 // switch it as they do on amd64.
 var actUseAsm = false
 
-func siluAVX2(dst, src []float32)    { siluScalar(dst, src) }
-func sigmoidAVX2(dst, src []float32) { sigmoidScalar(dst, src) }
-func geluAVX2(dst, src []float32)    { geluScalar(dst, src) }
+func siluAVX2(dst, src []float32)     { siluScalar(dst, src) }
+func sigmoidAVX2(dst, src []float32)  { sigmoidScalar(dst, src) }
+func geluAVX2(dst, src []float32)     { geluScalar(dst, src) }
+func reluF32(dst, src []float32)      { reluScalar(dst, src) }
+func reluGradF32(dx, x, dy []float32) { reluGradScalar(dx, x, dy) }
+func siluGradF32(dx, x, dy []float32) { siluGradScalar(dx, x, dy) }
+func geluGradF32(dx, x, dy []float32) { geluGradScalar(dx, x, dy) }

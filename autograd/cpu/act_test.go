@@ -203,3 +203,95 @@ func TestActivationsPropagateNaN(t *testing.T) {
 		}
 	}
 }
+
+// TestReLUVariants checks the assembly and Go ReLU and its gradient on
+// awkward lengths (vector bodies and tails) with NaN, infinities and
+// signed zeros.
+func TestReLUVariants(t *testing.T) {
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	special := []float32{nan, inf, -inf, 0, float32(math.Copysign(0, -1)), 1e-40, -1e-40, 3, -3}
+	for _, n := range []int{1, 7, 17, 33, 255} {
+		x, dy := make([]float32, n), make([]float32, n)
+		for i := range x {
+			x[i] = special[(i*5)%len(special)] * float32(1+i%3)
+			dy[i] = float32(i) - 100
+		}
+		for _, useAsm := range []bool{false, true} {
+			if useAsm && !actUseAsm {
+				continue
+			}
+			saved := actUseAsm
+			actUseAsm = useAsm
+			y, dx := make([]float32, n), make([]float32, n)
+			reluF32(y, x)
+			reluGradF32(dx, x, dy)
+			actUseAsm = saved
+			for i, v := range x {
+				want, wantG := v, dy[i]
+				if v < 0 {
+					want = 0
+				}
+				if !(v > 0) {
+					wantG = 0
+				}
+				if y[i] != want && !(math.IsNaN(float64(v)) && math.IsNaN(float64(y[i]))) {
+					t.Errorf("n=%d asm=%v: relu(%g) = %g", n, useAsm, v, y[i])
+				}
+				if dx[i] != wantG {
+					t.Errorf("n=%d asm=%v: relu'(%g)*%g = %g, want %g", n, useAsm, v, dy[i], dx[i], wantG)
+				}
+			}
+		}
+	}
+}
+
+// TestActivationGradsFloat32 checks the float32 SiLU and GELU gradients,
+// assembly and Go, against the float64 derivatives on actInputs with
+// dy = 1 and on awkward lengths with dy varying.
+func TestActivationGradsFloat32(t *testing.T) {
+	cases := []struct {
+		name  string
+		op    UnaryOp
+		f     func(dx, x, dy []float32)
+		bound float64
+	}{
+		{"SiLU", SiLU, siluGradF32, 2e-6}, // 1-s loses bits as s nears 1
+		{"GELU", GELU, geluGradF32, 3e-6},
+	}
+	xs := actInputs()
+	ones := make([]float32, len(xs))
+	for i := range ones {
+		ones[i] = 1
+	}
+	dx := make([]float32, len(xs))
+	for _, useAsm := range []bool{false, true} {
+		if useAsm && !actUseAsm {
+			continue
+		}
+		saved := actUseAsm
+		actUseAsm = useAsm
+		for _, c := range cases {
+			ref := unaryDeriv(c.op, 0)
+			c.f(dx, xs, ones)
+			worst, at := actWorst(actCase{ref: ref}, xs, dx)
+			t.Logf("%s' (asm %v): worst error %.3g at x = %g", c.name, useAsm, worst, at)
+			if !(worst <= c.bound) {
+				t.Errorf("%s' (asm %v): error %g at x = %g, want <= %g", c.name, useAsm, worst, at, c.bound)
+			}
+			for _, n := range []int{1, 7, 17, 33, 255} {
+				x, dy, got := xs[200000:200000+n], make([]float32, n), make([]float32, n)
+				for i := range dy {
+					dy[i] = float32(i%7) - 3
+				}
+				c.f(got, x, dy)
+				for i := range got {
+					want := float64(dy[i]) * ref(float64(x[i]))
+					if math.Abs(float64(got[i])-want) > c.bound*max(1, math.Abs(want))*4 {
+						t.Errorf("%s' (asm %v) n=%d: [%d] = %g, want %g", c.name, useAsm, n, i, got[i], want)
+					}
+				}
+			}
+		}
+		actUseAsm = saved
+	}
+}

@@ -200,8 +200,10 @@ func Conv2dForward[T Float](s ConvShape, x, w, bias []T, y []T) {
 		return
 	}
 	work := s.O * d.k * d.ohw
+	pre := convPrepack(s, &d, w, false)
+	defer convRelease(pre)
 	if gemmSplitBatch(s.N, work) {
-		convForwardImages(s, &d, x, w, bias, y, work)
+		convForwardImages(s, &d, x, w, bias, y, pre, work)
 		return
 	}
 	var col *[]T
@@ -210,11 +212,43 @@ func Conv2dForward[T Float](s ConvShape, x, w, bias []T, y []T) {
 		defer gemmPutBuf(col)
 	}
 	for n := range s.N {
-		convForwardImage(s, &d, x, w, bias, y, n, col, Workers)
+		convForwardImage(s, &d, x, w, bias, y, pre, n, col, Workers)
 	}
 }
 
-func convForwardImages[T Float](s ConvShape, d *convDims, x, w, bias, y []T, work int) {
+// convPrepack packs each group's weights (transposed for the data
+// gradient) once for all the images' products; nil for a single image.
+func convPrepack[T Float](s ConvShape, d *convDims, w []T, transpose bool) []*gemmPrepacked[T] {
+	if s.N < 2 {
+		return nil
+	}
+	pre := make([]*gemmPrepacked[T], s.Groups)
+	for g := range pre {
+		wg := w[g*d.og*d.k:]
+		if transpose {
+			pre[g] = gemmPrepackA(true, d.k, d.og, wg, d.k)
+		} else {
+			pre[g] = gemmPrepackA(false, d.og, d.k, wg, d.k)
+		}
+	}
+	return pre
+}
+
+func convRelease[T Float](pre []*gemmPrepacked[T]) {
+	for _, p := range pre {
+		p.release()
+	}
+}
+
+// convGroupPre returns group g's packed weights, nil without them.
+func convGroupPre[T Float](pre []*gemmPrepacked[T], g int) *gemmPrepacked[T] {
+	if pre == nil {
+		return nil
+	}
+	return pre[g]
+}
+
+func convForwardImages[T Float](s ConvShape, d *convDims, x, w, bias, y []T, pre []*gemmPrepacked[T], work int) {
 	ParallelFor(s.N, work, func(lo, hi int) {
 		var col *[]T
 		if !s.Pointwise() {
@@ -222,14 +256,14 @@ func convForwardImages[T Float](s ConvShape, d *convDims, x, w, bias, y []T, wor
 			defer gemmPutBuf(col)
 		}
 		for n := lo; n < hi; n++ {
-			convForwardImage(s, d, x, w, bias, y, n, col, 1)
+			convForwardImage(s, d, x, w, bias, y, pre, n, col, 1)
 		}
 	})
 }
 
 // convForwardImage computes output image n, using col as im2col scratch
 // (nil for a pointwise convolution) and up to workers goroutines.
-func convForwardImage[T Float](s ConvShape, d *convDims, x, w, bias, y []T, n int, col *[]T, workers int) {
+func convForwardImage[T Float](s ConvShape, d *convDims, x, w, bias, y []T, pre []*gemmPrepacked[T], n int, col *[]T, workers int) {
 	hw := s.H * s.W
 	var beta T
 	if bias != nil {
@@ -246,7 +280,7 @@ func convForwardImage[T Float](s ConvShape, d *convDims, x, w, bias, y []T, n in
 			b = *col
 			convIm2colPar(s, d, x, n, g, b, workers)
 		}
-		gemmRun(false, false, d.og, d.ohw, d.k, 1, w[g*d.og*d.k:], d.k, b, d.ohw, beta, y[(n*s.O+g*d.og)*d.ohw:], d.ohw, workers)
+		gemmRunPre(convGroupPre(pre, g), false, false, d.og, d.ohw, d.k, 1, w[g*d.og*d.k:], d.k, b, d.ohw, beta, y[(n*s.O+g*d.og)*d.ohw:], d.ohw, workers)
 	}
 }
 
@@ -266,8 +300,10 @@ func Conv2dBackwardData[T Float](s ConvShape, dy, w []T, dx []T) {
 		return
 	}
 	work := s.O * d.k * d.ohw
+	pre := convPrepack(s, &d, w, true)
+	defer convRelease(pre)
 	if gemmSplitBatch(s.N, work) {
-		convBackwardDataImages(s, &d, dy, w, dx, work)
+		convBackwardDataImages(s, &d, dy, w, dx, pre, work)
 		return
 	}
 	var col *[]T
@@ -276,11 +312,11 @@ func Conv2dBackwardData[T Float](s ConvShape, dy, w []T, dx []T) {
 		defer gemmPutBuf(col)
 	}
 	for n := range s.N {
-		convBackwardDataImage(s, &d, dy, w, dx, n, col, Workers)
+		convBackwardDataImage(s, &d, dy, w, dx, pre, n, col, Workers)
 	}
 }
 
-func convBackwardDataImages[T Float](s ConvShape, d *convDims, dy, w, dx []T, work int) {
+func convBackwardDataImages[T Float](s ConvShape, d *convDims, dy, w, dx []T, pre []*gemmPrepacked[T], work int) {
 	ParallelFor(s.N, work, func(lo, hi int) {
 		var col *[]T
 		if !s.Pointwise() {
@@ -288,23 +324,23 @@ func convBackwardDataImages[T Float](s ConvShape, d *convDims, dy, w, dx []T, wo
 			defer gemmPutBuf(col)
 		}
 		for n := lo; n < hi; n++ {
-			convBackwardDataImage(s, d, dy, w, dx, n, col, 1)
+			convBackwardDataImage(s, d, dy, w, dx, pre, n, col, 1)
 		}
 	})
 }
 
 // convBackwardDataImage computes input gradient image n: per group,
 // dcol = W_g^T * dy_g, scattered back by col2im.
-func convBackwardDataImage[T Float](s ConvShape, d *convDims, dy, w, dx []T, n int, col *[]T, workers int) {
+func convBackwardDataImage[T Float](s ConvShape, d *convDims, dy, w, dx []T, pre []*gemmPrepacked[T], n int, col *[]T, workers int) {
 	hw := s.H * s.W
 	for g := range s.Groups {
 		dyg := dy[(n*s.O+g*d.og)*d.ohw:]
 		dxg := dx[(n*s.C+g*d.cg)*hw:]
 		if col == nil {
-			gemmRun(true, false, d.cg, hw, d.og, 1, w[g*d.og*d.k:], d.k, dyg, d.ohw, 0, dxg, hw, workers)
+			gemmRunPre(convGroupPre(pre, g), true, false, d.cg, hw, d.og, 1, w[g*d.og*d.k:], d.k, dyg, d.ohw, 0, dxg, hw, workers)
 			continue
 		}
-		gemmRun(true, false, d.k, d.ohw, d.og, 1, w[g*d.og*d.k:], d.k, dyg, d.ohw, 0, *col, d.ohw, workers)
+		gemmRunPre(convGroupPre(pre, g), true, false, d.k, d.ohw, d.og, 1, w[g*d.og*d.k:], d.k, dyg, d.ohw, 0, *col, d.ohw, workers)
 		clear(dxg[:d.cg*hw])
 		convCol2imPar(s, d, *col, n, g, dx, workers)
 	}

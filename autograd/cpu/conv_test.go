@@ -45,6 +45,9 @@ var convCases = []struct {
 	{"large/N3", ConvShape{N: 3, C: 16, H: 20, W: 18, O: 32, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1, Groups: 1}},
 	{"large/N4/pointwise", ConvShape{N: 4, C: 64, H: 12, W: 12, O: 128, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, Groups: 1}},
 	{"large/N4", ConvShape{N: 4, C: 8, H: 16, W: 16, O: 16, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1, Groups: 1}},
+	// Products over the parallel threshold on an odd batch: the weights
+	// are packed once and the data gradient's product splits by rows.
+	{"large/N3/parallel", ConvShape{N: 3, C: 64, H: 16, W: 16, O: 64, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1, Groups: 1}},
 }
 
 // The references below are the naive direct convolution and its two

@@ -37,13 +37,11 @@ func Unary[T Float](op UnaryOp, dst, x []T, alpha float64) {
 				d[i] = v * a
 			}
 		case ReLU:
-			for i, v := range s {
-				if v > 0 {
-					d[i] = v
-				} else {
-					d[i] = 0
-				}
+			if d32, ok := any(d).([]float32); ok {
+				reluF32(d32, any(s).([]float32))
+				break
 			}
+			reluScalar(d, s)
 		case Abs:
 			for i, v := range s {
 				if v < 0 {
@@ -118,14 +116,11 @@ func UnaryGrad[T Float](op UnaryOp, dx, x, y, dy []T, alpha float64) {
 				d[i] = v * a
 			}
 		case ReLU:
-			s := x[lo:hi]
-			for i, v := range g {
-				if s[i] > 0 {
-					d[i] = v
-				} else {
-					d[i] = 0
-				}
+			if d32, ok := any(d).([]float32); ok {
+				reluGradF32(d32, any(x[lo:hi]).([]float32), any(g).([]float32))
+				break
 			}
+			reluGradScalar(d, x[lo:hi], g)
 		case Abs:
 			s := x[lo:hi]
 			for i, v := range g {
@@ -165,6 +160,9 @@ func UnaryGrad[T Float](op UnaryOp, dx, x, y, dy []T, alpha float64) {
 			}
 		default:
 			s := x[lo:hi]
+			if d32, ok := any(d).([]float32); ok && unaryGradFloat32(op, d32, any(s).([]float32), any(g).([]float32)) {
+				break
+			}
 			f := unaryDeriv(op, alpha)
 			for i, v := range g {
 				d[i] = v * T(f(float64(s[i])))
@@ -336,5 +334,30 @@ func AddTo[T Float](dst, src []T) {
 func checkLen(fn string, a, b int) {
 	if a != b {
 		panic("cpu: " + fn + ": length mismatch")
+	}
+}
+
+// reluScalar sets d[i] = max(s[i], 0), keeping NaN as PyTorch does, with
+// a comparison the compiler turns into a conditional move: random signs
+// make a branch mispredict half the time.
+func reluScalar[T Float](d, s []T) {
+	d = d[:len(s)]
+	for i, v := range s {
+		var z T
+		if v < 0 {
+			v = z
+		}
+		d[i] = v
+	}
+}
+
+// reluGradScalar sets dx[i] = dy[i] where x[i] > 0, else 0.
+func reluGradScalar[T Float](dx, x, dy []T) {
+	dx, x = dx[:len(dy)], x[:len(dy)]
+	for i, g := range dy {
+		if !(x[i] > 0) {
+			g = 0
+		}
+		dx[i] = g
 	}
 }

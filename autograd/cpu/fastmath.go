@@ -23,6 +23,40 @@ func unaryFloat32(op UnaryOp, d, s []float32) bool {
 	return true
 }
 
+// unaryGradFloat32 runs the float32 fast path of op's gradient, reporting
+// whether op has one.
+func unaryGradFloat32(op UnaryOp, dx, x, dy []float32) bool {
+	switch op {
+	case SiLU:
+		siluGradF32(dx, x, dy)
+	case GELU:
+		geluGradF32(dx, x, dy)
+	default:
+		return false
+	}
+	return true
+}
+
+// siluGradScalar and geluGradScalar are the Go loops behind siluGradF32
+// and geluGradF32.
+func siluGradScalar(dx, x, dy []float32) {
+	x = x[:len(dy)]
+	for i, g := range dy {
+		v := float64(x[i])
+		s := 1 / (1 + math.Exp(-v))
+		dx[i] = g * float32(s*(1+v*(1-s)))
+	}
+}
+
+func geluGradScalar(dx, x, dy []float32) {
+	x = x[:len(dy)]
+	for i, g := range dy {
+		v := x[i]
+		phi := float32(invSqrt2Pi * math.Exp(-0.5*float64(v)*float64(v)))
+		dx[i] = g * (0.5*(1+erfFloat32(v*invSqrt2)) + v*phi)
+	}
+}
+
 // geluScalar, sigmoidScalar and siluScalar are the Go loops behind
 // geluAVX2, sigmoidAVX2 and siluAVX2: all of the work without assembly,
 // the tail of fewer than 8 elements with it.

@@ -167,11 +167,17 @@ func gemmCheckMat(fn, name string, batch, rows, cols, l, ld, stride int) {
 // with its own packing buffers, which costs some redundant packing but no
 // synchronisation inside the product.
 func gemmRun[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, workers int) {
+	gemmRunPre(nil, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workers)
+}
+
+// gemmRunPre is gemmRun with op(A) taken from pre when pre is not nil (a
+// and transA are then unused).
+func gemmRunPre[T Float](pre *gemmPrepacked[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, workers int) {
 	if m == 0 || n == 0 {
 		return
 	}
 	if workers <= 1 || m*n*k < gemmParallelWork {
-		gemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		gemmSerialPre(pre, 0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	bl := gemmBlocking[T]()
@@ -193,16 +199,16 @@ func gemmRun[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int,
 		}
 	}
 	if pr*pc == 1 {
-		gemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		gemmSerialPre(pre, 0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	gemmParallel(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, pr, pc, bl.mr, bl.nr)
+	gemmParallel(pre, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, pr, pc, bl.mr, bl.nr)
 }
 
 // gemmParallel runs the pr x pc grid of tiles of C through ParallelFor.
 // Tile edges fall on micro-tile boundaries so that only the last tile has
 // partial micro-tiles.
-func gemmParallel[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, pr, pc, mr, nr int) {
+func gemmParallel[T Float](pre *gemmPrepacked[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, pr, pc, mr, nr int) {
 	th := (m + mr*pr - 1) / (mr * pr) * mr
 	tw := (n + nr*pc - 1) / (nr * pc) * nr
 	ParallelFor(pr*pc, th*tw*k, func(lo, hi int) {
@@ -219,13 +225,22 @@ func gemmParallel[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda
 			if transB {
 				bj = j0 * ldb
 			}
-			gemmSerial(transA, transB, mb, nb, k, alpha, a[ai:], lda, b[bj:], ldb, beta, c[i0*ldc+j0:], ldc)
+			if pre != nil {
+				ai = 0
+			}
+			gemmSerialPre(pre, i0, transA, transB, mb, nb, k, alpha, a[ai:], lda, b[bj:], ldb, beta, c[i0*ldc+j0:], ldc)
 		}
 	})
 }
 
 // gemmSerial computes one product on the calling goroutine.
 func gemmSerial[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	gemmSerialPre(nil, 0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// gemmSerialPre is gemmSerial with op(A) taken from rows [i0, i0+m) of
+// pre when pre is not nil.
+func gemmSerialPre[T Float](pre *gemmPrepacked[T], i0 int, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -233,26 +248,69 @@ func gemmSerial[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda i
 		gemmScale(m, n, beta, c, ldc)
 		return
 	}
-	if m*n*k < gemmBlocking[T]().small || m == 1 || n == 1 {
+	if pre == nil && (m*n*k < gemmBlocking[T]().small || m == 1 || n == 1) {
 		gemmDirect(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	gemmPacked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemmPackedPre(pre, i0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
+
+// gemmKC returns the k block for a product of inner size k > 0: equal
+// blocks of at most bl.kc (576 = 2*288 rather than 512+64), so that no
+// pass over C is spent on a sliver of k.
+func gemmKC(bl *gemmBlocks, k int) int {
+	nk := (k + bl.kc - 1) / bl.kc
+	return (k + nk - 1) / nk
+}
+
+// gemmPrepacked is op(A) packed once, in gemmPacked's blocks, for several
+// products that share it (a convolution's weights over a batch of
+// images). Rows are padded to whole strips: k block [pc, pc+kb) starts at
+// pc*mp and its strip of rows [i, i+mr) at pc*mp + i*kb.
+type gemmPrepacked[T Float] struct {
+	m, k, kc, mp int
+	buf          *[]T
+}
+
+// gemmPrepackA packs op(A) (m x k, k > 0) for gemmRunPre.
+func gemmPrepackA[T Float](transA bool, m, k int, a []T, lda int) *gemmPrepacked[T] {
+	bl := gemmBlocking[T]()
+	p := &gemmPrepacked[T]{m: m, k: k, kc: gemmKC(bl, k), mp: (m + bl.mr - 1) / bl.mr * bl.mr}
+	p.buf = gemmGetBuf[T](p.mp * k)
+	for pc := 0; pc < k; pc += p.kc {
+		kb := min(p.kc, k-pc)
+		for ic := 0; ic < m; ic += bl.mc {
+			gemmPackA(transA, a, lda, ic, pc, min(bl.mc, m-ic), kb, bl.mr, (*p.buf)[pc*p.mp+ic*kb:])
+		}
+	}
+	return p
+}
+
+// release returns the packed data to the pool.
+func (p *gemmPrepacked[T]) release() { gemmPutBuf(p.buf) }
 
 // gemmPacked computes a product with k > 0 through packed blocks.
 func gemmPacked[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	gemmPackedPre(nil, 0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// gemmPackedPre is gemmPacked with op(A) taken from rows [i0, i0+m) of
+// pre when pre is not nil.
+func gemmPackedPre[T Float](pre *gemmPrepacked[T], i0 int, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	bl := gemmBlocking[T]()
 	mr, nr := bl.mr, bl.nr
-	// Equal k blocks: 576 = 2*288 rather than 512+64, so that no pass over
-	// C is spent on a sliver of k.
-	kc := (k + (k+bl.kc-1)/bl.kc - 1) / ((k + bl.kc - 1) / bl.kc)
+	kc := gemmKC(bl, k)
 	kcMax := kc
 	mcMax := min(bl.mc, (m+mr-1)/mr*mr)
 	ncMax := min(bl.nc, (n+nr-1)/nr*nr)
-	pa := gemmGetBuf[T](mcMax * kcMax)
+	var pa *[]T
+	if pre == nil {
+		pa = gemmGetBuf[T](mcMax * kcMax)
+		defer gemmPutBuf(pa)
+	} else if pre.k != k || pre.kc != kc || i0%mr != 0 || i0+m > pre.m {
+		panic(fmt.Sprintf("cpu: prepacked A of %dx%d (k block %d) used for rows %d..%d, k %d", pre.m, pre.k, pre.kc, i0, i0+m, k))
+	}
 	pb := gemmGetBuf[T](kcMax * ncMax)
-	defer gemmPutBuf(pa)
 	defer gemmPutBuf(pb)
 	for jc := 0; jc < n; jc += bl.nc {
 		nb := min(bl.nc, n-jc)
@@ -265,8 +323,14 @@ func gemmPacked[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda i
 			gemmPackB(transB, b, ldb, pc, jc, kb, nb, nr, *pb)
 			for ic := 0; ic < m; ic += bl.mc {
 				mb := min(bl.mc, m-ic)
-				gemmPackA(transA, a, lda, ic, pc, mb, kb, mr, *pa)
-				gemmMacro(bl, mb, nb, kb, alpha, *pa, *pb, be, c[ic*ldc+jc:], ldc)
+				var ab []T
+				if pre != nil {
+					ab = (*pre.buf)[pc*pre.mp+(i0+ic)*kb:]
+				} else {
+					ab = *pa
+					gemmPackA(transA, a, lda, ic, pc, mb, kb, mr, ab)
+				}
+				gemmMacro(bl, mb, nb, kb, alpha, ab, *pb, be, c[ic*ldc+jc:], ldc)
 			}
 		}
 	}

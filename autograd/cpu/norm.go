@@ -111,16 +111,11 @@ func BatchNorm[T Float](y, x, w, b, runMean, runVar, mean, rstd []T, outer, n, i
 			if training {
 				var s float64
 				for o := 0; o < outer; o++ {
-					for _, e := range x[(o*n+j)*inner : (o*n+j+1)*inner] {
-						s += float64(e)
-					}
+					s += normSum(x[(o*n+j)*inner : (o*n+j+1)*inner])
 				}
 				m = s / float64(cnt)
 				for o := 0; o < outer; o++ {
-					for _, e := range x[(o*n+j)*inner : (o*n+j+1)*inner] {
-						d := float64(e) - m
-						v += d * d
-					}
+					v += normSqDev(x[(o*n+j)*inner:(o*n+j+1)*inner], m)
 				}
 				v /= float64(cnt)
 				if runMean != nil {
@@ -146,11 +141,12 @@ func BatchNorm[T Float](y, x, w, b, runMean, runVar, mean, rstd []T, outer, n, i
 			if b != nil {
 				shift += float64(b[j])
 			}
+			sc, sh := T(scale), T(shift)
 			for o := 0; o < outer; o++ {
 				src := x[(o*n+j)*inner : (o*n+j+1)*inner]
-				dst := y[(o*n+j)*inner : (o*n+j+1)*inner]
+				dst := y[(o*n+j)*inner : (o*n+j+1)*inner][:len(src)]
 				for i, e := range src {
-					dst[i] = T(float64(e)*scale + shift)
+					dst[i] = e*sc + sh
 				}
 			}
 		}
@@ -167,11 +163,9 @@ func BatchNormGrad[T Float](dx, dw, db, x, w, dy, mean, rstd []T, outer, n, inne
 			m, r := float64(mean[j]), float64(rstd[j])
 			var sg, sgx float64
 			for o := 0; o < outer; o++ {
-				xs := x[(o*n+j)*inner : (o*n+j+1)*inner]
-				for i, g := range dy[(o*n+j)*inner : (o*n+j+1)*inner] {
-					sg += float64(g)
-					sgx += float64(g) * (float64(xs[i]) - m) * r
-				}
+				g, c := normSumDot(dy[(o*n+j)*inner:(o*n+j+1)*inner], x[(o*n+j)*inner:(o*n+j+1)*inner], m)
+				sg += g
+				sgx += c * r
 			}
 			if dw != nil {
 				dw[j] += T(sgx)
@@ -183,19 +177,80 @@ func BatchNormGrad[T Float](dx, dw, db, x, w, dy, mean, rstd []T, outer, n, inne
 			if w != nil {
 				wj = float64(w[j])
 			}
+			// dx = a*dy + b*(x - mean) + c, the centring done in T so
+			// that nothing cancels.
+			a, b, c := T(wj*r), T(0), T(0)
+			if training {
+				b, c = T(-wj*r*r*sgx/cnt), T(-wj*r*sg/cnt)
+			}
+			mj := T(m)
 			for o := 0; o < outer; o++ {
-				xs := x[(o*n+j)*inner : (o*n+j+1)*inner]
 				gs := dy[(o*n+j)*inner : (o*n+j+1)*inner]
-				d := dx[(o*n+j)*inner : (o*n+j+1)*inner]
+				xs := x[(o*n+j)*inner : (o*n+j+1)*inner][:len(gs)]
+				d := dx[(o*n+j)*inner : (o*n+j+1)*inner][:len(gs)]
 				for i, g := range gs {
-					if training {
-						xh := (float64(xs[i]) - m) * r
-						d[i] = T(wj * r * (float64(g) - sg/cnt - xh*sgx/cnt))
-					} else {
-						d[i] = T(wj * r * float64(g))
-					}
+					d[i] = a*g + b*(xs[i]-mj) + c
 				}
 			}
 		}
 	})
+}
+
+// normSum returns the sum of s in float64, with four partial sums so that
+// the additions do not wait on one another.
+func normSum[T Float](s []T) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(s); i += 4 {
+		q := s[i : i+4 : i+4]
+		s0 += float64(q[0])
+		s1 += float64(q[1])
+		s2 += float64(q[2])
+		s3 += float64(q[3])
+	}
+	for ; i < len(s); i++ {
+		s0 += float64(s[i])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// normSqDev returns the sum of (s[i] - m)^2 in float64, as normSum.
+func normSqDev[T Float](s []T, m float64) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(s); i += 4 {
+		q := s[i : i+4 : i+4]
+		d0, d1, d2, d3 := float64(q[0])-m, float64(q[1])-m, float64(q[2])-m, float64(q[3])-m
+		s0 += d0 * d0
+		s1 += d1 * d1
+		s2 += d2 * d2
+		s3 += d3 * d3
+	}
+	for ; i < len(s); i++ {
+		d := float64(s[i]) - m
+		s0 += d * d
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// normSumDot returns the sums of g[i] and of g[i]*(x[i] - m) in float64,
+// two partial sums of each.
+func normSumDot[T Float](g, x []T, m float64) (sg, sgx float64) {
+	x = x[:len(g)]
+	var g0, g1, c0, c1 float64
+	i := 0
+	for ; i+2 <= len(g); i += 2 {
+		gg, xx := g[i:i+2:i+2], x[i:i+2:i+2]
+		a, b := float64(gg[0]), float64(gg[1])
+		g0 += a
+		g1 += b
+		c0 += a * (float64(xx[0]) - m)
+		c1 += b * (float64(xx[1]) - m)
+	}
+	if i < len(g) {
+		a := float64(g[i])
+		g0 += a
+		c0 += a * (float64(x[i]) - m)
+	}
+	return g0 + g1, c0 + c1
 }

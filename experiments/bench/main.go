@@ -44,6 +44,7 @@ import (
 	ag "github.com/vertebra-ml/vertebra/autograd"
 	"github.com/vertebra-ml/vertebra/nn"
 	"github.com/vertebra-ml/vertebra/optim"
+	"github.com/vertebra-ml/vertebra/train"
 	"github.com/vertebra-ml/vertebra/vision/models"
 )
 
@@ -389,6 +390,7 @@ func child(o options, stdout io.Writer) error {
 			ag.NoGrad(func() { ag.Scope(func() { _ = model.Forward(x, levels).Float32s() }) })
 		}
 	} else {
+		train.TuneGC() // as experiments/all does
 		store.SetTraining(true)
 		if mode == "partial" {
 			model.FreezeBackbone(store, "")

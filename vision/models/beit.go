@@ -1,7 +1,6 @@
 package models
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -15,9 +14,9 @@ import (
 // defaults (see DefaultBeitConfig); unknown fields are ignored.
 type BeitConfig struct {
 	// ImageSize is the input size [H, W]; the JSON may give one int.
-	ImageSize BeitSize `json:"image_size"`
+	ImageSize HFSize `json:"image_size"`
 	// PatchSize is the patch size [H, W]; the JSON may give one int.
-	PatchSize BeitSize `json:"patch_size"`
+	PatchSize HFSize `json:"patch_size"`
 	// NumChannels is the number of input channels.
 	NumChannels int `json:"num_channels"`
 	// HiddenSize is the token width.
@@ -71,49 +70,12 @@ type BeitConfig struct {
 	ID2Label map[string]string `json:"id2label"`
 }
 
-// BeitSize is an [H, W] size that decodes from a JSON int (square) or a
-// two-element list, as transformers accepts both.
-type BeitSize [2]int
-
-// UnmarshalJSON accepts n or [h, w].
-func (s *BeitSize) UnmarshalJSON(data []byte) error {
-	data = bytes.TrimSpace(data)
-	if bytes.Equal(data, []byte("null")) {
-		return nil
-	}
-	if len(data) > 0 && data[0] == '[' {
-		var v []int
-		if err := json.Unmarshal(data, &v); err != nil {
-			return err
-		}
-		if len(v) != 2 {
-			return fmt.Errorf("size %s: want an int or [height, width]", data)
-		}
-		*s = BeitSize{v[0], v[1]}
-		return nil
-	}
-	var n int
-	if err := json.Unmarshal(data, &n); err != nil {
-		return fmt.Errorf("size %s: want an int or [height, width]", data)
-	}
-	*s = BeitSize{n, n}
-	return nil
-}
-
-// MarshalJSON writes a square size as one int, as transformers does.
-func (s BeitSize) MarshalJSON() ([]byte, error) {
-	if s[0] == s[1] {
-		return json.Marshal(s[0])
-	}
-	return json.Marshal([2]int(s))
-}
-
 // DefaultBeitConfig is transformers' BeitConfig() (BEiT-base, 224x224,
 // patch 16) with 2 labels.
 func DefaultBeitConfig() BeitConfig {
 	labels := 2
 	return BeitConfig{
-		ImageSize: BeitSize{224, 224}, PatchSize: BeitSize{16, 16}, NumChannels: 3,
+		ImageSize: HFSize{224, 224}, PatchSize: HFSize{16, 16}, NumChannels: 3,
 		HiddenSize: 768, NumHiddenLayers: 12, NumAttentionHeads: 12, IntermediateSize: 3072,
 		HiddenAct: "gelu", InitializerRange: 0.02, LayerNormEps: 1e-12,
 		LayerScaleInitValue: 0.1, DropPathRate: 0.1, UseMeanPooling: true,
@@ -170,8 +132,8 @@ func (c *BeitConfig) Validate() error {
 	if c.HiddenSize%c.NumAttentionHeads != 0 {
 		return fmt.Errorf("beit config: num_attention_heads %d does not divide hidden_size %d", c.NumAttentionHeads, c.HiddenSize)
 	}
-	if _, ok := beitActivations[c.HiddenAct]; !ok {
-		return fmt.Errorf("beit config: hidden_act %q is not supported", c.HiddenAct)
+	if _, err := hfActivation(c.HiddenAct); err != nil {
+		return fmt.Errorf("beit config: %w", err)
 	}
 	for _, f := range []struct {
 		name string
@@ -197,23 +159,9 @@ func (c *BeitConfig) Validate() error {
 	return nil
 }
 
-// beitActivations are transformers' ACT2FN entries that the MLP supports.
-var beitActivations = map[string]func(*ag.Tensor) *ag.Tensor{
-	"gelu":        ag.GELU,
-	"gelu_python": ag.GELU,
-	// The tanh approximations: NewGELU, PytorchGELUTanh, FastGELU and
-	// AccurateGELU all compute 0.5x(1+tanh(sqrt(2/pi)(x+0.044715x^3))).
-	"gelu_new":          ag.GELUTanh,
-	"gelu_pytorch_tanh": ag.GELUTanh,
-	"gelu_fast":         ag.GELUTanh,
-	"gelu_accurate":     ag.GELUTanh,
-	"quick_gelu":        func(x *ag.Tensor) *ag.Tensor { return ag.Mul(x, ag.Sigmoid(ag.MulScalar(x, 1.702))) },
-	"relu":              ag.ReLU,
-	"silu":              ag.SiLU,
-	"swish":             ag.SiLU,
-	"sigmoid":           ag.Sigmoid,
-	"tanh":              ag.Tanh,
-	"linear":            func(x *ag.Tensor) *ag.Tensor { return x },
+// beitInit is transformers' init of a Linear: N(0, std) weight, zero bias.
+func beitInit(std float64) nn.LinearInit {
+	return nn.LinearInit{Weight: nn.Normal(std), Bias: nn.Zeros()}
 }
 
 // Beit is transformers' BeitForImageClassification; the field names follow
@@ -280,8 +228,7 @@ type BeitSelfAttention struct {
 	Query, Key, Value    *nn.Linear                // query, key (no bias), value
 	RelativePositionBias *BeitRelativePositionBias // relative_position_bias, or nil
 	Heads                int                       // num_attention_heads
-	AttentionDropout     float64                   // dropout of the attention weights (training only)
-	store                *nn.Store
+	AttentionDropout     *nn.Dropout               // on the attention weights (attention_probs_dropout_prob)
 }
 
 // BeitSelfOutput is the attention's output projection (attention.output).
@@ -316,16 +263,6 @@ type BeitPooler struct {
 	// Layernorm normalises the mean of the patch tokens (mean pooling);
 	// nil means the CLS token is the pooled output.
 	Layernorm *nn.LayerNorm
-}
-
-// beitLinear is a Linear with transformers' init: N(0, std) weight, zero
-// bias.
-func beitLinear(b nn.Builder, in, out int, bias bool, std float64) *nn.Linear {
-	l := &nn.Linear{Weight: b.Param("weight", []int{out, in}, nn.Normal(std))}
-	if bias {
-		l.Bias = b.Param("bias", []int{out}, nn.Zeros())
-	}
-	return l
 }
 
 // NewBeit builds BeitForImageClassification under b. The weights are
@@ -378,7 +315,7 @@ func NewBeit(b nn.Builder, cfg BeitConfig) (*Beit, error) {
 		m.Beit.Layernorm = nn.NewLayerNorm(bb.Sub("layernorm"), []int{d}, cfg.LayerNormEps)
 	}
 	if k := cfg.labels(); k > 0 {
-		m.Classifier = beitLinear(b.Sub("classifier"), d, k, true, std)
+		m.Classifier = nn.NewLinear(b.Sub("classifier"), d, k, true, beitInit(std))
 	}
 	return m, nil
 }
@@ -394,22 +331,21 @@ func newBeitLayer(b nn.Builder, cfg BeitConfig, dropPath float64) *BeitLayer {
 	ab := b.Sub("attention")
 	sb := ab.Sub("attention")
 	sa := &BeitSelfAttention{
-		Query:            beitLinear(sb.Sub("query"), d, d, true, std),
-		Key:              beitLinear(sb.Sub("key"), d, d, false, std),
-		Value:            beitLinear(sb.Sub("value"), d, d, true, std),
+		Query:            nn.NewLinear(sb.Sub("query"), d, d, true, beitInit(std)),
+		Key:              nn.NewLinear(sb.Sub("key"), d, d, false, beitInit(std)),
+		Value:            nn.NewLinear(sb.Sub("value"), d, d, true, beitInit(std)),
 		Heads:            cfg.NumAttentionHeads,
-		AttentionDropout: cfg.AttentionProbsDropoutProb,
-		store:            b.Store(),
+		AttentionDropout: nn.NewDropout(b, cfg.AttentionProbsDropoutProb),
 	}
 	if cfg.UseRelativePositionBias {
 		sa.RelativePositionBias = newBeitRelativePositionBias(sb.Sub("relative_position_bias"), cfg.window(), cfg.NumAttentionHeads)
 	}
 	l.Attention = &BeitAttention{
 		Attention: sa,
-		Output:    &BeitSelfOutput{Dense: beitLinear(ab.Sub("output").Sub("dense"), d, d, true, std), Dropout: nn.NewDropout(b, cfg.HiddenDropoutProb)},
+		Output:    &BeitSelfOutput{Dense: nn.NewLinear(ab.Sub("output").Sub("dense"), d, d, true, beitInit(std)), Dropout: nn.NewDropout(b, cfg.HiddenDropoutProb)},
 	}
-	l.Intermediate = &BeitIntermediate{Dense: beitLinear(b.Sub("intermediate").Sub("dense"), d, cfg.IntermediateSize, true, std), Act: beitActivations[cfg.HiddenAct]}
-	l.Output = &BeitOutput{Dense: beitLinear(b.Sub("output").Sub("dense"), cfg.IntermediateSize, d, true, std), Dropout: nn.NewDropout(b, cfg.HiddenDropoutProb)}
+	l.Intermediate = &BeitIntermediate{Dense: nn.NewLinear(b.Sub("intermediate").Sub("dense"), d, cfg.IntermediateSize, true, beitInit(std)), Act: hfActivations[cfg.HiddenAct]}
+	l.Output = &BeitOutput{Dense: nn.NewLinear(b.Sub("output").Sub("dense"), cfg.IntermediateSize, d, true, beitInit(std)), Dropout: nn.NewDropout(b, cfg.HiddenDropoutProb)}
 	l.LayernormBefore = nn.NewLayerNorm(b.Sub("layernorm_before"), []int{d}, cfg.LayerNormEps)
 	l.LayernormAfter = nn.NewLayerNorm(b.Sub("layernorm_after"), []int{d}, cfg.LayerNormEps)
 	l.DropPath = nn.NewDropPath(b, dropPath)
@@ -484,7 +420,7 @@ func (a *BeitSelfAttention) Forward(x, shared *ag.Tensor) *ag.Tensor {
 			bias = ag.Add(bias, shared)
 		}
 	}
-	o := attentionDropout(q, k, v, bias, a.AttentionDropout, a.store.Training(), a.store.Generator())
+	o := nn.Attention(q, k, v, bias, a.AttentionDropout)
 	return ag.Reshape(ag.Permute(o, 0, 2, 1, 3), n, t, d)
 }
 

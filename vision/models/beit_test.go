@@ -35,7 +35,7 @@ func beitRandomise(store *nn.Store, seed uint64) {
 
 func TestParseBeitConfig(t *testing.T) {
 	c, err := ParseBeitConfig([]byte(`{}`))
-	if err != nil || c.labels() != 2 || c.HiddenSize != 768 || c.ImageSize != (BeitSize{224, 224}) || !c.UseMeanPooling || c.LayerNormEps != 1e-12 {
+	if err != nil || c.labels() != 2 || c.HiddenSize != 768 || c.ImageSize != (HFSize{224, 224}) || !c.UseMeanPooling || c.LayerNormEps != 1e-12 {
 		t.Fatalf("defaults: %+v, %v", c, err)
 	}
 	c, err = ParseBeitConfig([]byte(beitSmall(`"id2label":{"0":"a","1":"b","2":"c","3":"d"},"some_future_field":1`)))
@@ -43,7 +43,7 @@ func TestParseBeitConfig(t *testing.T) {
 		t.Errorf("id2label must decide num_labels: %v, %v", c.labels(), err)
 	}
 	c, err = ParseBeitConfig([]byte(`{"num_labels":null,"image_size":[32,48],"patch_size":[8,16]}`))
-	if err != nil || c.NumLabels != nil || c.ImageSize != (BeitSize{32, 48}) || c.window() != [2]int{4, 3} {
+	if err != nil || c.NumLabels != nil || c.ImageSize != (HFSize{32, 48}) || c.window() != [2]int{4, 3} {
 		t.Errorf("null labels, pair sizes: %+v, %v", c, err)
 	}
 	for _, tc := range []struct{ json, field string }{
@@ -76,13 +76,13 @@ func TestParseBeitConfig(t *testing.T) {
 	}
 }
 
-func TestBeitSizeJSON(t *testing.T) {
-	for _, s := range []BeitSize{{5, 5}, {4, 7}} {
+func TestHFSizeJSON(t *testing.T) {
+	for _, s := range []HFSize{{5, 5}, {4, 7}} {
 		data, err := json.Marshal(s)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var back BeitSize
+		var back HFSize
 		if err := json.Unmarshal(data, &back); err != nil || back != s {
 			t.Errorf("%v -> %s -> %v, %v", s, data, back, err)
 		}

@@ -217,8 +217,8 @@ func newConvNeXtBlock(b nn.Builder, dim int, scale, sdProb float64) *ConvNeXtBlo
 	blk := &ConvNeXtBlock{LayerScale: b.Param("layer_scale", []int{dim, 1, 1}, nn.Constant(scale))}
 	blk.DWConv = convNeXtConv(bb.SubN(0), dim, dim, 7, 1, 3, dim)
 	blk.Norm = nn.NewLayerNorm(bb.SubN(2), []int{dim}, convNeXtEps)
-	blk.PWConv1 = convNeXtLinear(bb.SubN(3), dim, 4*dim)
-	blk.PWConv2 = convNeXtLinear(bb.SubN(5), 4*dim, dim)
+	blk.PWConv1 = nn.NewLinear(bb.SubN(3), dim, 4*dim, true, truncNormalInit)
+	blk.PWConv2 = nn.NewLinear(bb.SubN(5), 4*dim, dim, true, truncNormalInit)
 	blk.StochasticDepth = nn.NewDropPath(b, sdProb)
 	return blk
 }
@@ -232,13 +232,9 @@ func convNeXtConv(b nn.Builder, in, out, k, stride, pad, groups int) *nn.Conv2d 
 	}
 }
 
-// convNeXtLinear is a Linear with bias in ConvNeXt's init.
-func convNeXtLinear(b nn.Builder, in, out int) *nn.Linear {
-	return &nn.Linear{
-		Weight: b.Param("weight", []int{out, in}, nn.TruncNormal(0.02)),
-		Bias:   b.Param("bias", []int{out}, nn.Zeros()),
-	}
-}
+// truncNormalInit is the init ConvNeXt's and Swin's references give their
+// Linear layers: trunc_normal(std 0.02) weights, zero biases.
+var truncNormalInit = nn.LinearInit{Weight: nn.TruncNormal(0.02), Bias: nn.Zeros()}
 
 // Features returns the pooled features after classifier.0 (LayerNorm2d)
 // and Flatten, (N, F).

@@ -3,7 +3,6 @@ package models
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"strings"
 	"sync"
 
@@ -113,7 +112,7 @@ type Swin struct {
 	// Head is head / classifier; nil for a headless model.
 	Head *nn.Linear
 
-	naming       swinNaming
+	padToPatches bool // see swinSpec
 	featureDim   int
 	patch        [2]int
 	inChannels   int
@@ -138,7 +137,7 @@ type SwinBlock struct {
 	FC1   *nn.Linear    // mlp.0 / intermediate.dense
 	FC2   *nn.Linear    // mlp.3 / output.dense
 
-	naming swinNaming
+	clampWindow, mlpDropPath bool // see swinSpec
 	// shifted marks blocks 1, 3, ... of a stage: shift by half a window.
 	shifted bool
 	// window is the configured window (hf: square).
@@ -209,14 +208,6 @@ type SwinPatchMerging struct {
 	Norm      *nn.LayerNorm // norm (4C)
 }
 
-// swinNaming selects whose key names and forward details a Swin follows.
-type swinNaming int
-
-const (
-	swinTorchvision swinNaming = iota
-	swinHF
-)
-
 // swinKeys is the explicit key map of one naming: where each piece of the
 // shared mechanism lives in the checkpoint.
 type swinKeys struct {
@@ -225,8 +216,6 @@ type swinKeys struct {
 	norm1, attn, attnOut           string             // attnOut: the output projection, relative to the block
 	norm2, fc1, fc2                string
 	norm, head                     string
-	fusedQKV                       bool
-	indexIs2D                      bool // relative_position_index shaped [N, N]
 }
 
 var swinTorchvisionKeys = swinKeys{
@@ -236,7 +225,6 @@ var swinTorchvisionKeys = swinKeys{
 	norm1: "norm1", attn: "attn", attnOut: "attn.proj",
 	norm2: "norm2", fc1: "mlp.0", fc2: "mlp.3",
 	norm: "norm", head: "head",
-	fusedQKV: true,
 }
 
 var swinHFKeys = swinKeys{
@@ -247,12 +235,12 @@ var swinHFKeys = swinKeys{
 	norm1:    "layernorm_before", attn: "attention.self", attnOut: "attention.output.dense",
 	norm2: "layernorm_after", fc1: "intermediate.dense", fc2: "output.dense",
 	norm: "swin.layernorm", head: "classifier",
-	indexIs2D: true,
 }
 
-// swinSpec is the naming-independent description a Swin is built from.
+// swinSpec is the naming-independent description a Swin is built from:
+// the keys say where each tensor lives, the other fields how the model
+// behaves, so that the two references' differences are explicit.
 type swinSpec struct {
-	naming      swinNaming
 	keys        swinKeys
 	inChannels  int
 	patch       [2]int
@@ -269,6 +257,13 @@ type swinSpec struct {
 	posPatches  int     // hf use_absolute_embeddings: number of patches of image_size; -1: none
 	hiddenDrop  float64 // hf hidden_dropout_prob
 	attnDropout float64 // hf attention_probs_dropout_prob
+
+	// Where the references differ in structure and behaviour.
+	fusedQKV     bool // one qkv Linear (torchvision) rather than query, key, value (hf)
+	index2D      bool // relative_position_index shaped [N, N] (hf) rather than [N*N]
+	padToPatches bool // pad the image to whole patches (hf); torchvision's conv drops the remainder
+	clampWindow  bool // hf's set_shift_and_window_size rule rather than torchvision's padding to whole windows
+	mlpDropPath  bool // stochastic depth on the MLP branch too (torchvision); hf drops the attention branch only
 }
 
 // NewSwin builds torchvision's SwinTransformer under b with its key names
@@ -279,7 +274,7 @@ func NewSwin(b nn.Builder, c SwinConfig) (*Swin, error) {
 	}
 	p := c.StochasticDepthProb
 	return newSwin(b, swinSpec{
-		naming: swinTorchvision, keys: swinTorchvisionKeys,
+		keys: swinTorchvisionKeys, fusedQKV: true, mlpDropPath: true,
 		inChannels: 3,
 		patch:      [2]int{c.PatchSize[0], c.PatchSize[1]},
 		embed:      c.EmbedDim, depths: c.Depths, heads: c.NumHeads,
@@ -301,7 +296,7 @@ func NewSwin(b nn.Builder, c SwinConfig) (*Swin, error) {
 // order, which is also its state-dict and parameters() order.
 func newSwin(b nn.Builder, s swinSpec) *Swin {
 	k := s.keys
-	m := &Swin{naming: s.naming, patch: s.patch, inChannels: s.inChannels}
+	m := &Swin{padToPatches: s.padToPatches, patch: s.patch, inChannels: s.inChannels}
 	if s.posPatches >= 0 {
 		// An nn.Parameter of SwinEmbeddings comes before its children.
 		parent, name := k.posEmbed[:strings.LastIndex(k.posEmbed, ".")], k.posEmbed[strings.LastIndex(k.posEmbed, ".")+1:]
@@ -310,9 +305,7 @@ func newSwin(b nn.Builder, s swinSpec) *Swin {
 	m.PatchEmbed = nn.NewConv2d(swinSub(b, k.patchConv), s.inChannels, s.embed, s.patch,
 		ag.Conv2dOptions{Stride: s.patch}, true)
 	m.PatchNorm = nn.NewLayerNorm(swinSub(b, k.patchNorm), []int{s.embed}, 1e-5)
-	if s.naming == swinHF {
-		m.embedDropout = nn.NewDropout(b, s.hiddenDrop)
-	}
+	m.embedDropout = nn.NewDropout(b, s.hiddenDrop)
 	total := 0
 	for _, d := range s.depths {
 		total += d
@@ -331,7 +324,7 @@ func newSwin(b nn.Builder, s swinSpec) *Swin {
 		if si < len(s.depths)-1 {
 			mb := swinSub(b, k.merge(si))
 			st.Downsample = &SwinPatchMerging{
-				Reduction: swinLinear(mb.Sub("reduction"), 4*dim, 2*dim, false),
+				Reduction: nn.NewLinear(mb.Sub("reduction"), 4*dim, 2*dim, false, truncNormalInit),
 				Norm:      nn.NewLayerNorm(mb.Sub("norm"), []int{4 * dim}, 1e-5),
 			}
 		}
@@ -340,7 +333,7 @@ func newSwin(b nn.Builder, s swinSpec) *Swin {
 	m.featureDim = dim
 	m.Norm = nn.NewLayerNorm(swinSub(b, k.norm), []int{dim}, s.blockEps)
 	if s.numClasses > 0 {
-		m.Head = swinLinear(swinSub(b, k.head), dim, s.numClasses, true)
+		m.Head = nn.NewLinear(swinSub(b, k.head), dim, s.numClasses, true, truncNormalInit)
 	}
 	return m
 }
@@ -349,7 +342,7 @@ func newSwin(b nn.Builder, s swinSpec) *Swin {
 // q/k/v, output projection), norm2, MLP, in registration order.
 func newSwinBlock(b nn.Builder, s *swinSpec, dim, heads, hidden int, shifted bool, dropPath float64) *SwinBlock {
 	k := s.keys
-	blk := &SwinBlock{naming: s.naming, shifted: shifted, window: s.window, act: s.act}
+	blk := &SwinBlock{clampWindow: s.clampWindow, mlpDropPath: s.mlpDropPath, shifted: shifted, window: s.window, act: s.act}
 	blk.Norm1 = nn.NewLayerNorm(swinSub(b, k.norm1), []int{dim}, s.blockEps)
 	ab := swinSub(b, k.attn)
 	a := &SwinWindowAttention{NumHeads: heads}
@@ -358,39 +351,27 @@ func newSwinBlock(b nn.Builder, s *swinSpec, dim, heads, hidden int, shifted boo
 		[]int{(2*wh - 1) * (2*ww - 1), heads}, nn.TruncNormal(0.02))
 	n := wh * ww
 	shape := []int{n * n}
-	if k.indexIs2D {
+	if s.index2D {
 		shape = []int{n, n}
 	}
 	a.RelativePositionIndex = ab.IntBuffer("relative_position_index", shape, swinRelativePositionIndex(wh, ww))
-	if k.fusedQKV {
-		a.QKV = swinLinear(ab.Sub("qkv"), dim, 3*dim, s.qkvBias)
+	if s.fusedQKV {
+		a.QKV = nn.NewLinear(ab.Sub("qkv"), dim, 3*dim, s.qkvBias, truncNormalInit)
 	} else {
-		a.Query = swinLinear(ab.Sub("query"), dim, dim, s.qkvBias)
-		a.Key = swinLinear(ab.Sub("key"), dim, dim, s.qkvBias)
-		a.Value = swinLinear(ab.Sub("value"), dim, dim, s.qkvBias)
+		a.Query = nn.NewLinear(ab.Sub("query"), dim, dim, s.qkvBias, truncNormalInit)
+		a.Key = nn.NewLinear(ab.Sub("key"), dim, dim, s.qkvBias, truncNormalInit)
+		a.Value = nn.NewLinear(ab.Sub("value"), dim, dim, s.qkvBias, truncNormalInit)
 	}
-	a.Proj = swinLinear(swinSub(b, k.attnOut), dim, dim, true)
-	if s.naming == swinHF {
-		a.attnDrop = nn.NewDropout(b, s.attnDropout)
-		a.projDrop = nn.NewDropout(b, s.attnDropout)
-		blk.mlpDrop = nn.NewDropout(b, s.hiddenDrop)
-	}
+	a.Proj = nn.NewLinear(swinSub(b, k.attnOut), dim, dim, true, truncNormalInit)
+	a.attnDrop = nn.NewDropout(b, s.attnDropout)
+	a.projDrop = nn.NewDropout(b, s.attnDropout)
+	blk.mlpDrop = nn.NewDropout(b, s.hiddenDrop)
 	blk.Attn = a
 	blk.Norm2 = nn.NewLayerNorm(swinSub(b, k.norm2), []int{dim}, s.blockEps)
-	blk.FC1 = swinLinear(swinSub(b, k.fc1), dim, hidden, true)
-	blk.FC2 = swinLinear(swinSub(b, k.fc2), hidden, dim, true)
+	blk.FC1 = nn.NewLinear(swinSub(b, k.fc1), dim, hidden, true, truncNormalInit)
+	blk.FC2 = nn.NewLinear(swinSub(b, k.fc2), hidden, dim, true, truncNormalInit)
 	blk.dropPath = nn.NewDropPath(b, dropPath)
 	return blk
-}
-
-// swinLinear is a Linear with the references' init (trunc_normal std 0.02
-// weights, zero biases) so that a fresh model trains like theirs.
-func swinLinear(b nn.Builder, in, out int, bias bool) *nn.Linear {
-	l := &nn.Linear{Weight: b.Param("weight", []int{out, in}, nn.TruncNormal(0.02))}
-	if bias {
-		l.Bias = b.Param("bias", []int{out}, nn.Zeros())
-	}
-	return l
 }
 
 // swinSub descends a dotted key path.
@@ -423,7 +404,7 @@ func (m *Swin) Features(x *ag.Tensor) *ag.Tensor {
 	if x.Rank() != 4 || x.Dim(1) != m.inChannels {
 		panic(fmt.Sprintf("models: Swin: input %v: want (N, %d, H, W)", x.Shape(), m.inChannels))
 	}
-	if m.naming == swinHF {
+	if m.padToPatches {
 		// transformers pads the image at the bottom/right to whole patches;
 		// torchvision's conv drops the remainder.
 		ph := (m.patch[0] - x.Dim(2)%m.patch[0]) % m.patch[0]
@@ -434,19 +415,17 @@ func (m *Swin) Features(x *ag.Tensor) *ag.Tensor {
 	}
 	x = ag.Permute(m.PatchEmbed.Forward(x), 0, 2, 3, 1) // (N, H, W, C)
 	x = m.PatchNorm.Forward(x)
-	if m.naming == swinHF {
-		if m.PositionEmbeddings != nil {
-			n, h, w, c := x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3)
-			if m.PositionEmbeddings.Dim(1) != h*w {
-				// transformers 4.27 creates num_patches+1 rows and adds them
-				// to num_patches tokens, which fails the same way.
-				panic(fmt.Sprintf("models: Swin (hf): position_embeddings %v cannot be added to %d patch tokens (transformers 4.27 fails here too)",
-					m.PositionEmbeddings.Shape(), h*w))
-			}
-			x = ag.Reshape(ag.Add(ag.Reshape(x, n, h*w, c), m.PositionEmbeddings), n, h, w, c)
+	if m.PositionEmbeddings != nil {
+		n, h, w, c := x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3)
+		if m.PositionEmbeddings.Dim(1) != h*w {
+			// transformers 4.27 creates num_patches+1 rows and adds them
+			// to num_patches tokens, which fails the same way.
+			panic(fmt.Sprintf("models: Swin (hf): position_embeddings %v cannot be added to %d patch tokens (transformers 4.27 fails here too)",
+				m.PositionEmbeddings.Shape(), h*w))
 		}
-		x = m.embedDropout.Forward(x)
+		x = ag.Reshape(ag.Add(ag.Reshape(x, n, h*w, c), m.PositionEmbeddings), n, h, w, c)
 	}
+	x = m.embedDropout.Forward(x)
 	for _, st := range m.Stages {
 		for _, blk := range st.Blocks {
 			x = blk.Forward(x)
@@ -479,11 +458,11 @@ func (blk *SwinBlock) Forward(x *ag.Tensor) *ag.Tensor {
 	a := blk.dropPath.Forward(blk.Attn.forward(blk.Norm1.Forward(x), win, shift))
 	x = ag.Add(x, a)
 	y := blk.FC2.Forward(blk.act(blk.FC1.Forward(blk.Norm2.Forward(x))))
-	if blk.naming == swinHF {
-		// transformers 4.27 applies drop path to the attention branch only.
-		return ag.Add(x, blk.mlpDrop.Forward(y))
+	y = blk.mlpDrop.Forward(y)
+	if blk.mlpDropPath {
+		y = blk.dropPath.Forward(y)
 	}
-	return ag.Add(x, blk.dropPath.Forward(y))
+	return ag.Add(x, y)
 }
 
 // plan returns the window and the cyclic shift of an h x w map.
@@ -500,7 +479,7 @@ func (blk *SwinBlock) Forward(x *ag.Tensor) *ag.Tensor {
 // both mutate the module on the first call and keep the result.
 func (blk *SwinBlock) plan(h, w int) (win, shift [2]int) {
 	win = blk.window
-	if blk.naming == swinHF {
+	if blk.clampWindow {
 		ws := win[0]
 		if blk.shifted {
 			shift = [2]int{ws / 2, ws / 2}
@@ -547,7 +526,6 @@ func (a *SwinWindowAttention) forward(x *ag.Tensor, win, shift [2]int) *ag.Tenso
 	}
 	nh, nw := hp/win[0], wp/win[1]
 	nWin, tokens := nh*nw, win[0]*win[1]
-	d := c / a.NumHeads
 	// Partition: (N, nh, wh, nw, ww, C) -> (N, nWin, tokens, C).
 	x = ag.Reshape(ag.Permute(ag.Reshape(x, n, nh, win[0], nw, win[1], c), 0, 1, 3, 2, 4, 5), n, nWin, tokens, c)
 
@@ -561,13 +539,7 @@ func (a *SwinWindowAttention) forward(x *ag.Tensor, win, shift [2]int) *ag.Tenso
 		mask := a.masks.get(swinMaskKey{hp, wp, win, shift, x.DType(), x.Device()}) // (nWin, 1, tokens, tokens)
 		bias = ag.Add(mask, bias)                                                   // (nWin, heads, tokens, tokens)
 	}
-	var o *ag.Tensor
-	if a.attnDrop != nil && a.attnDrop.P > 0 {
-		s := ag.MulScalar(ag.MatMulT(q, k, false, true), 1/math.Sqrt(float64(d)))
-		o = ag.MatMul(a.attnDrop.Forward(ag.Softmax(ag.Add(s, bias), -1)), v)
-	} else {
-		o = ag.ScaledDotProductAttention(q, k, v, bias, 0)
-	}
+	o := nn.Attention(q, k, v, bias, a.attnDrop)
 	o = ag.Reshape(ag.Permute(o, 0, 1, 3, 2, 4), n, nWin, tokens, c)
 	o = a.Proj.Forward(o)
 	if a.projDrop != nil {

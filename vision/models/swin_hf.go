@@ -1,11 +1,9 @@
 package models
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 
-	ag "github.com/vertebra-ml/vertebra/autograd"
 	"github.com/vertebra-ml/vertebra/nn"
 )
 
@@ -16,10 +14,10 @@ import (
 type SwinHFConfig struct {
 	// ImageSize only sizes position_embeddings (use_absolute_embeddings);
 	// the model runs on any input size. An int or [H, W].
-	ImageSize SwinSize `json:"image_size"`
+	ImageSize HFSize `json:"image_size"`
 	// PatchSize is the patch-embedding conv's kernel and stride; inputs
 	// are zero-padded at the bottom/right to whole patches. An int or [H, W].
-	PatchSize SwinSize `json:"patch_size"`
+	PatchSize HFSize `json:"patch_size"`
 	// NumChannels is the number of input channels.
 	NumChannels int `json:"num_channels"`
 	// EmbedDim is the width of stage 0; stage i is EmbedDim * 2^i wide.
@@ -59,36 +57,11 @@ type SwinHFConfig struct {
 	ID2Label map[string]string `json:"id2label"`
 }
 
-// SwinSize is a size given either as one int (square) or as [H, W].
-type SwinSize [2]int
-
-// UnmarshalJSON accepts 7 or [7, 7].
-func (s *SwinSize) UnmarshalJSON(data []byte) error {
-	data = bytes.TrimSpace(data)
-	if len(data) > 0 && data[0] == '[' {
-		var v []int
-		if err := json.Unmarshal(data, &v); err != nil {
-			return err
-		}
-		if len(v) != 2 {
-			return fmt.Errorf("size %s: want an int or [H, W]", data)
-		}
-		*s = SwinSize{v[0], v[1]}
-		return nil
-	}
-	var v int
-	if err := json.Unmarshal(data, &v); err != nil {
-		return fmt.Errorf("size %s: want an int or [H, W]: %w", data, err)
-	}
-	*s = SwinSize{v, v}
-	return nil
-}
-
 // NewSwinHFConfig returns transformers' SwinConfig defaults (swin-tiny,
 // no classifier).
 func NewSwinHFConfig() SwinHFConfig {
 	return SwinHFConfig{
-		ImageSize: SwinSize{224, 224}, PatchSize: SwinSize{4, 4}, NumChannels: 3,
+		ImageSize: HFSize{224, 224}, PatchSize: HFSize{4, 4}, NumChannels: 3,
 		EmbedDim: 96, Depths: []int{2, 2, 6, 2}, NumHeads: []int{3, 6, 12, 24},
 		WindowSize: 7, MLPRatio: 4, QKVBias: true, HiddenAct: "gelu",
 		LayerNormEps: 1e-5, DropPathRate: 0.1,
@@ -110,7 +83,7 @@ func (c *SwinHFConfig) numLabels() int {
 func (c *SwinHFConfig) Validate() error {
 	for _, f := range []struct {
 		name string
-		v    SwinSize
+		v    HFSize
 	}{{"image_size", c.ImageSize}, {"patch_size", c.PatchSize}} {
 		if f.v[0] < 1 || f.v[1] < 1 {
 			return fmt.Errorf("swin (hf) config: %s %v: want positive sizes", f.name, f.v)
@@ -125,7 +98,7 @@ func (c *SwinHFConfig) Validate() error {
 	if err := swinValidateStages(c.EmbedDim, c.Depths, c.NumHeads, c.MLPRatio, "embed_dim", "num_heads"); err != nil {
 		return fmt.Errorf("swin (hf) config: %w", err)
 	}
-	if _, err := swinActivation(c.HiddenAct); err != nil {
+	if _, err := hfActivation(c.HiddenAct); err != nil {
 		return fmt.Errorf("swin (hf) config: %w", err)
 	}
 	if !(c.LayerNormEps > 0) {
@@ -145,23 +118,6 @@ func (c *SwinHFConfig) Validate() error {
 	return nil
 }
 
-// swinActivation maps transformers' hidden_act names to ops.
-func swinActivation(name string) (func(*ag.Tensor) *ag.Tensor, error) {
-	switch name {
-	case "gelu", "gelu_python":
-		return ag.GELU, nil
-	case "gelu_new", "gelu_pytorch_tanh", "gelu_fast":
-		return ag.GELUTanh, nil
-	case "quick_gelu":
-		return func(x *ag.Tensor) *ag.Tensor { return ag.Mul(x, ag.Sigmoid(ag.MulScalar(x, 1.702))) }, nil
-	case "relu":
-		return ag.ReLU, nil
-	case "silu", "swish":
-		return ag.SiLU, nil
-	}
-	return nil, fmt.Errorf("hidden_act %q: want gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, quick_gelu, relu, silu or swish", name)
-}
-
 // NewSwinHF builds transformers' SwinForImageClassification under b with
 // its key names (swin.*, classifier) and registration order. Beyond the
 // naming it follows transformers 4.27 where it differs from torchvision:
@@ -173,14 +129,14 @@ func NewSwinHF(b nn.Builder, c SwinHFConfig) (*Swin, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	act, _ := swinActivation(c.HiddenAct)
+	act, _ := hfActivation(c.HiddenAct)
 	posPatches := -1
 	if c.UseAbsoluteEmbeddings {
 		posPatches = (c.ImageSize[0] / c.PatchSize[0]) * (c.ImageSize[1] / c.PatchSize[1])
 	}
 	rate := c.DropPathRate
 	return newSwin(b, swinSpec{
-		naming: swinHF, keys: swinHFKeys,
+		keys: swinHFKeys, index2D: true, padToPatches: true, clampWindow: true,
 		inChannels: c.NumChannels,
 		patch:      [2]int(c.PatchSize),
 		embed:      c.EmbedDim, depths: c.Depths, heads: c.NumHeads,

@@ -107,8 +107,8 @@ func TestSwinShiftMask(t *testing.T) {
 }
 
 func TestSwinPlan(t *testing.T) {
-	tv := &SwinBlock{naming: swinTorchvision, shifted: true, window: [2]int{7, 7}}
-	hf := &SwinBlock{naming: swinHF, shifted: true, window: [2]int{7, 7}}
+	tv := &SwinBlock{shifted: true, window: [2]int{7, 7}}
+	hf := &SwinBlock{clampWindow: true, shifted: true, window: [2]int{7, 7}}
 	for _, c := range []struct {
 		blk        *SwinBlock
 		h, w       int
@@ -124,17 +124,17 @@ func TestSwinPlan(t *testing.T) {
 		{hf, 7, 20, [2]int{0, 0}, false},  // min(h, w) <= window: no shift at all
 		{hf, 8, 9, [2]int{3, 3}, false},   //
 		{hf, 5, 20, [2]int{}, true},       // transformers fails on the bias shape
-		{&SwinBlock{naming: swinTorchvision, window: [2]int{7, 7}}, 56, 56, [2]int{}, false},
+		{&SwinBlock{window: [2]int{7, 7}}, 56, 56, [2]int{}, false},
 	} {
 		func() {
 			defer func() {
 				if r := recover(); (r != nil) != c.shouldFail {
-					t.Errorf("naming %d %dx%d: panic %v", c.blk.naming, c.h, c.w, r)
+					t.Errorf("clampWindow %v %dx%d: panic %v", c.blk.clampWindow, c.h, c.w, r)
 				}
 			}()
 			win, shift := c.blk.plan(c.h, c.w)
 			if win != c.blk.window || shift != c.shift {
-				t.Errorf("naming %d %dx%d: window %v shift %v, want %v %v", c.blk.naming, c.h, c.w, win, shift, c.blk.window, c.shift)
+				t.Errorf("clampWindow %v %dx%d: window %v shift %v, want %v %v", c.blk.clampWindow, c.h, c.w, win, shift, c.blk.window, c.shift)
 			}
 		}()
 	}
@@ -281,7 +281,7 @@ func TestSwinConfigErrors(t *testing.T) {
 		{"hf", `{` + hf + `,"window_size":0}`, "window_size"},
 		{"hf", `{` + hf + `,"num_channels":0}`, "num_channels"},
 		{"hf", `{` + hf + `,"num_heads":[3,4]}`, "num_heads[0]"},
-		{"hf", `{` + hf + `,"hidden_act":"tanh"}`, "hidden_act"},
+		{"hf", `{` + hf + `,"hidden_act":"no_such_activation"}`, "hidden_act"},
 		{"hf", `{` + hf + `,"layer_norm_eps":0}`, "layer_norm_eps"},
 		{"hf", `{` + hf + `,"drop_path_rate":-0.1}`, "drop_path_rate"},
 		{"hf", `{` + hf + `,"hidden_dropout_prob":2}`, "hidden_dropout_prob"},
@@ -449,6 +449,17 @@ func TestSwinQKVStrategies(t *testing.T) {
 			if (i >= 12 && i < 24) != (gi == 0) {
 				t.Errorf("rows %d: qkv.bias grad[%d] = %v", shape[0]*shape[1]*9, i, gi)
 			}
+		}
+	}
+}
+
+// TestSwinHFActivations: Swin (hf) takes every hidden_act BEiT takes, one
+// table for both (it refused gelu_accurate, sigmoid, tanh and linear).
+func TestSwinHFActivations(t *testing.T) {
+	for _, act := range []string{"gelu_accurate", "sigmoid", "tanh", "linear"} {
+		cfg := `{"image_size":8,"patch_size":2,"embed_dim":8,"depths":[1],"num_heads":[2],"window_size":2,"num_labels":3,"hidden_act":"` + act + `"}`
+		if _, err := Build("swin", "hf", []byte(cfg), newEvalStore(ag.Float32, 1).Root()); err != nil {
+			t.Errorf("hidden_act %s: %v", act, err)
 		}
 	}
 }

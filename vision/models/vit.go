@@ -135,9 +135,6 @@ type ViTEncoderBlock struct {
 	Dropout       *nn.Dropout            // after the attention
 	LN2           *nn.LayerNorm          // ln_2
 	MLP           *ViTMLP                // mlp
-
-	attnDropout float64
-	store       *nn.Store
 }
 
 // ViTMLP is torchvision's MLPBlock: Linear, GELU, Dropout, Linear,
@@ -153,16 +150,6 @@ type ViTMLP struct {
 type ViTHeads struct {
 	PreLogits *nn.Linear // heads.pre_logits, or nil
 	Head      *nn.Linear // heads.head
-}
-
-// vitLinear is a Linear whose weight and bias use the given initialisers
-// (the reference initialises its transformer layers differently from
-// PyTorch's Linear default).
-func vitLinear(b nn.Builder, in, out int, w, bias nn.Init) *nn.Linear {
-	return &nn.Linear{
-		Weight: b.Param("weight", []int{out, in}, w),
-		Bias:   b.Param("bias", []int{out}, bias),
-	}
 }
 
 // xavierUniform is torch.nn.init.xavier_uniform_ for an (out, in) matrix.
@@ -207,11 +194,11 @@ func NewViT(b nn.Builder, cfg ViTConfig) (*ViT, error) {
 		h := &ViTHeads{}
 		in := d
 		if r := cfg.RepresentationSize; r != nil {
-			h.PreLogits = vitLinear(hb.Sub("pre_logits"), d, *r, nn.TruncNormal(math.Sqrt(1/float64(d))), nn.Zeros())
+			h.PreLogits = nn.NewLinear(hb.Sub("pre_logits"), d, *r, true, nn.LinearInit{Weight: nn.TruncNormal(math.Sqrt(1 / float64(d))), Bias: nn.Zeros()})
 			in = *r
 		}
 		// torchvision zero-initialises the classification head.
-		h.Head = vitLinear(hb.Sub("head"), in, k, nn.Zeros(), nn.Zeros())
+		h.Head = nn.NewLinear(hb.Sub("head"), in, k, true, nn.LinearInit{Weight: nn.Zeros(), Bias: nn.Zeros()})
 		m.Heads = h
 	}
 	return m, nil
@@ -225,14 +212,13 @@ func newViTEncoderBlock(b nn.Builder, cfg ViTConfig) *ViTEncoderBlock {
 		SelfAttention: nn.NewMultiheadAttention(b.Sub("self_attention"), d, cfg.NumHeads),
 		Dropout:       nn.NewDropout(b, cfg.Dropout),
 		LN2:           nn.NewLayerNorm(b.Sub("ln_2"), []int{d}, 1e-6),
-		attnDropout:   cfg.AttentionDropout,
-		store:         b.Store(),
 	}
+	blk.SelfAttention.Dropout = nn.NewDropout(b, cfg.AttentionDropout)
 	mb := b.Sub("mlp")
 	blk.MLP = &ViTMLP{
 		// MLPBlock: xavier-uniform weights, N(0, 1e-6) biases.
-		Linear0: vitLinear(mb.SubN(0), d, cfg.MLPDim, xavierUniform(d, cfg.MLPDim), nn.Normal(1e-6)),
-		Linear3: vitLinear(mb.SubN(3), cfg.MLPDim, d, xavierUniform(cfg.MLPDim, d), nn.Normal(1e-6)),
+		Linear0: nn.NewLinear(mb.SubN(0), d, cfg.MLPDim, true, nn.LinearInit{Weight: xavierUniform(d, cfg.MLPDim), Bias: nn.Normal(1e-6)}),
+		Linear3: nn.NewLinear(mb.SubN(3), cfg.MLPDim, d, true, nn.LinearInit{Weight: xavierUniform(cfg.MLPDim, d), Bias: nn.Normal(1e-6)}),
 		Dropout: nn.NewDropout(mb, cfg.Dropout),
 	}
 	return blk
@@ -240,13 +226,7 @@ func newViTEncoderBlock(b nn.Builder, cfg ViTConfig) *ViTEncoderBlock {
 
 // Forward is the block: x + attn(ln_1(x)), then + mlp(ln_2(.)).
 func (blk *ViTEncoderBlock) Forward(x *ag.Tensor) *ag.Tensor {
-	h := blk.LN1.Forward(x)
-	if blk.attnDropout > 0 && blk.store.Training() {
-		h = mhaWithDropout(blk.SelfAttention, h, blk.attnDropout, blk.store.Generator())
-	} else {
-		h = blk.SelfAttention.Forward(h)
-	}
-	x = ag.Add(blk.Dropout.Forward(h), x)
+	x = ag.Add(blk.Dropout.Forward(blk.SelfAttention.Forward(blk.LN1.Forward(x))), x)
 	return ag.Add(x, blk.MLP.Forward(blk.LN2.Forward(x)))
 }
 
@@ -301,35 +281,6 @@ func (m *ViT) Forward(x *ag.Tensor) *ag.Tensor {
 
 // FeatureDim is hidden_dim.
 func (m *ViT) FeatureDim() int { return m.Config.HiddenDim }
-
-// mhaWithDropout is m.Forward with dropout on the attention weights, as
-// torch.nn.MultiheadAttention in training mode (nn's layer has none).
-func mhaWithDropout(m *nn.MultiheadAttention, x *ag.Tensor, p float64, gen *ag.Generator) *ag.Tensor {
-	n, l, e := x.Dim(0), x.Dim(1), x.Dim(2)
-	d := e / m.Heads
-	qkv := ag.Linear(x, m.InProjWeight, m.InProjBias)
-	qkv = ag.Permute(ag.Reshape(qkv, n, l, 3, m.Heads, d), 2, 0, 3, 1, 4) // (3, N, H, L, d)
-	parts := ag.Split(qkv, 0, 1, 1, 1)
-	q := ag.Reshape(parts[0], n, m.Heads, l, d)
-	k := ag.Reshape(parts[1], n, m.Heads, l, d)
-	v := ag.Reshape(parts[2], n, m.Heads, l, d)
-	o := attentionDropout(q, k, v, nil, p, true, gen)
-	return m.OutProj.Forward(ag.Reshape(ag.Permute(o, 0, 2, 1, 3), n, l, e))
-}
-
-// attentionDropout is softmax(q k^T / sqrt(d) + bias) v with dropout p on
-// the attention weights when training; without dropout it is the fused
-// ScaledDotProductAttention.
-func attentionDropout(q, k, v, bias *ag.Tensor, p float64, training bool, gen *ag.Generator) *ag.Tensor {
-	if p == 0 || !training {
-		return ag.ScaledDotProductAttention(q, k, v, bias, 0)
-	}
-	s := ag.MulScalar(ag.MatMulT(q, k, false, true), 1/math.Sqrt(float64(q.Dim(-1))))
-	if bias != nil {
-		s = ag.Add(s, bias)
-	}
-	return ag.MatMul(ag.Dropout(ag.Softmax(s, -1), p, true, gen), v)
-}
 
 func init() {
 	RegisterFamily("vit", "torchvision", func(b nn.Builder, config []byte) (Backbone, error) {
