@@ -1,9 +1,6 @@
 package cpu
 
-import (
-	"fmt"
-	"sync"
-)
+import "fmt"
 
 // convDims holds the derived sizes of a valid shape.
 type convDims struct {
@@ -378,21 +375,20 @@ func Conv2dBackwardWeight[T Float](s ConvShape, x, dy []T, dw []T) {
 	}
 }
 
-// convBackwardWeightImages splits the images between workers; each chunk
-// of images sums into its own buffer (the first chunk into dw) and the
+// convBackwardWeightImages splits the images between workers; each
+// worker sums its images into its own buffer (worker 0 into dw) and the
 // buffers are added up at the end.
 func convBackwardWeightImages[T Float](s ConvShape, d *convDims, x, dy, dw []T, work int) {
 	size := s.O * d.k
-	var mu sync.Mutex
-	var partials []*[]T
-	ParallelFor(s.N, work, func(lo, hi int) {
-		acc := dw[:size]
-		if lo > 0 {
-			p := gemmGetBuf[T](size)
-			acc = *p
-			mu.Lock()
-			partials = append(partials, p)
-			mu.Unlock()
+	acc := make([][]T, Workers)
+	bufs := make([]*[]T, Workers)
+	parallelForWorkers(s.N, work, func(worker, lo, hi int) {
+		first := acc[worker] == nil
+		if first && worker == 0 {
+			acc[0] = dw[:size]
+		} else if first {
+			bufs[worker] = gemmGetBuf[T](size)
+			acc[worker] = *bufs[worker]
 		}
 		var col *[]T
 		if !s.Pointwise() {
@@ -400,11 +396,17 @@ func convBackwardWeightImages[T Float](s ConvShape, d *convDims, x, dy, dw []T, 
 			defer gemmPutBuf(col)
 		}
 		for n := lo; n < hi; n++ {
-			convBackwardWeightImage(s, d, x, dy, acc, n, n > lo, col, 1)
+			convBackwardWeightImage(s, d, x, dy, acc[worker], n, !first || n > lo, col, 1)
 		}
 	})
-	for _, p := range partials {
-		for i, v := range *p {
+	if acc[0] == nil { // the other workers took every image
+		clear(dw[:size])
+	}
+	for w, p := range bufs {
+		if p == nil {
+			continue
+		}
+		for i, v := range acc[w] {
 			dw[i] += v
 		}
 		gemmPutBuf(p)
