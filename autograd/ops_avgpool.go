@@ -42,11 +42,26 @@ func AvgPool2d(x *Tensor, o AvgPool2dOptions) *Tensor {
 	if pad != [2]int{} || extraH > 0 || extraW > 0 {
 		xp = Pad(xp, [][2]int{{0, 0}, {0, 0}, {pad[0], pad[0] + extraH}, {pad[1], pad[1] + extraW}}, 0)
 	}
-	ones := Full(x.DType(), 1, 1, 1, k[0], k[1]).To(x.Device())
+	dt, dev := x.DType(), x.Device()
+	ones := constant(avgPoolKey{k: k, dt: dt, dev: dev}, func() *Tensor {
+		return Full(dt, 1, 1, 1, k[0], k[1]).To(dev)
+	})
 	sum := Conv2d(xp, ones, nil, Conv2dOptions{Stride: s}) // (P, 1, oh, ow)
-	div := avgPoolDivisors(h, w, oh, ow, k, s, pad, o)
-	y := Div(sum, FromFloat64(div, oh, ow).AsType(x.DType()).To(x.Device()))
+	div := constant(avgPoolKey{h, w, k, s, pad, o, dt, dev}, func() *Tensor {
+		return FromFloat64(avgPoolDivisors(h, w, oh, ow, k, s, pad, o), oh, ow).AsType(dt).To(dev)
+	})
+	y := Div(sum, div)
 	return Reshape(y, withHW(x.shape, oh, ow)...)
+}
+
+// avgPoolKey names AvgPool2d's constants: its kernel of ones (only k, dt
+// and dev set) and the divisors of one input size and window.
+type avgPoolKey struct {
+	h, w      int
+	k, s, pad [2]int
+	o         AvgPool2dOptions
+	dt        DType
+	dev       Device
 }
 
 // avgPoolDivisors is each window's divisor as PyTorch's kernel computes it:

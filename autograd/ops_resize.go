@@ -2,8 +2,9 @@ package autograd
 
 import (
 	"fmt"
-	"math"
 	"sync"
+
+	"github.com/vertebra-ml/vertebra/autograd/kernel"
 )
 
 // InterpolateBilinearAA resizes the last two dimensions to oh x ow with
@@ -37,54 +38,30 @@ type aaKey struct {
 	dev          Device
 }
 
-// aaCache holds the weight matrices InterpolateBilinearAA has built. They
-// are constants (no gradient, outside any Scope); a model resizing to a few
-// fixed sizes builds a few.
-var aaCache sync.Map
-
-// aaWeights returns the (out, in) matrix whose row i holds the normalised
-// triangle-filter weights of output i, as PyTorch's
-// _upsample_bilinear2d_aa computes them.
+// aaWeights returns the (out, in) matrix whose row i holds the taps of
+// output i (kernel.AntialiasTaps).
 func aaWeights(in, out int, alignCorners bool, dt DType, dev Device) *Tensor {
-	key := aaKey{in, out, alignCorners, dt, dev}
-	if t, ok := aaCache.Load(key); ok {
+	return constant(aaKey{in, out, alignCorners, dt, dev}, func() *Tensor {
+		first, weights := kernel.AntialiasTaps(in, out, alignCorners)
+		m := make([]float64, out*in)
+		for i, ws := range weights {
+			copy(m[i*in+first[i]:], ws)
+		}
+		return FromFloat64(m, out, in).AsType(dt).To(dev)
+	})
+}
+
+// constants holds the tensors that ops derive from sizes alone (resize
+// weights, pooling divisors), keyed by a comparable struct naming the
+// sizes, type and device. They carry no gradient and live outside any
+// Scope, so a model at a few fixed sizes uploads a few, once.
+var constants sync.Map
+
+// constant returns the tensor kept under key, building it the first time.
+func constant(key any, build func() *Tensor) *Tensor {
+	if t, ok := constants.Load(key); ok {
 		return t.(*Tensor)
 	}
-	var scale float64
-	switch {
-	case alignCorners && out > 1:
-		scale = float64(in-1) / float64(out-1)
-	case alignCorners:
-		scale = 0
-	default:
-		scale = float64(in) / float64(out)
-	}
-	support, invscale := 1.0, 1.0 // bilinear: the triangle's half-width is 1
-	if scale >= 1 {
-		support, invscale = scale, 1/scale
-	}
-	m := make([]float64, out*in)
-	for i := range out {
-		center := scale * (float64(i) + 0.5)
-		// PyTorch truncates toward zero here (a C++ cast), then clamps.
-		lo := max(int(center-support+0.5), 0)
-		hi := min(int(center+support+0.5), in)
-		row := m[i*in : (i+1)*in]
-		var total float64
-		for j := lo; j < hi; j++ {
-			d := math.Abs((float64(j) - center + 0.5) * invscale)
-			if d < 1 {
-				row[j] = 1 - d
-				total += row[j]
-			}
-		}
-		if total > 0 {
-			for j := lo; j < hi; j++ {
-				row[j] /= total
-			}
-		}
-	}
-	t := FromFloat64(m, out, in).AsType(dt).To(dev)
-	got, _ := aaCache.LoadOrStore(key, t)
+	got, _ := constants.LoadOrStore(key, build())
 	return got.(*Tensor)
 }

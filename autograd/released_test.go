@@ -23,6 +23,7 @@ func TestReleasedTensorMessage(t *testing.T) {
 		{"Reshape", func() { ag.Reshape(y, 1, 3) }},
 		{"Float64s", func() { y.Float64s() }},
 		{"Sum", func() { ag.Sum(y, nil, false) }},
+		{"IndexSelect", func() { ag.IndexSelect(y, 0, []int{0}) }}, // a generic function
 	} {
 		msg := func() (msg string) {
 			defer func() { msg = fmt.Sprint(recover()) }()

@@ -133,7 +133,7 @@ func callerOp() string {
 	const pkg = "github.com/vertebra-ml/vertebra/autograd."
 	for {
 		f, more := frames.Next()
-		name, ok := strings.CutPrefix(f.Function, pkg)
+		name, ok := strings.CutPrefix(strings.ReplaceAll(f.Function, "[...]", ""), pkg)
 		if !ok || strings.HasSuffix(f.File, "_test.go") {
 			if op != "a tensor method" {
 				break

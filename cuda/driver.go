@@ -18,11 +18,11 @@ type driverAPI struct {
 	cuInit, cuDriverGetVersion, cuGetErrorName                       uintptr
 	cuDeviceGetCount, cuDeviceGet, cuDeviceGetName                   uintptr
 	cuDeviceGetAttribute, cuDeviceTotalMem                           uintptr
-	cuDevicePrimaryCtxRetain, cuCtxSetCurrent, cuCtxSynchronize      uintptr
+	cuDevicePrimaryCtxRetain, cuCtxSetCurrent                        uintptr
 	cuStreamCreate, cuStreamSynchronize                              uintptr
 	cuMemAlloc, cuMemFree, cuMemHostAlloc, cuMemFreeHost             uintptr
 	cuMemcpyHtoDAsync, cuMemcpyDtoHAsync, cuMemcpyDtoDAsync          uintptr
-	cuMemsetD32Async, cuMemGetInfo                                   uintptr
+	cuMemsetD32Async                                                 uintptr
 	cuModuleLoadDataEx, cuModuleGetFunction, cuLaunchKernel          uintptr
 	cuEventCreate, cuEventRecord, cuEventSynchronize, cuEventDestroy uintptr
 }
@@ -47,12 +47,12 @@ func loadDriver() (*driverAPI, error) {
 			"cuDeviceGetCount": &d.cuDeviceGetCount, "cuDeviceGet": &d.cuDeviceGet, "cuDeviceGetName": &d.cuDeviceGetName,
 			"cuDeviceGetAttribute": &d.cuDeviceGetAttribute, "cuDeviceTotalMem_v2": &d.cuDeviceTotalMem,
 			"cuDevicePrimaryCtxRetain": &d.cuDevicePrimaryCtxRetain, "cuCtxSetCurrent": &d.cuCtxSetCurrent,
-			"cuCtxSynchronize": &d.cuCtxSynchronize, "cuStreamCreate": &d.cuStreamCreate,
+			"cuStreamCreate":      &d.cuStreamCreate,
 			"cuStreamSynchronize": &d.cuStreamSynchronize, "cuMemAlloc_v2": &d.cuMemAlloc, "cuMemFree_v2": &d.cuMemFree,
 			"cuMemHostAlloc": &d.cuMemHostAlloc, "cuMemFreeHost": &d.cuMemFreeHost,
 			"cuMemcpyHtoDAsync_v2": &d.cuMemcpyHtoDAsync, "cuMemcpyDtoHAsync_v2": &d.cuMemcpyDtoHAsync,
 			"cuMemcpyDtoDAsync_v2": &d.cuMemcpyDtoDAsync, "cuMemsetD32Async": &d.cuMemsetD32Async,
-			"cuMemGetInfo_v2": &d.cuMemGetInfo, "cuModuleLoadDataEx": &d.cuModuleLoadDataEx,
+			"cuModuleLoadDataEx":  &d.cuModuleLoadDataEx,
 			"cuModuleGetFunction": &d.cuModuleGetFunction, "cuLaunchKernel": &d.cuLaunchKernel,
 			"cuEventCreate": &d.cuEventCreate, "cuEventRecord": &d.cuEventRecord,
 			"cuEventSynchronize": &d.cuEventSynchronize, "cuEventDestroy_v2": &d.cuEventDestroy,

@@ -139,7 +139,7 @@ func (n *nvrtcAPI) targetFor(arch int) (target, error) {
 
 // kernelOptions are the compiler options of every kernel source: accurate
 // math (no --use_fast_math), so that results match the CPU's.
-var kernelOptions = []string{"--std=c++14"}
+var kernelOptions = []string{"--std=c++17"}
 
 // compile compiles one CUDA C source for t and returns the image (PTX text
 // or CUBIN) and the compiler's log, which is empty for a clean source.

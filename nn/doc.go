@@ -14,7 +14,11 @@
 //	store := nn.NewStore(autograd.Float32, 1)
 //	fc := nn.NewLinear(store.Root().Sub("fc"), 512, 3, true)
 //	if err := store.LoadFile(ckpt, nn.LoadOptions{Strict: true}); err != nil { ... }
+//	store.SetTraining(false) // a new store trains, as a new PyTorch module; this is model.eval()
 //	logits := fc.Forward(x)
+//
+// NewSequential names a Sequential's children by index, as
+// torch.nn.Sequential does.
 //
 // nn is not for optimizers (package optim) or models (vision/models).
 package nn

@@ -18,6 +18,26 @@ ldconfig -p 2>/dev/null | grep -E 'libcuda\.so|libcublas|libnvrtc' | sed 's/^/  
 for sp in /usr/lib/python3*/*-packages /usr/local/lib/python3*/*-packages "${VIRTUAL_ENV:-/nonexistent}"/lib/python3*/*-packages; do
   [ -d "$sp/nvidia" ] && ls -d "$sp"/nvidia/*/lib 2>/dev/null | sed 's/^/  pip CUDA: /'
 done
+# pip's CUDA (cuBLAS, NVRTC) lives in the nvidia/*/lib folders of the Python
+# environment that has torch; hand them to the device in case that
+# environment is not the active one.
+if command -v python3 >/dev/null; then
+  extra=$(python3 - <<'PY' 2>/dev/null
+import glob, os, site
+roots = set(site.getsitepackages() + [site.getusersitepackages()])
+try:
+    import torch
+    roots.add(os.path.dirname(os.path.dirname(torch.__file__)))
+except Exception:
+    pass
+print(":".join(sorted(set(d for r in roots for d in glob.glob(os.path.join(r, "nvidia", "*", "lib"))))))
+PY
+)
+  if [ -n "$extra" ]; then
+    export VERTEBRA_CUDA_PATH="${VERTEBRA_CUDA_PATH:+$VERTEBRA_CUDA_PATH:}$extra"
+    echo "  VERTEBRA_CUDA_PATH=$VERTEBRA_CUDA_PATH"
+  fi
+fi
 if [ "${SUMMARY_ONLY:-}" = 1 ]; then
   :
 elif ! command -v nvidia-smi >/dev/null && ! ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1'; then

@@ -110,9 +110,7 @@ func (l *Loader) Epoch(epoch int) iter.Seq2[Batch, error] { return l.EpochFrom(e
 // batches Epoch gives from there: where an interrupted epoch resumes.
 func (l *Loader) EpochFrom(epoch, first int) iter.Seq2[Batch, error] {
 	return func(yield func(Batch, error) bool) {
-		order := l.Order(epoch)
-		nb := l.Len()
-		if nb == 0 || first >= nb {
+		if nb := l.Len(); nb == 0 || first >= nb {
 			return
 		}
 		done := make(chan struct{})
@@ -143,8 +141,7 @@ func (l *Loader) EpochFrom(epoch, first int) iter.Seq2[Batch, error] {
 		wg.Go(func() {
 			defer close(queue)
 			defer close(jobs)
-			for b := max(first, 0); b < nb; b++ {
-				idx := order[b*l.cfg.BatchSize : min((b+1)*l.cfg.BatchSize, len(order))]
+			for idx := range l.Sampler().Batches(l.ds.Len(), epoch, first) {
 				p := &pending{indices: idx, items: make([]transforms.Image, len(idx)), ready: make(chan struct{})}
 				p.left.Store(int64(len(idx)))
 				select {

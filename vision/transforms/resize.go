@@ -2,7 +2,8 @@ package transforms
 
 import (
 	"fmt"
-	"math"
+
+	"github.com/vertebra-ml/vertebra/autograd/kernel"
 )
 
 // Resize resamples every channel of m to h x w with bilinear interpolation,
@@ -90,30 +91,8 @@ func bilinearTaps(in, out int) taps {
 }
 
 // antialiasTaps is PyTorch's _compute_indices_weights_aa for the bilinear
-// (triangle) filter. The int64 truncations toward zero are PyTorch's.
+// (triangle) filter, as the autograd op uses it.
 func antialiasTaps(in, out int) taps {
-	t := taps{first: make([]int, out), weights: make([][]float64, out)}
-	scale := float64(in) / float64(out)
-	support, invscale := 1.0, 1.0
-	if scale >= 1 {
-		support, invscale = scale, 1/scale
-	}
-	for i := range out {
-		center := scale * (float64(i) + 0.5)
-		lo := max(int(center-support+0.5), 0)
-		hi := min(int(center+support+0.5), in)
-		ws := make([]float64, hi-lo)
-		var total float64
-		for j := range ws {
-			ws[j] = max(0, 1-math.Abs((float64(j+lo)-center+0.5)*invscale))
-			total += ws[j]
-		}
-		if total != 0 {
-			for j := range ws {
-				ws[j] /= total
-			}
-		}
-		t.first[i], t.weights[i] = lo, ws
-	}
-	return t
+	first, weights := kernel.AntialiasTaps(in, out, false)
+	return taps{first: first, weights: weights}
 }
