@@ -375,38 +375,36 @@ func Conv2dBackwardWeight[T Float](s ConvShape, x, dy []T, dw []T) {
 	}
 }
 
-// convBackwardWeightImages splits the images between workers; each
-// worker sums its images into its own buffer (worker 0 into dw) and the
-// buffers are added up at the end.
+// convBackwardWeightImages splits the images between workers in one chunk
+// each; each chunk sums into its own buffer (the first into dw) and the
+// buffers are added up in order at the end, so that the result does not
+// depend on which worker ran first.
 func convBackwardWeightImages[T Float](s ConvShape, d *convDims, x, dy, dw []T, work int) {
 	size := s.O * d.k
-	acc := make([][]T, Workers)
-	bufs := make([]*[]T, Workers)
-	parallelForWorkers(s.N, work, func(worker, lo, hi int) {
-		first := acc[worker] == nil
-		if first && worker == 0 {
-			acc[0] = dw[:size]
-		} else if first {
-			bufs[worker] = gemmGetBuf[T](size)
-			acc[worker] = *bufs[worker]
-		}
-		var col *[]T
-		if !s.Pointwise() {
-			col = gemmGetBuf[T](d.k * d.ohw)
-			defer gemmPutBuf(col)
-		}
-		for n := lo; n < hi; n++ {
-			convBackwardWeightImage(s, d, x, dy, acc[worker], n, !first || n > lo, col, 1)
+	w := min(Workers, s.N)
+	bufs := make([]*[]T, w)
+	parallelForWorkers(w, work*s.N/w, func(_, lo, hi int) {
+		for c := lo; c < hi; c++ {
+			acc := dw[:size]
+			if c > 0 {
+				bufs[c] = gemmGetBuf[T](size)
+				acc = *bufs[c]
+			}
+			var col *[]T
+			if !s.Pointwise() {
+				col = gemmGetBuf[T](d.k * d.ohw)
+			}
+			n0, n1 := c*s.N/w, (c+1)*s.N/w
+			for n := n0; n < n1; n++ {
+				convBackwardWeightImage(s, d, x, dy, acc, n, n > n0, col, 1)
+			}
+			if col != nil {
+				gemmPutBuf(col)
+			}
 		}
 	})
-	if acc[0] == nil { // the other workers took every image
-		clear(dw[:size])
-	}
-	for w, p := range bufs {
-		if p == nil {
-			continue
-		}
-		for i, v := range acc[w] {
+	for _, p := range bufs[1:] {
+		for i, v := range *p {
 			dw[i] += v
 		}
 		gemmPutBuf(p)
