@@ -52,10 +52,18 @@ type Device struct {
 
 // storage is device memory holding n elements of dt.
 type storage struct {
-	dev   *Device
-	dt    ag.DType
-	n     int
-	ptr   uintptr // CUdeviceptr; 0 for n == 0
+	dev *Device
+	dt  ag.DType
+	n   int
+	ptr uintptr // CUdeviceptr; 0 for n == 0 and after Release
+	blk *block  // the allocation, for Release or, unreleased, the garbage collector
+}
+
+// block is one allocation of the caching allocator. Storage that becomes
+// garbage without Release hands its block back through a cleanup, as the
+// CPU device's buffers go back to the garbage collector.
+type block struct {
+	ptr   uintptr // 0 once handed back
 	class int64   // the allocator's block size
 }
 
@@ -296,7 +304,8 @@ func (d *Device) allocLocked(dt ag.DType, n int) (*storage, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.ptr, s.class = p, class
+	s.ptr, s.blk = p, &block{p, class}
+	runtime.AddCleanup(s, d.collect, s.blk)
 	return s, nil
 }
 
@@ -311,13 +320,30 @@ func (d *Device) Release(st ag.Storage) {
 }
 
 func (d *Device) releaseLocked(s *storage) {
-	if s == nil || s.ptr == 0 {
+	if s == nil || s.blk == nil {
 		return
 	}
-	if err := d.alloc.release(s.ptr, s.class); err != nil {
+	d.releaseBlockLocked(s.blk)
+	s.ptr, s.n = 0, 0
+}
+
+func (d *Device) releaseBlockLocked(b *block) {
+	if b.ptr == 0 {
+		return
+	}
+	if err := d.alloc.release(b.ptr, b.class); err != nil {
 		d.failLocked(err)
 	}
-	s.ptr, s.n = 0, 0
+	b.ptr = 0
+}
+
+// collect hands back the block of storage the garbage collector found
+// unreachable without a Release. Kernels queued before it became garbage
+// run before any later use of the memory (one stream).
+func (d *Device) collect(b *block) {
+	d.lock()
+	defer d.unlock()
+	d.releaseBlockLocked(b)
 }
 
 // own returns st as this device's storage, panicking on another device's.

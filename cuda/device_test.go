@@ -3,9 +3,11 @@ package cuda
 import (
 	"math"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	ag "github.com/vertebra-ml/vertebra/autograd"
 	"github.com/vertebra-ml/vertebra/autograd/devicetest"
@@ -177,4 +179,26 @@ func TestGemmLarge(t *testing.T) {
 			t.Errorf("C[%d,%d] = %g, want %g", p[0], p[1], g, want)
 		}
 	}
+}
+
+// TestGarbageStorageReturns: storage dropped without Release goes back to
+// the allocator once the garbage collector finds it.
+func TestGarbageStorageReturns(t *testing.T) {
+	d := gpuForTest(t)
+	before := d.MemStats().InUse
+	func() {
+		s, err := d.Alloc(ag.Float32, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = s
+	}()
+	for range 100 {
+		runtime.GC()
+		if d.MemStats().InUse <= before {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Errorf("1M floats still in use after the storage became garbage: %+v (before %d)", d.MemStats(), before)
 }

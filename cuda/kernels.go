@@ -308,18 +308,41 @@ func (d *Device) LayerNormGrad(dx, dw, db, x, w, dy, mean, rstd ag.Storage, oute
 	d.elementwise("layer_norm_wb_final"+suffix(dxs.dt), int64(n), dws, dbs, pw, pb, cInt(n), cInt(chunks))
 }
 
-// normThreads is the block size of the per-channel batch-norm kernels,
-// which each reduce a whole channel.
-const normThreads = 512
+// bnChunks is how many blocks share one channel's reduction: enough for
+// several blocks per SM over all channels, each at least 2048 elements.
+func (d *Device) bnChunks(outer, n, inner int) int {
+	cnt := outer * inner
+	return max(1, min((cnt+2047)/2048, (4*max(d.info.sms, 1)+n-1)/n))
+}
 
-// BatchNorm normalises each channel j over (o, i).
+// BatchNorm normalises each channel j over (o, i): per-channel statistics
+// from chunked partial sums (two passes in training), then an element-wise
+// pass.
 func (d *Device) BatchNorm(y, x, w, b, runMean, runVar, mean, rstd ag.Storage, outer, n, inner int, training bool, momentum, eps float64) {
 	ys, xs, ws, bs := d.own(y), d.own(x), d.own(w), d.own(b)
 	rms, rvs, ms, rs := d.own(runMean), d.own(runVar), d.own(mean), d.own(rstd)
 	d.lock()
 	defer d.unlock()
-	d.launch("batch_norm"+suffix(ys.dt), n, 1, normThreads, ys, xs, ws, bs, rms, rvs, ms, rs,
-		cInt(outer), cInt(n), cInt(inner), cBool(training), momentum, eps)
+	chunks := d.bnChunks(outer, n, inner)
+	scratch, err := d.allocLocked(ag.Float64, n*chunks+3*n)
+	if err != nil {
+		d.failLocked(err)
+		return
+	}
+	defer d.releaseLocked(scratch)
+	part := scratch.ptr
+	center := part + uintptr(8*n*chunks)
+	scale, shift := center+uintptr(8*n), center+uintptr(16*n)
+	sfx := suffix(ys.dt)
+	cnt := cLong(outer * inner)
+	if training {
+		d.launch("bn_partial"+sfx, chunks, n, threads, part, xs, uintptr(0), cInt(outer), cInt(n), cInt(inner), cInt(chunks))
+		d.elementwise("bn_mean", int64(n), center, part, cInt(n), cInt(chunks), cnt)
+		d.launch("bn_partial"+sfx, chunks, n, threads, part, xs, center, cInt(outer), cInt(n), cInt(inner), cInt(chunks))
+	}
+	d.elementwise("bn_finish"+sfx, int64(n), scale, shift, ms, rs, rms, rvs, ws, bs, center, part,
+		cInt(n), cInt(chunks), cnt, cBool(training), momentum, eps)
+	d.elementwise("bn_apply"+sfx, int64(outer*n*inner), ys, xs, scale, shift, cInt(outer), cInt(n), cInt(inner))
 }
 
 // BatchNormGrad computes dx and accumulates dw and db (either may be nil).
@@ -327,8 +350,20 @@ func (d *Device) BatchNormGrad(dx, dw, db, x, w, dy, mean, rstd ag.Storage, oute
 	dxs, dws, dbs, xs, ws, dys, ms, rs := d.own(dx), d.own(dw), d.own(db), d.own(x), d.own(w), d.own(dy), d.own(mean), d.own(rstd)
 	d.lock()
 	defer d.unlock()
-	d.launch("batch_norm_grad"+suffix(dxs.dt), n, 1, normThreads, dxs, dws, dbs, xs, ws, dys, ms, rs,
-		cInt(outer), cInt(n), cInt(inner), cBool(training))
+	chunks := d.bnChunks(outer, n, inner)
+	scratch, err := d.allocLocked(ag.Float64, 2*n*chunks+2*n)
+	if err != nil {
+		d.failLocked(err)
+		return
+	}
+	defer d.releaseLocked(scratch)
+	psg := scratch.ptr
+	psgx := psg + uintptr(8*n*chunks)
+	sums := psgx + uintptr(8*n*chunks)
+	sfx := suffix(dxs.dt)
+	d.launch("bn_grad_partial"+sfx, chunks, n, threads, psg, psgx, xs, dys, ms, rs, cInt(outer), cInt(n), cInt(inner), cInt(chunks))
+	d.elementwise("bn_grad_finish"+sfx, int64(n), sums, dws, dbs, psg, psgx, cInt(n), cInt(chunks))
+	d.elementwise("bn_grad_apply"+sfx, int64(outer*n*inner), dxs, xs, ws, dys, ms, rs, sums, cInt(outer), cInt(n), cInt(inner), cBool(training))
 }
 
 func poolArgOf(s kernel.PoolShape) poolArg {

@@ -151,71 +151,104 @@ template <typename T> __device__ void layer_norm_wb_final(T* dw, T* db, const do
 #define LN_WB_FINAL_PARAMS(T) (T * dw, T * db, const double* pw, const double* pb, int n, int chunks)
 KERNEL(layer_norm_wb_final, LN_WB_FINAL_PARAMS, (dw, db, pw, pb, n, chunks))
 
-// Batch norm, one block per channel j (blockIdx.x). In training the batch
-// statistics (biased variance) normalise, are saved in mean and rstd, and
-// update the running ones with momentum (unbiased variance, as PyTorch);
-// otherwise the running statistics normalise.
+// Batch norm normalises each channel j over its cnt = outer*inner elements
+// (o, i), in stages that spread a channel over several blocks: partial sums
+// over chunks of the channel (block (c, j) sums chunk c), per-channel
+// finishing (one thread per channel), then an element-wise pass. The
+// statistics are the CPU's: a two-pass mean and biased variance in double.
+
+// bn_partial: part[j*chunks + c] = sum over chunk c of channel j of x, or,
+// with center, of (x - center[j])^2.
 template <typename T>
-__device__ void batch_norm(T* y, const T* x, const T* w, const T* b, T* runMean, T* runVar, T* mean, T* rstd, int outer,
-                           int n, int inner, int training, double momentum, double eps) {
-	int j = blockIdx.x;
-	long long cnt = (long long)outer * inner;
-	double m, v;
-	if (training) {
+__device__ void bn_partial(double* part, const T* x, const double* center, int outer, int n, int inner, int chunks) {
+	int c = blockIdx.x, j = blockIdx.y;
+	long long cnt = (long long)outer * inner, per = (cnt + chunks - 1) / chunks;
+	long long t0 = c * per, t1 = t0 + per < cnt ? t0 + per : cnt;
+	double s = 0;
+	for (long long t = t0 + threadIdx.x; t < t1; t += blockDim.x) {
+		long long o = t / inner, i = t % inner;
+		double v = (double)x[(o * n + j) * inner + i];
+		if (center) v = (v - center[j]) * (v - center[j]);
+		s += v;
+	}
+	s = block_sum(s);
+	if (threadIdx.x == 0) part[(long long)j * chunks + c] = s;
+}
+#define BN_PARTIAL_PARAMS(T) (double* part, const T* x, const double* center, int outer, int n, int inner, int chunks)
+KERNEL(bn_partial, BN_PARTIAL_PARAMS, (part, x, center, outer, n, inner, chunks))
+
+// bn_mean: center[j] = the channel's mean from its partial sums.
+extern "C" __global__ void bn_mean(double* center, const double* part, int n, int chunks, long long cnt) {
+	GRID_LOOP(j, n) {
 		double s = 0;
-		for (long long t = threadIdx.x; t < cnt; t += blockDim.x) {
-			long long o = t / inner, i = t % inner;
-			s += (double)x[(o * n + j) * inner + i];
-		}
-		m = block_sum(s) / cnt;
-		double q = 0;
-		for (long long t = threadIdx.x; t < cnt; t += blockDim.x) {
-			long long o = t / inner, i = t % inner;
-			double d = (double)x[(o * n + j) * inner + i] - m;
-			q += d * d;
-		}
-		v = block_sum(q) / cnt;
-		if (threadIdx.x == 0) {
+		for (int c = 0; c < chunks; c++) s += part[j * chunks + c];
+		center[j] = s / cnt;
+	}
+}
+
+// bn_finish: the statistics of channel j (the batch's from center and the
+// partial squared deviations when training, else the running ones), the
+// running statistics' update, mean and rstd, and the per-channel scale and
+// shift of the element-wise pass.
+template <typename T>
+__device__ void bn_finish(double* scale, double* shift, T* mean, T* rstd, T* runMean, T* runVar, const T* w, const T* b,
+                          const double* center, const double* part, int n, int chunks, long long cnt, int training,
+                          double momentum, double eps) {
+	GRID_LOOP(j, n) {
+		double m, v;
+		if (training) {
+			m = center[j];
+			v = 0;
+			for (int c = 0; c < chunks; c++) v += part[j * chunks + c];
+			v /= cnt;
 			if (runMean) runMean[j] = (T)((1 - momentum) * (double)runMean[j] + momentum * m);
 			if (runVar) {
 				double unbiased = cnt > 1 ? v * cnt / (cnt - 1) : v;
 				runVar[j] = (T)((1 - momentum) * (double)runVar[j] + momentum * unbiased);
 			}
+		} else {
+			m = (double)runMean[j];
+			v = (double)runVar[j];
 		}
-	} else {
-		m = (double)runMean[j];
-		v = (double)runVar[j];
-	}
-	double r = 1 / sqrt(v + eps);
-	if (threadIdx.x == 0) {
+		double r = 1 / sqrt(v + eps);
 		mean[j] = (T)m;
 		rstd[j] = (T)r;
-	}
-	double scale = r, shift = -m * r;
-	if (w) {
-		scale *= (double)w[j];
-		shift *= (double)w[j];
-	}
-	if (b) shift += (double)b[j];
-	for (long long t = threadIdx.x; t < cnt; t += blockDim.x) {
-		long long o = t / inner, i = t % inner, k = (o * n + j) * inner + i;
-		y[k] = (T)((double)x[k] * scale + shift);
+		double sc = r, sh = -m * r;
+		if (w) {
+			sc *= (double)w[j];
+			sh *= (double)w[j];
+		}
+		if (b) sh += (double)b[j];
+		scale[j] = sc;
+		shift[j] = sh;
 	}
 }
-#define BN_PARAMS(T)                                                                                                 \
-	(T * y, const T* x, const T* w, const T* b, T* runMean, T* runVar, T* mean, T* rstd, int outer, int n, int inner, \
-	 int training, double momentum, double eps)
-KERNEL(batch_norm, BN_PARAMS, (y, x, w, b, runMean, runVar, mean, rstd, outer, n, inner, training, momentum, eps))
+#define BN_FINISH_PARAMS(T)                                                                                        \
+	(double* scale, double* shift, T* mean, T* rstd, T* runMean, T* runVar, const T* w, const T* b, const double* center, \
+	 const double* part, int n, int chunks, long long cnt, int training, double momentum, double eps)
+KERNEL(bn_finish, BN_FINISH_PARAMS,
+       (scale, shift, mean, rstd, runMean, runVar, w, b, center, part, n, chunks, cnt, training, momentum, eps))
 
-// dx (overwritten); dw and db accumulate. One block per channel.
+// bn_apply: y = x*scale[j] + shift[j], element by element.
+template <typename T> __device__ void bn_apply(T* y, const T* x, const double* scale, const double* shift, int outer, int n, int inner) {
+	GRID_LOOP(e, (long long)outer * n * inner) {
+		int j = (e / inner) % n;
+		y[e] = (T)((double)x[e] * scale[j] + shift[j]);
+	}
+}
+#define BN_APPLY_PARAMS(T) (T * y, const T* x, const double* scale, const double* shift, int outer, int n, int inner)
+KERNEL(bn_apply, BN_APPLY_PARAMS, (y, x, scale, shift, outer, n, inner))
+
+// bn_grad_partial: the partial sums of dy (psg) and dy*xhat (psgx) over
+// chunk c of channel j, xhat from the saved mean and rstd.
 template <typename T>
-__device__ void batch_norm_grad(T* dx, T* dw, T* db, const T* x, const T* w, const T* dy, const T* mean, const T* rstd,
-                                int outer, int n, int inner, int training) {
-	int j = blockIdx.x;
-	long long cnt = (long long)outer * inner;
-	double m = (double)mean[j], r = (double)rstd[j];
-	double sg = 0, sgx = 0;
-	for (long long t = threadIdx.x; t < cnt; t += blockDim.x) {
+__device__ void bn_grad_partial(double* psg, double* psgx, const T* x, const T* dy, const T* mean, const T* rstd, int outer,
+                                int n, int inner, int chunks) {
+	int c = blockIdx.x, j = blockIdx.y;
+	long long cnt = (long long)outer * inner, per = (cnt + chunks - 1) / chunks;
+	long long t0 = c * per, t1 = t0 + per < cnt ? t0 + per : cnt;
+	double m = (double)mean[j], r = (double)rstd[j], sg = 0, sgx = 0;
+	for (long long t = t0 + threadIdx.x; t < t1; t += blockDim.x) {
 		long long o = t / inner, i = t % inner, k = (o * n + j) * inner + i;
 		double g = (double)dy[k];
 		sg += g;
@@ -224,21 +257,50 @@ __device__ void batch_norm_grad(T* dx, T* dw, T* db, const T* x, const T* w, con
 	sg = block_sum(sg);
 	sgx = block_sum(sgx);
 	if (threadIdx.x == 0) {
+		psg[(long long)j * chunks + c] = sg;
+		psgx[(long long)j * chunks + c] = sgx;
+	}
+}
+#define BN_GRAD_PARTIAL_PARAMS(T) \
+	(double* psg, double* psgx, const T* x, const T* dy, const T* mean, const T* rstd, int outer, int n, int inner, int chunks)
+KERNEL(bn_grad_partial, BN_GRAD_PARTIAL_PARAMS, (psg, psgx, x, dy, mean, rstd, outer, n, inner, chunks))
+
+// bn_grad_finish: per channel, sg and sgx from the partials into sums
+// (2n doubles), and the accumulation into dw and db (either may be null).
+template <typename T>
+__device__ void bn_grad_finish(double* sums, T* dw, T* db, const double* psg, const double* psgx, int n, int chunks) {
+	GRID_LOOP(j, n) {
+		double sg = 0, sgx = 0;
+		for (int c = 0; c < chunks; c++) {
+			sg += psg[j * chunks + c];
+			sgx += psgx[j * chunks + c];
+		}
+		sums[j] = sg;
+		sums[n + j] = sgx;
 		if (dw) dw[j] += (T)sgx;
 		if (db) db[j] += (T)sg;
 	}
-	double wj = w ? (double)w[j] : 1.0;
-	for (long long t = threadIdx.x; t < cnt; t += blockDim.x) {
-		long long o = t / inner, i = t % inner, k = (o * n + j) * inner + i;
+}
+#define BN_GRAD_FINISH_PARAMS(T) (double* sums, T* dw, T* db, const double* psg, const double* psgx, int n, int chunks)
+KERNEL(bn_grad_finish, BN_GRAD_FINISH_PARAMS, (sums, dw, db, psg, psgx, n, chunks))
+
+// bn_grad_apply: dx (overwritten), element by element; training selects the
+// batch-statistics rule, in which mean and variance depend on x.
+template <typename T>
+__device__ void bn_grad_apply(T* dx, const T* x, const T* w, const T* dy, const T* mean, const T* rstd, const double* sums,
+                              int outer, int n, int inner, int training) {
+	long long cnt = (long long)outer * inner;
+	GRID_LOOP(e, (long long)outer * n * inner) {
+		int j = (e / inner) % n;
+		double m = (double)mean[j], r = (double)rstd[j], wj = w ? (double)w[j] : 1.0;
 		if (training) {
-			double xh = ((double)x[k] - m) * r;
-			dx[k] = (T)(wj * r * ((double)dy[k] - sg / cnt - xh * sgx / cnt));
+			double xh = ((double)x[e] - m) * r;
+			dx[e] = (T)(wj * r * ((double)dy[e] - sums[j] / cnt - xh * sums[n + j] / cnt));
 		} else {
-			dx[k] = (T)(wj * r * (double)dy[k]);
+			dx[e] = (T)(wj * r * (double)dy[e]);
 		}
 	}
 }
-#define BN_GRAD_PARAMS(T)                                                                                              \
-	(T * dx, T * dw, T * db, const T* x, const T* w, const T* dy, const T* mean, const T* rstd, int outer, int n, int inner, \
-	 int training)
-KERNEL(batch_norm_grad, BN_GRAD_PARAMS, (dx, dw, db, x, w, dy, mean, rstd, outer, n, inner, training))
+#define BN_GRAD_APPLY_PARAMS(T) \
+	(T * dx, const T* x, const T* w, const T* dy, const T* mean, const T* rstd, const double* sums, int outer, int n, int inner, int training)
+KERNEL(bn_grad_apply, BN_GRAD_APPLY_PARAMS, (dx, x, w, dy, mean, rstd, sums, outer, n, inner, training))

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	ag "github.com/vertebra-ml/vertebra/autograd"
+	"github.com/vertebra-ml/vertebra/internal/devices"
 	"github.com/vertebra-ml/vertebra/metrics"
 	"github.com/vertebra-ml/vertebra/nn"
 	"github.com/vertebra-ml/vertebra/optim"
@@ -134,6 +135,9 @@ func runStudy(cfg Config, data splits, specs []modelSpec, run runOptions, log io
 	}
 	fmt.Fprintf(log, "settings: preset %s, %d epochs, batch %d, AdamW lr %g weight decay %g, %s, %dx%d inputs, best epoch by validation %s\n",
 		cfg.Preset, cfg.Epochs, cfg.BatchSize, cfg.LR, cfg.WeightDecay, freeze, cfg.ImageSize, cfg.ImageSize, cfg.Select)
+	if run.Device != nil {
+		fmt.Fprintf(log, "device: %s\n", devices.Describe(run.Device))
+	}
 	s := &study{cfg: cfg, run: run, log: log, data: data, weights: w[:]}
 	var results []*result
 	var errs []error
