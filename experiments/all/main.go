@@ -59,6 +59,10 @@ var studyModels = []studyModel{
 type profile struct {
 	Epochs, ImageSize, Crop, Studies int
 	LR                               float64
+	// Freeze is --freeze_backbone's default: the study freezes ImageNet
+	// weights; the tiny backbones start from random weights, where a
+	// frozen random patch embedding only slows Swin and BEiT down.
+	Freeze bool
 	// Grades are the synthetic spines' grade probabilities. The tiny
 	// preset's 60/20/20 gives the minority grades enough examples for
 	// the transformers to learn them within minutes from random weights
@@ -67,8 +71,8 @@ type profile struct {
 }
 
 var profiles = map[string]profile{
-	"full": {Epochs: 30, ImageSize: 224, Crop: 0, Studies: 20, LR: 1e-4, Grades: "0.87,0.08,0.05"},
-	"tiny": {Epochs: 12, ImageSize: 64, Crop: 64, Studies: 300, LR: 3e-4, Grades: "0.6,0.2,0.2"},
+	"full": {Epochs: 30, ImageSize: 224, Crop: 0, Studies: 20, LR: 1e-4, Freeze: true, Grades: "0.87,0.08,0.05"},
+	"tiny": {Epochs: 15, ImageSize: 64, Crop: 64, Studies: 300, LR: 1e-3, Freeze: false, Grades: "0.6,0.2,0.2"},
 }
 
 func main() {
@@ -96,11 +100,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.Out, "out", ".", "folder for results/, trained_models/ and plots/")
 	fs.StringVar(&o.Device, "device", "cpu", devices.Usage)
 	fs.IntVar(&o.BatchSize, "batch_size", 32, "batch size")
-	fs.IntVar(&o.Epochs, "num_epochs", 0, "training epochs (default 30 with --preset full, 12 with tiny)")
-	fs.Float64Var(&o.LR, "learning_rate", 0, "AdamW learning rate (default 1e-4 with --preset full, 3e-4 with tiny)")
+	fs.IntVar(&o.Epochs, "num_epochs", 0, "training epochs (default 30 with --preset full, 15 with tiny)")
+	fs.Float64Var(&o.LR, "learning_rate", 0, "AdamW learning rate (default 1e-4 with --preset full, 1e-3 with tiny)")
 	fs.Float64Var(&o.WeightDecay, "weight_decay", 0.02, "AdamW decoupled weight decay")
 	fs.IntVar(&o.EmbeddingDim, "level_embeddings", 256, "size of the learned level embedding")
-	fs.Var((*boolValue)(&o.Freeze), "freeze_backbone", "freeze the backbone but for its last --unfreeze_last_n parameter tensors: True or False")
+	fs.Var((*boolValue)(&o.Freeze), "freeze_backbone", "freeze the backbone but for its last --unfreeze_last_n parameter tensors: True or False (default True with --preset full, False with tiny, whose weights are random)")
 	fs.IntVar(&o.UnfreezeLast, "unfreeze_last_n", 32, "backbone parameter tensors left trainable when --freeze_backbone is True")
 	fs.Float64Var(&o.Dropout, "dropout", 0.1, "dropout in the head")
 	fs.IntVar(&o.ImageSize, "image_size", 0, "input side in pixels (default 224 with --preset full, 64 with tiny; ViT and BEiT take only their configured size)")
@@ -249,6 +253,9 @@ func (o *options) resolve(set map[string]bool) error {
 	}
 	if !set["synthetic_studies"] {
 		o.Studies = p.Studies
+	}
+	if !set["freeze_backbone"] {
+		o.Freeze = p.Freeze
 	}
 	if !set["synthetic_grades"] {
 		o.Grades = p.Grades

@@ -16,10 +16,12 @@ import (
 	"syscall"
 	"testing"
 
+	ag "github.com/vertebra-ml/vertebra/autograd"
 	"github.com/vertebra-ml/vertebra/metrics"
 	"github.com/vertebra-ml/vertebra/nn"
 	"github.com/vertebra-ml/vertebra/nn/pth"
 	"github.com/vertebra-ml/vertebra/vision/datasets"
+	"github.com/vertebra-ml/vertebra/vision/models"
 	"github.com/vertebra-ml/vertebra/vision/transforms"
 )
 
@@ -381,4 +383,28 @@ func writeGrayPNG(path string, m transforms.Image) error {
 		return err
 	}
 	return os.WriteFile(path, b.Bytes(), 0o644)
+}
+
+// TestWeightsThatDoNotFit: a weights file of another architecture stops
+// the run before any training, naming the file and the model.
+func TestWeightsThatDoNotFit(t *testing.T) {
+	dir := t.TempDir()
+	spec, err := models.HeadlessSpec("tiny_convnext")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := nn.NewStore(ag.Float32, 1)
+	if _, err := models.Build(spec.Arch, spec.Naming, spec.Config, src.Root()); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"tiny_convnext", "tiny_resnet"} { // fits, does not fit
+		if err := src.SaveFile(filepath.Join(dir, name+".safetensors"), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var log, errOut bytes.Buffer
+	code := run([]string{"--models", "tiny_convnext", "tiny_resnet", "--weights", dir, "--synthetic_studies", "3", "--out", t.TempDir()}, &log, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), "tiny_resnet.safetensors does not fit tiny_resnet") || strings.Contains(log.String(), "epoch 1/") {
+		t.Errorf("exit %d, stderr %s\n%s", code, errOut.String(), log.String())
+	}
 }

@@ -70,7 +70,7 @@ func (s *study) writeModelOutputs(files modelFiles, r *result, store *nn.Store, 
 	// times), so that a resumed run writes the same bytes.
 	meta := map[string]string{"model": r.Model, "preset": r.Preset, "epoch": strconv.Itoa(r.BestEpoch), "config_hash": r.ConfigHash,
 		"backbone_arch": r.Arch, "backbone_naming": r.Naming, "backbone": string(r.Backbone), "data": r.Config.Data,
-		"data_fingerprint": r.Config.DataFingerprint, "val_acc": ftoa(best.ValAcc), "val_loss": ftoa(best.ValLoss)}
+		"data_fingerprint": r.Config.DataFingerprint, "weights": weightsOf(r.Config), "val_acc": ftoa(best.ValAcc), "val_loss": ftoa(best.ValLoss)}
 	if s.run.SaveFormat != "pth" {
 		if err := writeCheckpoint(files.Checkpoint, store, meta); err != nil {
 			return err

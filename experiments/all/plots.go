@@ -53,6 +53,7 @@ func plotHistory(path string, r *result) error {
 		"validation", series(func(h epochRecord) float64 { return h.ValLoss })); err != nil {
 		return err
 	}
+	loss.Legend.Top = true
 	acc := plot.New()
 	acc.X.Tick.Marker = epochTicks{}
 	acc.Title.Text = r.Model + ": accuracy"

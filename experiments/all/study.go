@@ -139,6 +139,9 @@ func runStudy(cfg Config, data splits, specs []modelSpec, run runOptions, log io
 		fmt.Fprintf(log, "device: %s\n", devices.Describe(run.Device))
 	}
 	s := &study{cfg: cfg, run: run, log: log, data: data, weights: w[:]}
+	if err := s.checkWeights(specs); err != nil {
+		return err
+	}
 	var results []*result
 	var errs []error
 	interrupted := false
@@ -429,6 +432,26 @@ func rsnaScores(ds datasets.Dataset, ev train.Evaluation) (metrics.RSNAScores, e
 		studies[i], labels[i], probs[i] = ds.Sample(p.Index).StudyID, p.Label, p.Probs
 	}
 	return metrics.RSNA(studies, labels, probs)
+}
+
+// checkWeights loads every model's --weights once before any training, so
+// that a file that does not fit its model stops the run up front.
+func (s *study) checkWeights(specs []modelSpec) error {
+	if s.cfg.Weights == "" {
+		return nil
+	}
+	for _, m := range specs {
+		store := nn.NewStore(ag.Float32, 0)
+		if _, err := models.NewStenosis(store.Root(), models.StenosisConfig{Backbone: m.Backbone, EmbeddingDim: s.cfg.EmbeddingDim,
+			NumLevels: datasets.Levels, NumClasses: datasets.Grades}); err != nil {
+			return fmt.Errorf("%s: %w", m.Name, err)
+		}
+		if _, err := s.loadPretrained(store, m); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(s.log, "weights: every model's file in %s fits it\n", s.cfg.Weights)
+	return nil
 }
 
 // loadPretrained loads the backbone's ImageNet weights into base_model.*

@@ -26,11 +26,19 @@ var summaryHeader = func() []string {
 		}
 	}
 	return append(h, "macro_precision", "macro_recall", "macro_f1", "weighted_log_loss", "any_severe_log_loss",
-		"best_epoch", "preset", "data", "data_fingerprint", "config_hash")
+		"best_epoch", "preset", "data", "data_fingerprint", "weights", "config_hash")
 }()
 
 func gradeColumn(g int) string {
 	return strings.ToLower(strings.ReplaceAll(datasets.GradeName(g), "/", "_"))
+}
+
+// weightsOf names the backbone weights a model started from.
+func weightsOf(c Config) string {
+	if c.Weights == "" {
+		return "random"
+	}
+	return c.Weights
 }
 
 func summaryRow(r *result) []string {
@@ -42,7 +50,7 @@ func summaryRow(r *result) []string {
 		}
 	}
 	return append(row, ftoa(t.MacroPrecision), ftoa(t.MacroRecall), ftoa(t.MacroF1), ftoa(r.TestRSNA.WeightedLogLoss),
-		ftoa(r.TestRSNA.AnySevere), strconv.Itoa(r.BestEpoch), r.Preset, r.Config.Data, r.Config.DataFingerprint, r.ConfigHash)
+		ftoa(r.TestRSNA.AnySevere), strconv.Itoa(r.BestEpoch), r.Preset, r.Config.Data, r.Config.DataFingerprint, weightsOf(r.Config), r.ConfigHash)
 }
 
 // mergeSummary adds this run's models to results/model_performance_summary.csv
@@ -124,12 +132,12 @@ func colFloat(row []string, name string) float64 {
 func summaryMarkdown(rows [][]string, skipped []string) []byte {
 	var b bytes.Buffer
 	b.WriteString("# Stenosis study: test set\n\n")
-	b.WriteString("| model | preset | best epoch | accuracy | macro precision | macro recall | macro F1 | weighted log loss | any-severe log loss | data |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	b.WriteString("| model | preset | best epoch | accuracy | macro precision | macro recall | macro F1 | weighted log loss | any-severe log loss | data | weights |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %s | %s | %.3f | %.3f | %.3f | %.3f | %.4f | %.4f | %s (%s) |\n", col(r, "model_name"), col(r, "preset"), col(r, "best_epoch"),
+		fmt.Fprintf(&b, "| %s | %s | %s | %.3f | %.3f | %.3f | %.3f | %.4f | %.4f | %s (%s) | %s |\n", col(r, "model_name"), col(r, "preset"), col(r, "best_epoch"),
 			colFloat(r, "accuracy"), colFloat(r, "macro_precision"), colFloat(r, "macro_recall"), colFloat(r, "macro_f1"),
-			colFloat(r, "weighted_log_loss"), colFloat(r, "any_severe_log_loss"), col(r, "data"), col(r, "data_fingerprint"))
+			colFloat(r, "weighted_log_loss"), colFloat(r, "any_severe_log_loss"), col(r, "data"), col(r, "data_fingerprint"), col(r, "weights"))
 	}
 	b.WriteString("\nWeighted log loss: the RSNA 2024 competition's, sample weights 1, 2, 4 for normal/mild, moderate, severe; " +
 		"any-severe: its per-study term (is any level severe).\n\n")

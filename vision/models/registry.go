@@ -168,7 +168,7 @@ func init() {
 	RegisterPreset("tiny_vit", "vit", "torchvision",
 		`{"image_size":64,"patch_size":8,"num_layers":2,"num_heads":4,"hidden_dim":64,"mlp_dim":128,"num_classes":1000}`)
 	RegisterPreset("tiny_swin", "swin", "hf",
-		`{"model_type":"swin","image_size":64,"patch_size":4,"num_channels":3,"embed_dim":32,"depths":[2,2],"num_heads":[2,4],"window_size":4,"mlp_ratio":2.0,"qkv_bias":true,"hidden_act":"gelu","layer_norm_eps":1e-05,"use_absolute_embeddings":false,"hidden_dropout_prob":0.0,"attention_probs_dropout_prob":0.0,"drop_path_rate":0.0,"initializer_range":0.02,"num_labels":1000}`)
+		`{"model_type":"swin","image_size":64,"patch_size":4,"num_channels":3,"embed_dim":48,"depths":[2,2],"num_heads":[3,6],"window_size":4,"mlp_ratio":4.0,"qkv_bias":true,"hidden_act":"gelu","layer_norm_eps":1e-05,"use_absolute_embeddings":false,"hidden_dropout_prob":0.0,"attention_probs_dropout_prob":0.0,"drop_path_rate":0.0,"initializer_range":0.02,"num_labels":1000}`)
 	RegisterPreset("tiny_beit", "beit", "hf",
 		`{"model_type":"beit","image_size":64,"patch_size":8,"num_channels":3,"hidden_size":64,`+
 			`"num_hidden_layers":2,"num_attention_heads":4,"intermediate_size":128,"hidden_act":"gelu",`+
