@@ -164,8 +164,19 @@ func TestStudyREADMECommandLines(t *testing.T) {
 		for _, r := range rows {
 			got = append(got, r[0])
 		}
-		if want := strings.Fields(line)[1:4]; !slices.Equal(got, want) {
+		want := strings.Fields(line)[1:4]
+		if !slices.Equal(got, want) {
 			t.Errorf("%s: summary rows %v, want %v", line, got, want)
+		}
+		files := []string{"results/summary.md", "plots/model_comparison.png"}
+		for _, m := range want {
+			files = append(files, "results/"+m+"_predictions.csv", "plots/"+m+"_model_training_history.png", "plots/"+m+"_confusion_matrix.png",
+				"trained_models/"+m+"_model_best_model.safetensors", "trained_models/"+m+"_model_best_model.json")
+		}
+		for _, f := range files {
+			if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+				t.Errorf("%s: %s missing or empty", line, f)
+			}
 		}
 	}
 }
@@ -406,5 +417,18 @@ func TestWeightsThatDoNotFit(t *testing.T) {
 	code := run([]string{"--models", "tiny_convnext", "tiny_resnet", "--weights", dir, "--synthetic_studies", "3", "--out", t.TempDir()}, &log, &errOut)
 	if code != 1 || !strings.Contains(errOut.String(), "tiny_resnet.safetensors does not fit tiny_resnet") || strings.Contains(log.String(), "epoch 1/") {
 		t.Errorf("exit %d, stderr %s\n%s", code, errOut.String(), log.String())
+	}
+}
+
+func TestHelpShowsEveryFlagAndAnExample(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"-h"}, &out, &errOut); code != 0 {
+		t.Fatalf("-h: exit %d", code)
+	}
+	for _, want := range []string{"Examples:", "--models convnext efficientnet resnet152", "--freeze_backbone value", "--select value",
+		"the original study's rule", "--batch_size int", "(default 32)"} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("-h lacks %q:\n%s", want, errOut.String())
+		}
 	}
 }

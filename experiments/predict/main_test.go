@@ -11,6 +11,7 @@ import (
 
 	ag "github.com/vertebra-ml/vertebra/autograd"
 	"github.com/vertebra-ml/vertebra/nn"
+	"github.com/vertebra-ml/vertebra/nn/pth"
 	"github.com/vertebra-ml/vertebra/vision/models"
 )
 
@@ -80,6 +81,26 @@ func TestPredict(t *testing.T) {
 	out.Reset()
 	if code := run([]string{"--model", base, "--image", first, "--level", "L4/L5"}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "L4/L5: normal_mild 0.") {
 		t.Errorf("exit %d: %s %s", code, out.String(), errOut.String())
+	}
+	// The study's .pth (torch.save dict) of the same weights reads too.
+	f, err := nn.ReadCheckpoint(base + ".safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd := &pth.Dict{Ordered: true, Values: map[any]any{}}
+	for _, n := range f.Names {
+		sd.Keys = append(sd.Keys, n)
+		sd.Values[n] = f.Tensors[n]
+	}
+	var pb bytes.Buffer
+	if err := pth.Write(&pb, &pth.Dict{Keys: []any{"epoch", "model_state_dict"}, Values: map[any]any{"epoch": 0, "model_state_dict": sd}}); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(base+".pth", pb.Bytes(), 0o644)
+	want := out.String()
+	out.Reset()
+	if code := run([]string{"--model", base + ".pth", "--image", first, "--level", "L4/L5"}, &out, &errOut); code != 0 || out.String() != want {
+		t.Errorf(".pth: exit %d: %q, want %q (%s)", code, out.String(), want, errOut.String())
 	}
 	// A model trained on crops needs the point.
 	crop := writeModel(t, t.TempDir(), 64)
