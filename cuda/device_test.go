@@ -202,3 +202,33 @@ func TestGarbageStorageReturns(t *testing.T) {
 	}
 	t.Errorf("1M floats still in use after the storage became garbage: %+v (before %d)", d.MemStats(), before)
 }
+
+// TestSumAxisShapes compares SumAxis with the CPU on shapes beyond the
+// suite's: long axes, strided and contiguous, over few and many outputs
+// (each of the device's three strategies).
+func TestSumAxisShapes(t *testing.T) {
+	d := gpuForTest(t)
+	for _, s := range [][3]int{{2, 3000, 100}, {1, 6304, 40}, {5, 1000, 1}, {64, 300, 129}} {
+		outer, n, inner := s[0], s[1], s[2]
+		src := make([]float32, outer*n*inner)
+		for i := range src {
+			src[i] = float32(math.Sin(float64(i) * 0.37))
+		}
+		ds, _ := d.FromHost(src)
+		dd, _ := d.Alloc(ag.Float32, outer*inner)
+		d.SumAxis(dd, ds, outer, n, inner, 0.5)
+		got, err := d.ToHost(dd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs, _ := ag.CPU.FromHost(src)
+		cd, _ := ag.CPU.Alloc(ag.Float32, outer*inner)
+		ag.CPU.SumAxis(cd, cs, outer, n, inner, 0.5)
+		want, _ := ag.CPU.ToHost(cd)
+		for i, w := range want.([]float32) {
+			if g := got.([]float32)[i]; math.Abs(float64(g-w)) > 1e-3*math.Max(1, math.Abs(float64(w))) {
+				t.Fatalf("%v: [%d] = %g, want %g", s, i, g, w)
+			}
+		}
+	}
+}

@@ -12,7 +12,7 @@ import (
 // gpuTests are the tests that need a GPU, which TestEmulatedGPU runs
 // against the emulator (all but the TF32 suite, which the emulator's
 // exact products make a repeat of the float32 one).
-const gpuTests = "^(TestConformance|TestAllocatorSteadyState|TestLargeTransfer|TestBadIndexReported|TestKernelsFromCache|TestGemmLarge|TestGarbageStorageReturns)$"
+const gpuTests = "^(TestConformance|TestAllocatorSteadyState|TestLargeTransfer|TestBadIndexReported|TestKernelsFromCache|TestGemmLarge|TestGarbageStorageReturns|TestSumAxisShapes)$"
 
 // TestEmulatedGPU runs the GPU tests (the conformance suite among them) on
 // this machine against an emulated GPU: a fake libcuda.so.1 whose "device"

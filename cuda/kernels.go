@@ -110,11 +110,22 @@ func (d *Device) SumAxis(dst, src ag.Storage, outer, n, inner int, scale float64
 	d.lock()
 	defer d.unlock()
 	args := []any{ds, ss, cInt(outer), cInt(n), cInt(inner), scale}
-	if rowsPerOutput(outer, n, inner) {
+	switch {
+	case inner == 1 && n >= 64: // contiguous rows: a block each
 		d.launch("sum_rows"+suffix(ds.dt), outer*inner, 1, threads, args...)
-		return
+	case inner > 1 && n >= 256 && outer*inner < 64*threads: // a long strided axis over few outputs: in chunks
+		chunks := min(n/64, (8*threads*max(d.info.sms, 1)+outer*inner-1)/(outer*inner))
+		part, err := d.allocLocked(ag.Float64, outer*chunks*inner)
+		if err != nil {
+			d.failLocked(err)
+			return
+		}
+		defer d.releaseLocked(part)
+		d.elementwise("sum_partial"+suffix(ds.dt), int64(outer*chunks*inner), part, ss, cInt(outer), cInt(n), cInt(inner), cInt(chunks))
+		d.elementwise("sum_final"+suffix(ds.dt), int64(outer*inner), ds, part, cInt(outer), cInt(chunks), cInt(inner), scale)
+	default: // a thread per output, coalesced across inner
+		d.elementwise("sum_cols"+suffix(ds.dt), int64(outer*inner), args...)
 	}
-	d.elementwise("sum_cols"+suffix(ds.dt), int64(outer*inner), args...)
 }
 
 // MaxAxis writes the maximum along the axis and its first position.

@@ -26,6 +26,32 @@ template <typename T> __device__ void sum_rows(T* dst, const T* src, int outer, 
 }
 KERNEL(sum_rows, SUM_PARAMS, (dst, src, outer, n, inner, scale))
 
+// A long strided axis over few outputs, in two stages: part[o, c, i] sums
+// the c-th chunk of the axis (coalesced across i), sum_final adds the chunks.
+template <typename T> __device__ void sum_partial(double* part, const T* src, int outer, int n, int inner, int chunks) {
+	int per = (n + chunks - 1) / chunks;
+	GRID_LOOP(e, (long long)outer * chunks * inner) {
+		long long i = e % inner, c = (e / inner) % chunks, o = e / ((long long)inner * chunks);
+		int j0 = (int)c * per, j1 = j0 + per < n ? j0 + per : n;
+		double acc = 0;
+		for (int j = j0; j < j1; j++) acc += (double)src[(o * n + j) * inner + i];
+		part[e] = acc;
+	}
+}
+#define SUM_PARTIAL_PARAMS(T) (double* part, const T* src, int outer, int n, int inner, int chunks)
+KERNEL(sum_partial, SUM_PARTIAL_PARAMS, (part, src, outer, n, inner, chunks))
+
+template <typename T> __device__ void sum_final(T* dst, const double* part, int outer, int chunks, int inner, double scale) {
+	GRID_LOOP(p, (long long)outer * inner) {
+		long long o = p / inner, i = p % inner;
+		double acc = 0;
+		for (int c = 0; c < chunks; c++) acc += part[(o * chunks + c) * inner + i];
+		dst[p] = (T)(acc * scale);
+	}
+}
+#define SUM_FINAL_PARAMS(T) (T * dst, const double* part, int outer, int chunks, int inner, double scale)
+KERNEL(sum_final, SUM_FINAL_PARAMS, (dst, part, outer, chunks, inner, scale))
+
 // The maximum and the index of its first occurrence; NaN wins (the first
 // NaN), as autograd/cpu's MaxAxis.
 template <typename T> __device__ void max_cols(T* dst, int* arg, const T* src, int outer, int n, int inner) {
