@@ -68,15 +68,27 @@ func gemmReportFlops(b *testing.B, flops float64) {
 	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
-// BenchmarkConv2d measures float32 forward convolutions of typical layers:
-// a ResNet 3x3 at 14x14 and a ConvNeXt depthwise 7x7 at 56x56.
+// BenchmarkConv2d measures float32 convolutions of each backbone family,
+// batch 8, forward and both backward passes: ResNet's 3x3 and 1x1 at
+// 14x14 and its 7x7 stem, EfficientNetV2's depthwise 3x3 at 14x14 and
+// fused 3x3 at 56x56, ConvNeXt's depthwise 7x7 at 56x56, and the patch
+// embeddings of ViT (16x16 stride 16) and Swin (4x4 stride 4).
 func BenchmarkConv2d(b *testing.B) {
+	conv := func(c, h, o, k, stride, pad, groups int) ConvShape {
+		return ConvShape{N: 8, C: c, H: h, W: h, O: o, KH: k, KW: k, SH: stride, SW: stride, PH: pad, PW: pad, DH: 1, DW: 1, Groups: groups}
+	}
 	cases := []struct {
 		name string
 		s    ConvShape
 	}{
-		{"resnet3x3", ConvShape{N: 1, C: 256, H: 14, W: 14, O: 256, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1, Groups: 1}},
-		{"convnext_dw7x7", ConvShape{N: 1, C: 128, H: 56, W: 56, O: 128, KH: 7, KW: 7, SH: 1, SW: 1, PH: 3, PW: 3, DH: 1, DW: 1, Groups: 128}},
+		{"resnet3x3", conv(256, 14, 256, 3, 1, 1, 1)},
+		{"resnet1x1", conv(1024, 14, 256, 1, 1, 0, 1)},
+		{"resnet_stem7x7", conv(3, 224, 64, 7, 2, 3, 1)},
+		{"efficientnet_dw3x3", conv(960, 14, 960, 3, 1, 1, 960)},
+		{"efficientnet_fused3x3", conv(48, 56, 192, 3, 1, 1, 1)},
+		{"convnext_dw7x7", conv(128, 56, 128, 7, 1, 3, 128)},
+		{"vit_patch16", conv(3, 224, 768, 16, 16, 0, 1)},
+		{"swin_patch4", conv(3, 224, 128, 4, 4, 0, 1)},
 	}
 	for _, tc := range cases {
 		s := tc.s

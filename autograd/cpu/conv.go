@@ -1,9 +1,6 @@
 package cpu
 
-import (
-	"fmt"
-	"sync"
-)
+import "fmt"
 
 // convDims holds the derived sizes of a valid shape.
 type convDims struct {
@@ -378,32 +375,35 @@ func Conv2dBackwardWeight[T Float](s ConvShape, x, dy []T, dw []T) {
 	}
 }
 
-// convBackwardWeightImages splits the images between workers; each chunk
-// of images sums into its own buffer (the first chunk into dw) and the
-// buffers are added up at the end.
+// convBackwardWeightImages splits the images between workers in one chunk
+// each; each chunk sums into its own buffer (the first into dw) and the
+// buffers are added up in order at the end, so that the result does not
+// depend on which worker ran first.
 func convBackwardWeightImages[T Float](s ConvShape, d *convDims, x, dy, dw []T, work int) {
 	size := s.O * d.k
-	var mu sync.Mutex
-	var partials []*[]T
-	ParallelFor(s.N, work, func(lo, hi int) {
-		acc := dw[:size]
-		if lo > 0 {
-			p := gemmGetBuf[T](size)
-			acc = *p
-			mu.Lock()
-			partials = append(partials, p)
-			mu.Unlock()
-		}
-		var col *[]T
-		if !s.Pointwise() {
-			col = gemmGetBuf[T](d.k * d.ohw)
-			defer gemmPutBuf(col)
-		}
-		for n := lo; n < hi; n++ {
-			convBackwardWeightImage(s, d, x, dy, acc, n, n > lo, col, 1)
+	w := min(Workers, s.N)
+	bufs := make([]*[]T, w)
+	parallelForWorkers(w, work*s.N/w, func(_, lo, hi int) {
+		for c := lo; c < hi; c++ {
+			acc := dw[:size]
+			if c > 0 {
+				bufs[c] = gemmGetBuf[T](size)
+				acc = *bufs[c]
+			}
+			var col *[]T
+			if !s.Pointwise() {
+				col = gemmGetBuf[T](d.k * d.ohw)
+			}
+			n0, n1 := c*s.N/w, (c+1)*s.N/w
+			for n := n0; n < n1; n++ {
+				convBackwardWeightImage(s, d, x, dy, acc, n, n > n0, col, 1)
+			}
+			if col != nil {
+				gemmPutBuf(col)
+			}
 		}
 	})
-	for _, p := range partials {
+	for _, p := range bufs[1:] {
 		for i, v := range *p {
 			dw[i] += v
 		}

@@ -11,6 +11,7 @@ package cpu
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Float is the element type of the kernels: float32 for training and
@@ -30,6 +31,19 @@ var Workers = runtime.GOMAXPROCS(0)
 // up to Workers goroutines. cost is the approximate scalar work per index;
 // small loops run on the calling goroutine.
 func ParallelFor(n, cost int, body func(lo, hi int)) {
+	parallelForWorkers(n, cost, func(_, lo, hi int) { body(lo, hi) })
+}
+
+// chunksPerWorker is how many chunks each worker's share is cut into. The
+// workers take chunks in turn until none is left, so that a worker whose
+// core is busy with another program hands its share to the others instead
+// of holding everyone up at the end.
+const chunksPerWorker = 4
+
+// parallelForWorkers is ParallelFor with the index (in [0, w), w <=
+// Workers) of the goroutine running each chunk; chunks with the same
+// index never run at the same time, so a body may keep per-worker state.
+func parallelForWorkers(n, cost int, body func(worker, lo, hi int)) {
 	if n <= 0 {
 		return
 	}
@@ -44,19 +58,31 @@ func ParallelFor(n, cost int, body func(lo, hi int)) {
 		w = n
 	}
 	if w <= 1 {
-		body(0, n)
+		body(0, 0, n)
 		return
 	}
+	chunks := min(n, w*chunksPerWorker)
+	if byWork := n * cost / minGrain; byWork < chunks {
+		chunks = max(byWork, w)
+	}
+	var next atomic.Int64
+	run := func(worker int) {
+		for {
+			c := int(next.Add(1) - 1)
+			if c >= chunks {
+				return
+			}
+			body(worker, c*n/chunks, (c+1)*n/chunks)
+		}
+	}
 	var wg sync.WaitGroup
-	chunk := (n + w - 1) / w
-	for lo := chunk; lo < n; lo += chunk {
-		hi := min(lo+chunk, n)
+	for i := 1; i < w; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			body(lo, hi)
+			run(i)
 		}()
 	}
-	body(0, min(chunk, n))
+	run(0)
 	wg.Wait()
 }

@@ -202,6 +202,20 @@ func gemmRunPre[T Float](pre *gemmPrepacked[T], transA, transB bool, m, n, k int
 		gemmSerialPre(pre, 0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
+	// More column tiles than workers, taken in turn, so that a worker on a
+	// core shared with another program does not hold the product up.
+	// Column tiles pack disjoint parts of B; each packs all of its rows of
+	// A, which costs little when A is prepacked or the tiles are wide.
+	minWidth := 512
+	if pre != nil {
+		minWidth = 4 * bl.nr
+	}
+	for f := chunksPerWorker; f > 1; f-- {
+		if n/(pc*f) >= minWidth {
+			pc *= f
+			break
+		}
+	}
 	gemmParallel(pre, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, pr, pc, bl.mr, bl.nr)
 }
 

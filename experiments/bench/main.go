@@ -383,6 +383,7 @@ func child(o options, stdout io.Writer) error {
 	for i := range levels {
 		levels[i], labels[i] = i%5, i%3
 	}
+	train.TuneGC() // as experiments/all does, for training and evaluation
 	var step func()
 	if mode == "infer" {
 		store.SetTraining(false)
@@ -390,7 +391,6 @@ func child(o options, stdout io.Writer) error {
 			ag.NoGrad(func() { ag.Scope(func() { _ = model.Forward(x, levels).Float32s() }) })
 		}
 	} else {
-		train.TuneGC() // as experiments/all does
 		store.SetTraining(true)
 		if mode == "partial" {
 			model.FreezeBackbone(store, "")
