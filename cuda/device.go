@@ -278,7 +278,12 @@ func (d *Device) rawAlloc(bytes int64) (uintptr, error) {
 	return p, err
 }
 
+// rawFree returns a block to the driver, after the queued kernels, which
+// may still use it: a released block can be in flight (see Release).
 func (d *Device) rawFree(p uintptr) error {
+	if err := d.drv.call("cuStreamSynchronize", d.drv.cuStreamSynchronize, d.stream); err != nil {
+		return err
+	}
 	return d.drv.call("cuMemFree_v2", d.drv.cuMemFree, p)
 }
 
