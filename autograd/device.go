@@ -31,7 +31,9 @@ type Device interface {
 	// reuse storage handed back by Release.
 	Alloc(dt DType, n int) (Storage, error)
 	// Release hands back storage that nothing references any more (a
-	// Scope's tensors when it ends) for Alloc to reuse.
+	// backward pass's consumed gradients, a Scope's tensors when it ends)
+	// for Alloc to reuse. Releasing storage a second time does nothing:
+	// a Scope may end after a backward pass released some of its tensors.
 	Release(s Storage)
 	// FromHost copies a host slice ([]float32, []float64 or []int32) to new
 	// storage of the matching DType.

@@ -5,14 +5,26 @@ import (
 	"sync/atomic"
 )
 
-// node is one recorded op: its inputs and its backward rule, which maps
-// the gradient of the output to one gradient per input (nil where an input
-// needs none).
+// node is one recorded op: how to reach its inputs and its backward rule,
+// which maps the gradient of the output to one gradient per input (nil
+// where an input needs none). A node holds its inputs' nodes, not the
+// tensors: an input's storage lives only as long as some backward rule
+// captured it (or the program holds it), as PyTorch's saved tensors do.
 type node struct {
 	op       string
-	inputs   []*Tensor
+	inputs   []edge
 	backward func(g *Tensor) []*Tensor
 	freed    bool
+	retained *Tensor // the output, once RetainGrad asked for its gradient
+}
+
+// edge leads from a node to one of its inputs: the node that made it, or
+// the input itself when it is a leaf that requires gradients. The zero
+// edge is an input that needs no gradient.
+type edge struct {
+	node  *node
+	leaf  *Tensor
+	shape []int
 }
 
 // noGradDepth counts the active NoGrad scopes. Grad mode is process-wide,
@@ -37,18 +49,25 @@ func record(out *Tensor, op string, inputs []*Tensor, backward func(g *Tensor) [
 	if !GradEnabled() {
 		return out
 	}
-	for _, in := range inputs {
-		if in != nil && in.requiresGrad {
-			out.requiresGrad = true
-			out.node = &node{op: op, inputs: inputs, backward: backward}
-			return out
+	var edges []edge
+	for i, in := range inputs {
+		if in == nil || !in.requiresGrad {
+			continue
 		}
+		if edges == nil {
+			edges = make([]edge, len(inputs))
+		}
+		edges[i] = edge{node: in.node, shape: in.shape}
+		if in.node == nil {
+			edges[i].leaf = in
+		}
+	}
+	if edges != nil {
+		out.requiresGrad = true
+		out.node = &node{op: op, inputs: edges, backward: backward}
 	}
 	return out
 }
-
-// needs reports whether the backward rule must produce a gradient for t.
-func needs(t *Tensor) bool { return t != nil && t.requiresGrad }
 
 // RequiresGrad reports whether gradients flow to (or through) t.
 func (t *Tensor) RequiresGrad() bool { return t.requiresGrad }
@@ -64,7 +83,13 @@ func (t *Tensor) SetRequiresGrad(on bool) *Tensor {
 }
 
 // RetainGrad keeps the gradient of a non-leaf tensor in Grad after Backward.
-func (t *Tensor) RetainGrad() *Tensor { t.retainGrad = true; return t }
+func (t *Tensor) RetainGrad() *Tensor {
+	t.retainGrad = true
+	if t.node != nil {
+		t.node.retained = t
+	}
+	return t
+}
 
 // IsLeaf reports whether t was not made by a recorded op.
 func (t *Tensor) IsLeaf() bool { return t.node == nil }
@@ -103,40 +128,125 @@ func (t *Tensor) BackwardWith(grad *Tensor) {
 	if !sameShape(grad.shape, t.shape) || grad.DType() != t.DType() {
 		panic(fmt.Sprintf("autograd: BackwardWith: gradient %v %s for tensor %v %s", grad.shape, grad.DType(), t.shape, t.DType()))
 	}
-	order := topoOrder(t)
-	grads := map[*Tensor]*Tensor{t: grad}
+	if t.node == nil {
+		accumulate(t, grad)
+		return
+	}
+	pass := newBackwardPass()
+	defer pass.end()
+	order, leafUses := topoOrder(t.node)
+	grads := map[*node]*Tensor{t.node: grad}
+	leafGrads := map[*Tensor]*Tensor{}
+	pass.hold(grad)
 	NoGrad(func() {
 		for i := len(order) - 1; i >= 0; i-- {
-			v := order[i]
-			g := grads[v]
-			delete(grads, v)
-			if v.node == nil || v.retainGrad {
-				accumulate(v, g)
-			}
-			if v.node == nil || g == nil {
-				continue
-			}
-			n := v.node
+			n := order[i]
 			if n.freed {
 				panic("autograd: Backward through a graph that was already freed by an earlier Backward")
 			}
-			gs := n.backward(g)
-			for j, in := range n.inputs {
-				if j >= len(gs) || gs[j] == nil || !needs(in) {
+			g := grads[n]
+			delete(grads, n)
+			if n.retained != nil {
+				accumulate(n.retained, g)
+			}
+			var gs []*Tensor
+			if g != nil {
+				gs = n.backward(g)
+			}
+			for j, e := range n.inputs {
+				if e.node == nil && e.leaf == nil {
 					continue
 				}
-				if !sameShape(gs[j].shape, in.shape) {
-					panic(fmt.Sprintf("autograd: backward of %s gave gradient %v for input %d of shape %v", n.op, gs[j].shape, j, in.shape))
+				var gj *Tensor
+				if j < len(gs) {
+					gj = gs[j]
 				}
-				if prev := grads[in]; prev != nil {
-					grads[in] = Add(prev, gs[j])
-				} else {
-					grads[in] = gs[j]
+				if gj != nil {
+					if !sameShape(gj.shape, e.shape) {
+						panic(fmt.Sprintf("autograd: backward of %s gave gradient %v for input %d of shape %v", n.op, gj.shape, j, e.shape))
+					}
+					pass.hold(gj)
+				}
+				if e.node != nil {
+					grads[e.node] = pass.sum(grads[e.node], gj)
+					continue
+				}
+				leafGrads[e.leaf] = pass.sum(leafGrads[e.leaf], gj)
+				if leafUses[e.leaf]--; leafUses[e.leaf] == 0 {
+					if lg := leafGrads[e.leaf]; lg != nil {
+						accumulate(e.leaf, lg)
+						pass.drop(lg)
+					}
+					delete(leafGrads, e.leaf)
 				}
 			}
+			pass.drop(g)
 			n.inputs, n.backward, n.freed = nil, nil, true
 		}
 	})
+}
+
+// backwardPass hands a gradient's buffer back to its device as soon as the
+// gradient has been consumed, instead of at the end of the Scope: it counts
+// the references to each storage from the gradients in flight, and
+// releases a storage when its count drops to zero, if the pass itself
+// allocated it (a backward rule's result, never an activation, a parameter
+// or the caller's gradient).
+type backwardPass struct {
+	owned map[Storage]bool
+	refs  map[Storage]int
+	prev  *backwardPass
+}
+
+// activePass is the backward pass running, if any; op results allocated
+// while it runs are its own. Like grad mode it is process-wide.
+var activePass *backwardPass
+
+func newBackwardPass() *backwardPass {
+	p := &backwardPass{owned: map[Storage]bool{}, refs: map[Storage]int{}, prev: activePass}
+	activePass = p
+	return p
+}
+
+func (p *backwardPass) end() { activePass = p.prev }
+
+// own marks a storage allocated during the pass.
+func (p *backwardPass) own(st Storage) { p.owned[st] = true }
+
+func (p *backwardPass) hold(t *Tensor) {
+	if t != nil {
+		p.refs[t.st]++
+	}
+}
+
+func (p *backwardPass) drop(t *Tensor) {
+	if t == nil {
+		return
+	}
+	if p.refs[t.st]--; p.refs[t.st] > 0 {
+		return
+	}
+	delete(p.refs, t.st)
+	if p.owned[t.st] {
+		delete(p.owned, t.st)
+		t.st.Device().Release(t.st)
+	}
+}
+
+// sum adds the held gradient g into acc (either may be nil) and returns
+// the held total.
+func (p *backwardPass) sum(acc, g *Tensor) *Tensor {
+	switch {
+	case g == nil:
+		return acc
+	case acc == nil:
+		return g
+	}
+	s := Add(acc, g)
+	p.hold(s)
+	p.drop(acc)
+	p.drop(g)
+	return s
 }
 
 // accumulate adds g to v's own gradient buffer.
@@ -151,29 +261,33 @@ func accumulate(v, g *Tensor) {
 	v.Device().AddTo(v.grad.st, g.st)
 }
 
-// topoOrder lists the tensors reachable from t through recorded nodes so
-// that every tensor comes after all of its inputs.
-func topoOrder(t *Tensor) []*Tensor {
-	var order []*Tensor
-	seen := map[*Tensor]bool{t: true}
+// topoOrder lists the nodes reachable from root so that every node comes
+// after the nodes of its inputs, and counts the edges into each leaf.
+func topoOrder(root *node) ([]*node, map[*Tensor]int) {
+	var order []*node
+	leafUses := map[*Tensor]int{}
+	seen := map[*node]bool{root: true}
 	type frame struct {
-		v    *Tensor
+		n    *node
 		next int
 	}
-	stack := []frame{{t, 0}}
+	stack := []frame{{root, 0}}
 	for len(stack) > 0 {
 		f := &stack[len(stack)-1]
-		if f.v.node != nil && f.next < len(f.v.node.inputs) {
-			in := f.v.node.inputs[f.next]
+		if f.next < len(f.n.inputs) {
+			e := f.n.inputs[f.next]
 			f.next++
-			if in != nil && in.requiresGrad && !seen[in] {
-				seen[in] = true
-				stack = append(stack, frame{in, 0})
+			switch {
+			case e.leaf != nil:
+				leafUses[e.leaf]++
+			case e.node != nil && !seen[e.node]:
+				seen[e.node] = true
+				stack = append(stack, frame{e.node, 0})
 			}
 			continue
 		}
-		order = append(order, f.v)
+		order = append(order, f.n)
 		stack = stack[:len(stack)-1]
 	}
-	return order
+	return order, leafUses
 }

@@ -6,7 +6,10 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+	"weak"
 )
+
+func weakPointer(t *Tensor) weak.Pointer[Tensor] { return weak.Make(t) }
 
 // TestTrainingLoopMemoryIsFlat runs a small conv net's training steps, each
 // in a Scope, and checks that after the first steps every pooled buffer is
@@ -92,5 +95,86 @@ func TestScopeReleasesAndKeeps(t *testing.T) {
 			}()
 			x.Float32s()
 		}()
+	}
+}
+
+// TestGraphKeepsOnlySavedTensors records a residual block (conv, batch
+// norm, ReLU, add, ReLU) and checks that the tensors no backward rule
+// reads (the batch norm's output, which ReLU's rule does not need, and the
+// sum) are collected while the graph is alive, as PyTorch frees what no
+// saved tensor holds, and that the gradients are still those of a graph
+// that kept everything.
+func TestGraphKeepsOnlySavedTensors(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	x := RandN(rng, Float64, 2, 4, 6, 6).SetRequiresGrad(true)
+	w := RandN(rng, Float64, 4, 4, 3, 3).SetRequiresGrad(true)
+	gamma := RandN(rng, Float64, 4).SetRequiresGrad(true)
+	beta := RandN(rng, Float64, 4).SetRequiresGrad(true)
+	params := []*Tensor{x, w, gamma, beta}
+	block := func(keep func(*Tensor)) *Tensor {
+		c := Conv2d(x, w, nil, Conv2dOptions{Padding: [2]int{1, 1}})
+		n := BatchNorm(c, gamma, beta, nil, nil, BatchNormOptions{Training: true, Eps: 1e-5})
+		keep(n)
+		r := ReLU(n)
+		s := Add(r, x)
+		keep(s)
+		return Sum(Mul(ReLU(s), ReLU(s)), nil, false)
+	}
+	grads := func() [][]float64 {
+		var out [][]float64
+		for _, p := range params {
+			out = append(out, p.Grad().Float64s())
+			p.ZeroGrad()
+		}
+		return out
+	}
+	var held []*Tensor
+	block(func(t *Tensor) { held = append(held, t) }).Backward()
+	want := grads()
+
+	var refs []weak.Pointer[Tensor]
+	loss := block(func(t *Tensor) { refs = append(refs, weakPointer(t)) })
+	runtime.GC()
+	runtime.GC()
+	for i, p := range refs {
+		if p.Value() != nil {
+			t.Errorf("intermediate %d is still reachable from the graph; no backward rule reads it", i)
+		}
+	}
+	loss.Backward()
+	got := grads()
+	for i := range want {
+		for j := range want[i] {
+			if got[i][j] != want[i][j] {
+				t.Fatalf("gradient %d[%d] = %g, want %g (graph that kept everything)", i, j, got[i][j], want[i][j])
+			}
+		}
+	}
+	runtime.KeepAlive(held)
+}
+
+// TestBackwardReleasesConsumedGradients checks that a backward pass hands
+// each intermediate gradient back to the pool once it is consumed, so a
+// deep chain reuses a few buffers instead of one per op.
+func TestBackwardReleasesConsumedGradients(t *testing.T) {
+	w := Full(Float32, 0.5, 64, 64).SetRequiresGrad(true)
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	Scope(func() {
+		h := w
+		for range 20 {
+			h = Tanh(h)
+		}
+		loss := Sum(h, nil, false)
+		hits0, misses0 := PoolStats()
+		loss.Backward()
+		hits1, misses1 := PoolStats()
+		// 20 gradients of 4096 elements: with release, after the first two
+		// each is served from the buffer the previous one gave back.
+		if m := misses1 - misses0; m > 4 {
+			t.Errorf("backward through 20 ops missed the pool %d times (hits %d); consumed gradients are not released", m, hits1-hits0)
+		}
+	})
+	if g := w.Grad().Float32s(); g[0] == 0 || g[0] != g[0] {
+		t.Errorf("gradient %v", g[0])
 	}
 }

@@ -46,18 +46,26 @@ func Conv2d(x, w, b *Tensor, o Conv2dOptions) *Tensor {
 	}
 	dev := x.Device()
 	dev.Conv2d(s, x.st, w.st, bs, y.st)
+	lx, lw, lb := likeOf(x), likeOf(w), likeOf(b)
+	var xs, ws Storage // saved only for the gradient that reads them
+	if lw.needs {
+		xs = x.st
+	}
+	if lx.needs {
+		ws = w.st
+	}
 	return record(y, "conv2d", []*Tensor{x, w, b}, func(gy *Tensor) []*Tensor {
 		var gx, gw, gb *Tensor
-		if needs(x) {
-			gx = x.empty(x.shape...)
-			dev.Conv2dBackwardData(s, gy.st, w.st, gx.st)
+		if lx.needs {
+			gx = lx.empty()
+			dev.Conv2dBackwardData(s, gy.st, ws, gx.st)
 		}
-		if needs(w) {
-			gw = w.empty(w.shape...)
-			dev.Conv2dBackwardWeight(s, x.st, gy.st, gw.st)
+		if lw.needs {
+			gw = lw.empty()
+			dev.Conv2dBackwardWeight(s, xs, gy.st, gw.st)
 		}
-		if needs(b) {
-			gb = b.empty(b.shape...)
+		if lb.needs {
+			gb = lb.empty()
 			dev.Conv2dBackwardBias(s, gy.st, gb.st)
 		}
 		return []*Tensor{gx, gw, gb}

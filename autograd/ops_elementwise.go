@@ -75,37 +75,54 @@ func binary(op kernel.BinaryOp, a, b *Tensor) *Tensor {
 	shape := broadcastShape(name, a.shape, b.shape)
 	y := a.empty(shape...)
 	a.Device().Binary(op, y.st, a.st, b.st, shape, broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape))
+	la, lb := likeOf(a), likeOf(b)
+	// Save only the operands the gradients read: a sum's rule reads none.
+	var sa, sb, sy *Tensor
+	switch op {
+	case kernel.Mul:
+		if la.needs {
+			sb = b
+		}
+		if lb.needs {
+			sa = a
+		}
+	case kernel.Div:
+		sb = b
+		if lb.needs {
+			sy = y.Detach()
+		}
+	}
 	return record(y, name, []*Tensor{a, b}, func(g *Tensor) []*Tensor {
 		var ga, gb *Tensor
 		switch op {
 		case kernel.Add:
-			if needs(a) {
-				ga = SumTo(g, a.shape)
+			if la.needs {
+				ga = SumTo(g, la.shape)
 			}
-			if needs(b) {
-				gb = SumTo(g, b.shape)
+			if lb.needs {
+				gb = SumTo(g, lb.shape)
 			}
 		case kernel.Sub:
-			if needs(a) {
-				ga = SumTo(g, a.shape)
+			if la.needs {
+				ga = SumTo(g, la.shape)
 			}
-			if needs(b) {
-				gb = SumTo(Neg(g), b.shape)
+			if lb.needs {
+				gb = SumTo(Neg(g), lb.shape)
 			}
 		case kernel.Mul:
-			if needs(a) {
-				ga = SumTo(Mul(g, b), a.shape)
+			if la.needs {
+				ga = SumTo(Mul(g, sb), la.shape)
 			}
-			if needs(b) {
-				gb = SumTo(Mul(g, a), b.shape)
+			if lb.needs {
+				gb = SumTo(Mul(g, sa), lb.shape)
 			}
 		case kernel.Div:
-			gOverB := Div(g, b)
-			if needs(a) {
-				ga = SumTo(gOverB, a.shape)
+			gOverB := Div(g, sb)
+			if la.needs {
+				ga = SumTo(gOverB, la.shape)
 			}
-			if needs(b) {
-				gb = SumTo(Neg(Mul(gOverB, y.Detach())), b.shape) // d(a/b)/db = -y/b
+			if lb.needs {
+				gb = SumTo(Neg(Mul(gOverB, sy)), lb.shape) // d(a/b)/db = -y/b
 			}
 		}
 		return []*Tensor{ga, gb}
@@ -127,9 +144,27 @@ func Div(a, b *Tensor) *Tensor { return binary(kernel.Div, a, b) }
 func unary(op kernel.UnaryOp, x *Tensor, alpha float64) *Tensor {
 	y := x.empty(x.shape...)
 	x.Device().Unary(op, y.st, x.st, alpha)
+	lx := likeOf(x)
+	// Save only what the derivative reads; ReLU's is read off its output
+	// (y > 0 exactly where x > 0), as PyTorch's threshold_backward does.
+	// Devices take both x and y; the one not read is given the other (or,
+	// for the linear ops, which read neither, the incoming gradient).
+	var xs, ys Storage
+	switch op {
+	case kernel.Neg, kernel.AddScalar, kernel.MulScalar:
+	case kernel.ReLU:
+		xs, ys = y.st, y.st
+	case kernel.Exp, kernel.Sqrt, kernel.Tanh, kernel.Sigmoid:
+		xs, ys = y.st, y.st
+	default:
+		xs, ys = x.st, x.st
+	}
 	return record(y, op.String(), []*Tensor{x}, func(g *Tensor) []*Tensor {
-		dx := x.empty(x.shape...)
-		x.Device().UnaryGrad(op, dx.st, x.st, y.st, g.st, alpha)
+		dx, xr, yr := lx.empty(), xs, ys
+		if xr == nil {
+			xr, yr = g.st, g.st
+		}
+		lx.dev.UnaryGrad(op, dx.st, xr, yr, g.st, alpha)
 		return []*Tensor{dx}
 	})
 }
@@ -212,7 +247,8 @@ func Expand(x *Tensor, shape ...int) *Tensor {
 	}
 	y := x.empty(shape...)
 	x.Device().Gather(y.st, x.st, shape, broadcastStrides(x.shape, shape), 0)
+	xshape := x.shape
 	return record(y, "expand", []*Tensor{x}, func(g *Tensor) []*Tensor {
-		return []*Tensor{SumTo(g, x.shape)}
+		return []*Tensor{SumTo(g, xshape)}
 	})
 }

@@ -32,8 +32,9 @@ func IndexSelect[I Index](x *Tensor, axis int, index I) *Tensor {
 	shape[axis] = idx.Len()
 	y := x.empty(shape...)
 	dev.IndexSelect(y.st, x.st, idx.st, outer, n, inner)
+	lx := likeOf(x)
 	return record(y, "index_select", []*Tensor{x}, func(g *Tensor) []*Tensor {
-		gx := zerosLike(x)
+		gx := lx.zeros()
 		dev.IndexAdd(gx.st, g.st, idx.st, outer, n, inner)
 		return []*Tensor{gx}
 	})
@@ -76,8 +77,9 @@ func Gather(x *Tensor, axis int, index *Tensor) *Tensor {
 	dev := x.Device()
 	y := x.empty(index.shape...)
 	dev.GatherAxis(y.st, x.st, index.st, outer, n, k, inner)
+	lx := likeOf(x)
 	return record(y, "gather", []*Tensor{x}, func(g *Tensor) []*Tensor {
-		gx := zerosLike(x)
+		gx := lx.zeros()
 		dev.GatherAxisAdd(gx.st, g.st, index.st, outer, n, k, inner)
 		return []*Tensor{gx}
 	})

@@ -64,9 +64,20 @@ func MatMulT(a, b *Tensor, transA, transB bool) *Tensor {
 	}
 	y := a.empty(append(slices.Clone(batchShape), m, n)...)
 	a.Device().Gemm(transA, transB, batch, m, n, ka, 1, a.st, sa, b.st, sb, 0, y.st)
+	la, lb := likeOf(a), likeOf(b)
+	// Each operand's gradient reads the other: save b only for a's, a
+	// only for b's.
+	savedA, savedB := a, b
+	if !lb.needs {
+		savedA = nil
+	}
+	if !la.needs {
+		savedB = nil
+	}
 	return record(y, "matmul", []*Tensor{a, b}, func(g *Tensor) []*Tensor {
+		a, b := savedA, savedB
 		var ga, gb *Tensor
-		if needs(a) {
+		if la.needs {
 			switch {
 			case !transA && !transB:
 				ga = MatMulT(g, b, false, true)
@@ -77,9 +88,9 @@ func MatMulT(a, b *Tensor, transA, transB bool) *Tensor {
 			default:
 				ga = MatMulT(b, g, true, true)
 			}
-			ga = SumTo(ga, a.shape)
+			ga = SumTo(ga, la.shape)
 		}
-		if needs(b) {
+		if lb.needs {
 			switch {
 			case !transA && !transB:
 				gb = MatMulT(a, g, true, false)
@@ -90,7 +101,7 @@ func MatMulT(a, b *Tensor, transA, transB bool) *Tensor {
 			default:
 				gb = MatMulT(g, a, true, true)
 			}
-			gb = SumTo(gb, b.shape)
+			gb = SumTo(gb, lb.shape)
 		}
 		return []*Tensor{ga, gb}
 	})

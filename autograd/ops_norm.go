@@ -45,17 +45,19 @@ func layerNorm(op string, x, w, b *Tensor, outer, n, inner int, eps float64) *Te
 	// The statistics are op-made tensors, so a Scope releases them.
 	mean, rstd := x.empty(outer*inner), x.empty(outer*inner)
 	dev.LayerNorm(y.st, x.st, storageOf(w), storageOf(b), mean.st, rstd.st, outer, n, inner, eps)
+	lx, lw, lb := likeOf(x), likeOf(w), likeOf(b)
+	xs, ws := x.st, storageOf(w)
 	return record(y, op, []*Tensor{x, w, b}, func(g *Tensor) []*Tensor {
-		gx := x.empty(x.shape...)
+		gx := lx.empty()
 		var gw, gb *Tensor
-		if needs(w) {
-			gw = zerosLike(w)
+		if lw.needs {
+			gw = lw.zeros()
 		}
-		if needs(b) {
-			gb = zerosLike(b)
+		if lb.needs {
+			gb = lb.zeros()
 		}
-		dev.LayerNormGrad(gx.st, storageOf(gw), storageOf(gb), x.st, storageOf(w), g.st, mean.st, rstd.st, outer, n, inner)
-		if !needs(x) {
+		dev.LayerNormGrad(gx.st, storageOf(gw), storageOf(gb), xs, ws, g.st, mean.st, rstd.st, outer, n, inner)
+		if !lx.needs {
 			gx = nil
 		}
 		return []*Tensor{gx, gw, gb}
@@ -93,17 +95,19 @@ func BatchNorm(x, w, b, runningMean, runningVar *Tensor, o BatchNormOptions) *Te
 	y := x.empty(x.shape...)
 	mean, rstd := x.empty(c), x.empty(c)
 	dev.BatchNorm(y.st, x.st, storageOf(w), storageOf(b), storageOf(runningMean), storageOf(runningVar), mean.st, rstd.st, outer, c, inner, o.Training, o.Momentum, o.Eps)
+	lx, lw, lb := likeOf(x), likeOf(w), likeOf(b)
+	xs, ws := x.st, storageOf(w)
 	return record(y, "batch_norm", []*Tensor{x, w, b}, func(g *Tensor) []*Tensor {
-		gx := x.empty(x.shape...)
+		gx := lx.empty()
 		var gw, gb *Tensor
-		if needs(w) {
-			gw = zerosLike(w)
+		if lw.needs {
+			gw = lw.zeros()
 		}
-		if needs(b) {
-			gb = zerosLike(b)
+		if lb.needs {
+			gb = lb.zeros()
 		}
-		dev.BatchNormGrad(gx.st, storageOf(gw), storageOf(gb), x.st, storageOf(w), g.st, mean.st, rstd.st, outer, c, inner, o.Training)
-		if !needs(x) {
+		dev.BatchNormGrad(gx.st, storageOf(gw), storageOf(gb), xs, ws, g.st, mean.st, rstd.st, outer, c, inner, o.Training)
+		if !lx.needs {
 			gx = nil
 		}
 		return []*Tensor{gx, gw, gb}
@@ -126,9 +130,10 @@ func softmax(x *Tensor, axis int, log bool) *Tensor {
 	if log {
 		op = "log_softmax"
 	}
+	lx, ys := likeOf(x), y.st
 	return record(y, op, []*Tensor{x}, func(g *Tensor) []*Tensor {
-		gx := x.empty(x.shape...)
-		dev.SoftmaxGrad(gx.st, y.st, g.st, outer, n, inner, log)
+		gx := lx.empty()
+		dev.SoftmaxGrad(gx.st, ys, g.st, outer, n, inner, log)
 		return []*Tensor{gx}
 	})
 }

@@ -68,8 +68,9 @@ func MaxPool2d(x *Tensor, o MaxPool2dOptions) *Tensor {
 	y := x.empty(withHW(x.shape, s.OH, s.OW)...)
 	arg := adopt(newTensor(dev, Int32, y.shape))
 	dev.MaxPool2d(s, y.st, arg.st, x.st)
+	lx := likeOf(x)
 	return record(y, "max_pool2d", []*Tensor{x}, func(g *Tensor) []*Tensor {
-		gx := x.empty(x.shape...)
+		gx := lx.empty()
 		dev.MaxPool2dGrad(s, gx.st, g.st, arg.st)
 		return []*Tensor{gx}
 	})
@@ -86,8 +87,9 @@ func AdaptiveAvgPool2d(x *Tensor, oh, ow int) *Tensor {
 	dev := x.Device()
 	y := x.empty(withHW(x.shape, oh, ow)...)
 	dev.AdaptiveAvgPool2d(s, y.st, x.st)
+	lx := likeOf(x)
 	return record(y, "adaptive_avg_pool2d", []*Tensor{x}, func(g *Tensor) []*Tensor {
-		gx := x.empty(x.shape...)
+		gx := lx.empty()
 		dev.AdaptiveAvgPool2dGrad(s, gx.st, g.st)
 		return []*Tensor{gx}
 	})
@@ -105,8 +107,9 @@ func InterpolateBilinear(x *Tensor, oh, ow int, alignCorners bool) *Tensor {
 	dev := x.Device()
 	y := x.empty(withHW(x.shape, oh, ow)...)
 	dev.Bilinear(s, y.st, x.st, alignCorners)
+	lx := likeOf(x)
 	return record(y, "interpolate_bilinear", []*Tensor{x}, func(g *Tensor) []*Tensor {
-		gx := x.empty(x.shape...)
+		gx := lx.empty()
 		dev.BilinearGrad(s, gx.st, g.st, alignCorners)
 		return []*Tensor{gx}
 	})

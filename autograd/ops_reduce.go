@@ -94,12 +94,13 @@ func Mean(x *Tensor, axes []int, keepdim bool) *Tensor {
 func scaledSum(x *Tensor, axes []int, scale float64, keepdim bool, op string) *Tensor {
 	s := sumAxes(x, axes, scale)
 	y := adoptView(s, &Tensor{shape: reduceShape(x.shape, axes, keepdim), st: s.st})
+	xshape := x.shape
 	return record(y, op, []*Tensor{x}, func(g *Tensor) []*Tensor {
-		g = Reshape(g, keptShape(x.shape, axes)...)
+		g = Reshape(g, keptShape(xshape, axes)...)
 		if scale != 1 {
 			g = MulScalar(g, scale)
 		}
-		return []*Tensor{Expand(g, x.shape...)}
+		return []*Tensor{Expand(g, xshape...)}
 	})
 }
 
@@ -121,9 +122,10 @@ func maxAxis(x *Tensor, axis int) *Tensor {
 	y := x.empty(shape...)
 	arg := adopt(newTensor(x.Device(), Int32, []int{outer * inner}))
 	x.Device().MaxAxis(y.st, arg.st, x.st, outer, n, inner)
+	lx := likeOf(x)
 	return record(y, "max", []*Tensor{x}, func(g *Tensor) []*Tensor {
-		dx := x.empty(x.shape...)
-		x.Device().MaxAxisGrad(dx.st, g.st, arg.st, outer, n, inner)
+		dx := lx.empty()
+		lx.dev.MaxAxisGrad(dx.st, g.st, arg.st, outer, n, inner)
 		return []*Tensor{dx}
 	})
 }

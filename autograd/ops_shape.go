@@ -34,8 +34,9 @@ func Reshape(x *Tensor, shape ...int) *Tensor {
 		return x
 	}
 	y := adoptView(x, &Tensor{shape: shape, st: x.st})
+	xshape := x.shape
 	return record(y, "reshape", []*Tensor{x}, func(g *Tensor) []*Tensor {
-		return []*Tensor{Reshape(g, x.shape...)}
+		return []*Tensor{Reshape(g, xshape...)}
 	})
 }
 
@@ -141,9 +142,10 @@ func Slice(x *Tensor, axis, start, end, step int) *Tensor {
 	strides[axis] *= step
 	y := x.empty(shape...)
 	x.Device().Gather(y.st, x.st, shape, strides, offset)
+	lx := likeOf(x)
 	return record(y, "slice", []*Tensor{x}, func(g *Tensor) []*Tensor {
-		dx := zerosLike(x)
-		x.Device().Scatter(dx.st, g.st, shape, strides, offset, false)
+		dx := lx.zeros()
+		lx.dev.Scatter(dx.st, g.st, shape, strides, offset, false)
 		return []*Tensor{dx}
 	})
 }
@@ -178,12 +180,16 @@ func Concat(axis int, xs ...*Tensor) *Tensor {
 		first.Device().Scatter(y.st, x.st, x.shape, strides, offsets[i], false)
 		off += x.shape[axis]
 	}
+	ls := make([]like, len(xs))
+	for i, x := range xs {
+		ls[i] = likeOf(x)
+	}
 	return record(y, "concat", xs, func(g *Tensor) []*Tensor {
-		gs := make([]*Tensor, len(xs))
-		for i, x := range xs {
-			if needs(x) {
-				gx := x.empty(x.shape...)
-				x.Device().Gather(gx.st, g.st, x.shape, strides, offsets[i])
+		gs := make([]*Tensor, len(ls))
+		for i, l := range ls {
+			if l.needs {
+				gx := l.empty()
+				l.dev.Gather(gx.st, g.st, l.shape, strides, offsets[i])
 				gs[i] = gx
 			}
 		}
@@ -245,9 +251,10 @@ func Pad(x *Tensor, pads [][2]int, value float64) *Tensor {
 	y := x.empty(shape...)
 	x.Device().Fill(y.st, value)
 	x.Device().Scatter(y.st, x.st, x.shape, strides, offset, false)
+	lx := likeOf(x)
 	return record(y, "pad", []*Tensor{x}, func(g *Tensor) []*Tensor {
-		dx := x.empty(x.shape...)
-		x.Device().Gather(dx.st, g.st, x.shape, strides, offset)
+		dx := lx.empty()
+		lx.dev.Gather(dx.st, g.st, lx.shape, strides, offset)
 		return []*Tensor{dx}
 	})
 }

@@ -85,6 +85,9 @@ func (s *scope) end() {
 
 // adopt registers an op-made tensor with the innermost open scope, if any.
 func adopt(t *Tensor) *Tensor {
+	if activePass != nil {
+		activePass.own(t.st)
+	}
 	scopeMu.Lock()
 	defer scopeMu.Unlock()
 	if len(scopes) > 0 {

@@ -104,6 +104,33 @@ func FullOn(dev Device, dt DType, v float64, shape ...int) *Tensor {
 	return t
 }
 
+// like is what a backward rule needs of an input to make its gradient,
+// without holding the input's storage: a rule that captured the tensor
+// itself would keep its values alive until the backward pass.
+type like struct {
+	dev   Device
+	dt    DType
+	shape []int
+	needs bool // the input requires a gradient
+}
+
+func likeOf(t *Tensor) like {
+	if t == nil {
+		return like{}
+	}
+	return like{dev: t.Device(), dt: t.DType(), shape: t.shape, needs: t.requiresGrad}
+}
+
+// empty is an uninitialised op result of the input's shape.
+func (l like) empty() *Tensor { return adopt(newTensor(l.dev, l.dt, l.shape)) }
+
+// zeros is an op result of zeros of the input's shape.
+func (l like) zeros() *Tensor {
+	z := l.empty()
+	l.dev.Fill(z.st, 0)
+	return z
+}
+
 // zerosLike is an op-owned tensor of zeros like t, for backward rules
 // that accumulate.
 func zerosLike(t *Tensor) *Tensor {

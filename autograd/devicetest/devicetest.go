@@ -277,6 +277,22 @@ func testTransfers(c *checker) {
 			c.fatalf("Alloc int32 x %d: got %s x %d on %s", n, s.DType(), s.Len(), s.Device().Name())
 		}
 		c.dev.Release(s)
+		// A second release must not hand the buffer out twice.
+		c.dev.Release(s)
+		a, errA := c.dev.Alloc(ag.Int32, n)
+		b, errB := c.dev.Alloc(ag.Int32, n)
+		if errA != nil || errB != nil {
+			c.fatalf("Alloc int32 x %d after a double Release: %v, %v", n, errA, errB)
+		}
+		c.dev.Fill(a, 1)
+		c.dev.Fill(b, 2)
+		if h, err := c.dev.ToHost(a); err != nil {
+			c.fatalf("ToHost: %v", err)
+		} else if v := h.([]int32); n > 0 && (v[0] != 1 || v[n-1] != 1) {
+			c.errorf("Release twice, then two Allocs of int32 x %d: they share a buffer (the first reads %d, %d after filling it with 1 and the second with 2)", n, v[0], v[n-1])
+		}
+		c.dev.Release(a)
+		c.dev.Release(b)
 	}
 	if _, err := c.dev.FromHost([]int64{1}); err == nil {
 		c.errorf("FromHost([]int64) did not fail")
