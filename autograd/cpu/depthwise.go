@@ -519,13 +519,17 @@ func dwPhasesOut[T Float](p *dwFlat, ph, x []T) {
 			clear(xr)
 			continue
 		}
-		for iw := range xr {
-			b, j := iw%p.sw, iw/p.sw
-			if j >= p.ow {
-				xr[iw] = 0
-				continue
+		if n := p.sw * p.ow; n < p.w {
+			clear(xr[n:])
+			xr = xr[:n]
+		}
+		for b := range p.sw {
+			src := ph[(a*p.sw+b)*plane+i*p.ow:][:p.ow]
+			n := min(p.ow, (len(xr)-b+p.sw-1)/p.sw)
+			xs := xr[b:]
+			for j, v := range src[:n] {
+				xs[j*p.sw] = v
 			}
-			xr[iw] = ph[(a*p.sw+b)*plane+i*p.ow+j]
 		}
 	}
 }

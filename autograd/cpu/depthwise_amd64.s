@@ -5,7 +5,9 @@
 // The depthwise kernels walk a plane as 16-lane vectors, four to a block.
 // Every tap is one offset into the input plane and one 16-bit lane mask
 // per vector (masks[(blk*ntap+t)*4+i]): masked-out lanes neither add nor
-// fault, so taps may reach past either end of the plane.
+// fault, so taps may reach past either end of the plane. The four masks
+// of a block load as one quadword and shift apart: on Zen 4 that runs
+// several times faster than four KMOVW loads.
 
 // func dwCorr16(y, x *float32, nblk int, offs *int, w *float32, ntap int, masks, ymask *uint16, b *float32)
 //
@@ -33,10 +35,10 @@ block:
 	JMP   taps
 
 loady:
-	KMOVW 0(R12), K1
-	KMOVW 2(R12), K2
-	KMOVW 4(R12), K3
-	KMOVW 6(R12), K4
+	KMOVQ 0(R12), K1
+	KSHIFTRQ $16, K1, K2
+	KSHIFTRQ $32, K1, K3
+	KSHIFTRQ $48, K1, K4
 	VMOVUPS.Z 0(DI), K1, Z0
 	VMOVUPS.Z 64(DI), K2, Z1
 	VMOVUPS.Z 128(DI), K3, Z2
@@ -50,10 +52,10 @@ taps:
 tap:
 	MOVQ (R13), AX
 	VBROADCASTSS (R14), Z4
-	KMOVW 0(R11), K5
-	KMOVW 2(R11), K6
-	KMOVW 4(R11), K7
-	KMOVW 6(R11), K1
+	KMOVQ 0(R11), K5
+	KSHIFTRQ $16, K5, K6
+	KSHIFTRQ $32, K5, K7
+	KSHIFTRQ $48, K5, K1
 	VFMADD231PS 0(SI)(AX*4), Z4, K5, Z0
 	VFMADD231PS 64(SI)(AX*4), Z4, K6, Z1
 	VFMADD231PS 128(SI)(AX*4), Z4, K7, Z2
@@ -64,10 +66,10 @@ tap:
 	DECQ DX
 	JNZ  tap
 
-	KMOVW 0(R12), K1
-	KMOVW 2(R12), K2
-	KMOVW 4(R12), K3
-	KMOVW 6(R12), K4
+	KMOVQ 0(R12), K1
+	KSHIFTRQ $16, K1, K2
+	KSHIFTRQ $32, K1, K3
+	KSHIFTRQ $48, K1, K4
 	VMOVUPS Z0, K1, 0(DI)
 	VMOVUPS Z1, K2, 64(DI)
 	VMOVUPS Z2, K3, 128(DI)
@@ -116,18 +118,18 @@ img:
 	MOVQ nblk+16(FP), CX
 
 blockd:
-	KMOVW 0(R9), K1
-	KMOVW 2(R9), K2
-	KMOVW 4(R9), K3
-	KMOVW 6(R9), K4
+	KMOVQ 0(R9), K1
+	KSHIFTRQ $16, K1, K2
+	KSHIFTRQ $32, K1, K3
+	KSHIFTRQ $48, K1, K4
 	VMOVUPS.Z 0(R13), K1, Z4
 	VMOVUPS.Z 64(R13), K2, Z5
 	VMOVUPS.Z 128(R13), K3, Z6
 	VMOVUPS.Z 192(R13), K4, Z7
-	KMOVW 0(R12), K5
-	KMOVW 2(R12), K6
-	KMOVW 4(R12), K7
-	KMOVW 6(R12), K1
+	KMOVQ 0(R12), K5
+	KSHIFTRQ $16, K5, K6
+	KSHIFTRQ $32, K5, K7
+	KSHIFTRQ $48, K5, K1
 	VFMADD231PS 0(DX)(AX*4), Z4, K5, Z0
 	VFMADD231PS 64(DX)(AX*4), Z5, K6, Z1
 	VFMADD231PS 128(DX)(AX*4), Z6, K7, Z2
