@@ -1,0 +1,626 @@
+package cpu
+
+import (
+	"sync"
+	"unsafe"
+)
+
+// Depthwise convolutions (one input channel per group, M = O/C outputs per
+// channel) run as direct loops: im2col would turn every product into a
+// matrix-vector one. Output channel o reads input channel o/M.
+//
+// The loops work one output row at a time on the list of kernel taps that
+// fall on valid input rows. In the interior columns, where every tap of
+// the row lies inside the input, taps are applied four at a time so that
+// each output element is loaded and stored once per four taps (forward)
+// and four dot products share each load of dy (weight gradient); the few
+// border columns check each tap. Large float32 kernels use banded
+// micro-kernel products instead (see convBandCorrelate).
+
+// convTap is one kernel tap seen from an output row.
+type convTap[T Float] struct {
+	w   T   // weight
+	idx int // kh*KW + kw
+	col int // input column under output column 0: kw*DW - PW
+	off int // input plane offset of that column: ih*inW + col
+}
+
+// convGeom is the geometry of a direct depthwise pass from an inH x inW
+// plane to an outH x outW one.
+type convGeom struct {
+	inH, inW, outH, outW           int
+	kh, kw, sh, sw, ph, pw, dh, dw int
+	lo, hi                         int // interior output columns
+}
+
+func newConvGeom(inH, inW, outH, outW, kh, kw, sh, sw, ph, pw, dh, dw int) *convGeom {
+	g := &convGeom{inH, inW, outH, outW, kh, kw, sh, sw, ph, pw, dh, dw, 0, 0}
+	// Column offsets grow with kw: tap 0 bounds the interior on the left,
+	// tap KW-1 on the right.
+	g.lo, _ = convRange(-pw, sw, inW, outW)
+	_, g.hi = convRange((kw-1)*dw-pw, sw, inW, outW)
+	g.hi = max(g.hi, g.lo)
+	return g
+}
+
+// convTapBuf is the stack room for the taps of one output row; larger
+// kernels allocate once per chunk of planes.
+const convTapBuf = 64
+
+func convTapSlice[T Float](g *convGeom, buf *[convTapBuf]convTap[T]) []convTap[T] {
+	if n := g.kh * g.kw; n > convTapBuf {
+		return make([]convTap[T], 0, n)
+	}
+	return buf[:0]
+}
+
+// convRowTaps returns the taps of output row r whose input row is valid,
+// with weights from w (KH*KW values; nil leaves them zero).
+func convRowTaps[T Float](g *convGeom, r int, w []T, taps []convTap[T]) []convTap[T] {
+	taps = taps[:0]
+	for kh := range g.kh {
+		ih := r*g.sh - g.ph + kh*g.dh
+		if ih < 0 || ih >= g.inH {
+			continue
+		}
+		for kw := range g.kw {
+			t := convTap[T]{idx: kh*g.kw + kw, col: kw*g.dw - g.pw}
+			t.off = ih*g.inW + t.col
+			if w != nil {
+				t.w = w[t.idx]
+			}
+			taps = append(taps, t)
+		}
+	}
+	return taps
+}
+
+// convCorrelate adds the correlation of the input plane x with the kernel
+// w (KH*KW) to the output plane y.
+func convCorrelate[T Float](g *convGeom, x, w, y []T, taps []convTap[T]) {
+	for r := range g.outH {
+		yr := y[r*g.outW : (r+1)*g.outW]
+		taps = convRowTaps(g, r, w, taps)
+		if g.sw == 1 {
+			convAxpy4(yr[g.lo:g.hi], x, g.lo, taps)
+		} else {
+			for i := g.lo; i < g.hi; i++ {
+				var s T
+				for _, t := range taps {
+					s += t.w * x[t.off+i*g.sw]
+				}
+				yr[i] += s
+			}
+		}
+		for i := 0; i < g.outW; i++ {
+			if i == g.lo {
+				if i = g.hi; i >= g.outW {
+					break
+				}
+			}
+			var s T
+			for _, t := range taps {
+				if iw := i*g.sw + t.col; iw >= 0 && iw < g.inW {
+					s += t.w * x[t.off+i*g.sw]
+				}
+			}
+			yr[i] += s
+		}
+	}
+}
+
+// convAxpy4 adds sum_t t.w * x[t.off+i0+i : ...] to y, four taps a pass.
+func convAxpy4[T Float](y, x []T, i0 int, taps []convTap[T]) {
+	n := len(y)
+	if n == 0 {
+		return
+	}
+	for ; len(taps) >= 4; taps = taps[4:] {
+		t := taps[:4:4]
+		w0, w1, w2, w3 := t[0].w, t[1].w, t[2].w, t[3].w
+		x0 := x[t[0].off+i0:][:n]
+		x1 := x[t[1].off+i0:][:n]
+		x2 := x[t[2].off+i0:][:n]
+		x3 := x[t[3].off+i0:][:n]
+		for i := range y {
+			y[i] += w0*x0[i] + w1*x1[i] + w2*x2[i] + w3*x3[i]
+		}
+	}
+	switch len(taps) {
+	case 3:
+		w0, w1, w2 := taps[0].w, taps[1].w, taps[2].w
+		x0 := x[taps[0].off+i0:][:n]
+		x1 := x[taps[1].off+i0:][:n]
+		x2 := x[taps[2].off+i0:][:n]
+		for i := range y {
+			y[i] += w0*x0[i] + w1*x1[i] + w2*x2[i]
+		}
+	case 2:
+		w0, w1 := taps[0].w, taps[1].w
+		x0 := x[taps[0].off+i0:][:n]
+		x1 := x[taps[1].off+i0:][:n]
+		for i := range y {
+			y[i] += w0*x0[i] + w1*x1[i]
+		}
+	case 1:
+		w0 := taps[0].w
+		x0 := x[taps[0].off+i0:][:n]
+		for i := range y {
+			y[i] += w0 * x0[i]
+		}
+	}
+}
+
+// convTapDots adds to acc[t.idx], for every tap t, the dot product of the
+// output plane dy with the input pixels under t.
+func convTapDots[T Float](g *convGeom, x, dy, acc []T, taps []convTap[T]) {
+	for r := range g.outH {
+		dyr := dy[r*g.outW : (r+1)*g.outW]
+		taps = convRowTaps(g, r, []T(nil), taps)
+		if g.sw == 1 {
+			convDot4(dyr[g.lo:g.hi], x, g.lo, taps, acc)
+		} else {
+			for _, t := range taps {
+				var s T
+				for i := g.lo; i < g.hi; i++ {
+					s += dyr[i] * x[t.off+i*g.sw]
+				}
+				acc[t.idx] += s
+			}
+		}
+		for i := 0; i < g.outW; i++ {
+			if i == g.lo {
+				if i = g.hi; i >= g.outW {
+					break
+				}
+			}
+			d := dyr[i]
+			for _, t := range taps {
+				if iw := i*g.sw + t.col; iw >= 0 && iw < g.inW {
+					acc[t.idx] += d * x[t.off+i*g.sw]
+				}
+			}
+		}
+	}
+}
+
+// convDot4 adds dot(y, x[t.off+i0 : ...]) to acc[t.idx] for every tap,
+// four taps a pass with independent sums.
+func convDot4[T Float](y, x []T, i0 int, taps []convTap[T], acc []T) {
+	n := len(y)
+	if n == 0 {
+		return
+	}
+	for ; len(taps) >= 4; taps = taps[4:] {
+		t := taps[:4:4]
+		x0 := x[t[0].off+i0:][:n]
+		x1 := x[t[1].off+i0:][:n]
+		x2 := x[t[2].off+i0:][:n]
+		x3 := x[t[3].off+i0:][:n]
+		var s0, s1, s2, s3 T
+		for i, v := range y {
+			s0 += v * x0[i]
+			s1 += v * x1[i]
+			s2 += v * x2[i]
+			s3 += v * x3[i]
+		}
+		acc[t[0].idx] += s0
+		acc[t[1].idx] += s1
+		acc[t[2].idx] += s2
+		acc[t[3].idx] += s3
+	}
+	for _, t := range taps {
+		x0 := x[t.off+i0:][:n]
+		var s0, s1 T
+		i := 0
+		for ; i+2 <= n; i += 2 {
+			s0 += y[i] * x0[i]
+			s1 += y[i+1] * x0[i+1]
+		}
+		if i < n {
+			s0 += y[i] * x0[i]
+		}
+		acc[t.idx] += s0 + s1
+	}
+}
+
+// Banded products. With the assembly kernel, a depthwise correlation is
+// faster as micro-kernel products than as scalar loops, despite wasted
+// work: a 6 x 16 tile of the output, transposed (6 output columns c0+i by
+// 16 output rows r0+j), is the sum over kw of A_kw * B_kw where, for
+// q < spanR = 15*SH + (KH-1)*DH + 1,
+//
+//	A_kw[i][q] = xp[r0*SH + q][c0 + kw*DW + i]    (xp: zero-padded input)
+//	B_kw[q][j] = w[kh][kw] if q == j*SH + kh*DH, else 0
+//
+// Each k step of A_kw is 6 contiguous pixels of one row of xp, so the
+// kernel reads A in place (k steps a row apart) and only the weights are
+// packed, as a band, once per kernel. A 7x7 kernel uses 49 of every 154
+// multiply-adds, at several times the speed of the scalar loop.
+
+// convBandTaps is the smallest kernel (KH*KW) that takes the banded path;
+// below it the band is too sparse to pay.
+const convBandTaps = 25
+
+// convUseBand reports whether the banded path applies to g: float32 with
+// the assembly kernel, unit column stride and a large enough kernel.
+func convUseBand[T Float](g *convGeom) bool {
+	return gemmIsF32[T]() && gemmUseAsm && g.sw == 1 && g.kh*g.kw >= convBandTaps
+}
+
+// convBandDims holds the sizes of the banded products for a geometry.
+type convBandDims struct {
+	spanR          int // input rows per tile: k of each product
+	tilesR, tilesC int // tiles of 16 output rows and of 6 output columns
+	hp, wp         int // padded input plane, large enough for every tile
+}
+
+func newConvBandDims(g *convGeom) *convBandDims {
+	d := &convBandDims{spanR: 15*g.sh + (g.kh-1)*g.dh + 1}
+	d.tilesR = (g.outH + 15) / 16
+	d.tilesC = (g.outW + 5) / 6
+	d.hp = (d.tilesR-1)*16*g.sh + d.spanR
+	d.wp = d.tilesC*6 + (g.kw-1)*g.dw
+	return d
+}
+
+// convBandScratch is the pooled scratch of one worker: the padded input
+// plane and the packed bands.
+type convBandScratch[T Float] struct {
+	xp, bp *[]T
+}
+
+func newConvBandScratch[T Float](g *convGeom, bd *convBandDims, mult int) convBandScratch[T] {
+	return convBandScratch[T]{
+		xp: gemmGetBuf[T](bd.hp * bd.wp),
+		bp: gemmGetBuf[T](mult * g.kw * bd.spanR * 16),
+	}
+}
+
+func (sc convBandScratch[T]) release() {
+	gemmPutBuf(sc.xp)
+	gemmPutBuf(sc.bp)
+}
+
+// convBandCorrelate adds to each of the mult consecutive output planes in
+// y the correlation of the input plane x with the matching kernel of the
+// mult consecutive kernels in w.
+func convBandCorrelate[T Float](g *convGeom, bd *convBandDims, x, w, y []T, mult int, sc convBandScratch[T]) {
+	wp, spanR := bd.wp, bd.spanR
+	xp := (*sc.xp)[:bd.hp*wp]
+	clear(xp)
+	if n := min(g.inW, wp-g.pw); n > 0 {
+		for ih := range min(g.inH, bd.hp-g.ph) {
+			copy(xp[(ih+g.ph)*wp+g.pw:][:n], x[ih*g.inW:][:n])
+		}
+	}
+	// Band of kernel m, tap column kw: rows [(m*KW+kw)*spanR, +spanR).
+	bsize := g.kw * spanR * 16
+	bp := (*sc.bp)[:mult*bsize]
+	clear(bp)
+	kk := g.kh * g.kw
+	for m := range mult {
+		b := bp[m*bsize : (m+1)*bsize]
+		for kh := range g.kh {
+			for kw := range g.kw {
+				wv := w[m*kk+kh*g.kw+kw]
+				for j := range 16 {
+					b[(kw*spanR+j*g.sh+kh*g.dh)*16+j] = wv
+				}
+			}
+		}
+	}
+	var tile [6 * 16]T
+	plane := g.outH * g.outW
+	for tr := range bd.tilesR {
+		r0 := tr * 16
+		rows := min(16, g.outH-r0)
+		for tc := range bd.tilesC {
+			c0 := tc * 6
+			cols := min(6, g.outW-c0)
+			a0 := r0*g.sh*wp + c0
+			for m := range mult {
+				b := bp[m*bsize : (m+1)*bsize]
+				for kw := range g.kw {
+					var beta T
+					if kw > 0 {
+						beta = 1
+					}
+					gemmMicroF32Strided(spanR, xp[a0+kw*g.dw:], wp, b[kw*spanR*16:(kw+1)*spanR*16], 1, beta, tile[:], 16)
+				}
+				ym := y[m*plane : (m+1)*plane]
+				for i := range cols {
+					for j, v := range tile[i*16 : i*16+rows] {
+						ym[(r0+j)*g.outW+c0+i] += v
+					}
+				}
+			}
+		}
+	}
+}
+
+// convDepthwiseForward computes y for a depthwise shape, parallel over the
+// N*C input planes, each feeding its M output planes.
+func convDepthwiseForward[T Float](s ConvShape, d *convDims, x, w, bias, y []T) {
+	hw, kk := s.H*s.W, s.KH*s.KW
+	mult := s.O / s.C
+	g := newConvGeom(s.H, s.W, d.oh, d.ow, s.KH, s.KW, s.SH, s.SW, s.PH, s.PW, s.DH, s.DW)
+	fp := newDwFlat[T](g)
+	defer fp.release()
+	var bd *convBandDims
+	if fp == nil && convUseBand[T](g) {
+		bd = newConvBandDims(g)
+	}
+	ParallelFor(s.N*s.C, mult*kk*d.ohw, func(lo, hi int) {
+		var buf [convTapBuf]convTap[T]
+		taps := convTapSlice(g, &buf)
+		var sc convBandScratch[T]
+		if bd != nil {
+			sc = newConvBandScratch[T](g, bd, mult)
+			defer sc.release()
+		}
+		for p := lo; p < hi; p++ {
+			n, c := p/s.C, p%s.C
+			xp := x[p*hw:][:hw]
+			o0 := c * mult
+			ys := y[(n*s.O+o0)*d.ohw:][:mult*d.ohw]
+			if fp != nil {
+				for m := range mult {
+					b := &dwZero
+					if bias != nil {
+						b = dwF32(bias[o0+m:])
+					}
+					dwFlatCorrelate(fp, ys[m*d.ohw:], xp, w[(o0+m)*kk:][:kk], b)
+				}
+				continue
+			}
+			for m := range mult {
+				var b T
+				if bias != nil {
+					b = bias[o0+m]
+				}
+				convFill(ys[m*d.ohw:(m+1)*d.ohw], b)
+			}
+			if bd != nil {
+				convBandCorrelate(g, bd, xp, w[o0*kk:][:mult*kk], ys, mult, sc)
+				continue
+			}
+			for m := range mult {
+				convCorrelate(g, xp, w[(o0+m)*kk:][:kk], ys[m*d.ohw:(m+1)*d.ohw], taps)
+			}
+		}
+	})
+}
+
+// convDepthwiseBackwardData computes dx for a depthwise shape, parallel
+// over the N*C input planes; plane c gathers from its M output channels.
+// With stride 1 the gradient is the correlation of dy with the flipped
+// kernel, padded by D*(K-1)-P; other strides scatter.
+func convDepthwiseBackwardData[T Float](s ConvShape, d *convDims, dy, w, dx []T) {
+	hw, kk := s.H*s.W, s.KH*s.KW
+	mult := s.O / s.C
+	fph, fpw := s.DH*(s.KH-1)-s.PH, s.DW*(s.KW-1)-s.PW
+	if s.SH != 1 || s.SW != 1 || fph < 0 || fpw < 0 {
+		convDepthwiseBackwardDataScatter(s, d, dy, w, dx)
+		return
+	}
+	g := newConvGeom(d.oh, d.ow, s.H, s.W, s.KH, s.KW, 1, 1, fph, fpw, s.DH, s.DW)
+	fp := newDwFlat[T](g)
+	defer fp.release()
+	var bd *convBandDims
+	if fp == nil && convUseBand[T](g) {
+		bd = newConvBandDims(g)
+	}
+	ParallelFor(s.N*s.C, mult*kk*d.ohw, func(lo, hi int) {
+		var buf [convTapBuf]convTap[T]
+		taps := convTapSlice(g, &buf)
+		var sc convBandScratch[T]
+		if bd != nil {
+			sc = newConvBandScratch[T](g, bd, 1)
+			defer sc.release()
+		}
+		var fbuf [convTapBuf]T
+		flipped := fbuf[:]
+		if kk > convTapBuf {
+			flipped = make([]T, kk)
+		}
+		flipped = flipped[:kk]
+		for p := lo; p < hi; p++ {
+			n, c := p/s.C, p%s.C
+			dxp := dx[p*hw:][:hw]
+			if fp == nil {
+				clear(dxp)
+			}
+			for o := c * mult; o < (c+1)*mult; o++ {
+				wo := w[o*kk:][:kk]
+				for i, v := range wo {
+					flipped[kk-1-i] = v
+				}
+				dyp := dy[(n*s.O+o)*d.ohw:][:d.ohw]
+				if fp != nil {
+					b := &dwZero
+					if o > c*mult {
+						b = nil // accumulate
+					}
+					dwFlatCorrelate(fp, dxp, dyp, flipped, b)
+					continue
+				}
+				if bd != nil {
+					convBandCorrelate(g, bd, dyp, flipped, dxp, 1, sc)
+					continue
+				}
+				convCorrelate(g, dyp, flipped, dxp, taps)
+			}
+		}
+	})
+}
+
+// convDepthwiseBackwardDataScatter computes dx for strided depthwise
+// shapes by scattering each output gradient to its input pixels.
+func convDepthwiseBackwardDataScatter[T Float](s ConvShape, d *convDims, dy, w, dx []T) {
+	hw, kk := s.H*s.W, s.KH*s.KW
+	mult := s.O / s.C
+	ParallelFor(s.N*s.C, mult*kk*d.ohw, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			n, c := p/s.C, p%s.C
+			dxp := dx[p*hw:][:hw]
+			clear(dxp)
+			for o := c * mult; o < (c+1)*mult; o++ {
+				dyp := dy[(n*s.O+o)*d.ohw:][:d.ohw]
+				wp := w[o*kk:][:kk]
+				for kh := range s.KH {
+					for kw := range s.KW {
+						wv := wp[kh*s.KW+kw]
+						off := kw*s.DW - s.PW
+						olo, ohi := convRange(off, s.SW, s.W, d.ow)
+						ylo, yhi := convRange(kh*s.DH-s.PH, s.SH, s.H, d.oh)
+						for r := ylo; r < yhi; r++ {
+							ih := r*s.SH - s.PH + kh*s.DH
+							dyr := dyp[r*d.ow+olo : r*d.ow+ohi]
+							dxr := dxp[ih*s.W : (ih+1)*s.W]
+							for i, v := range dyr {
+								dxr[(olo+i)*s.SW+off] += wv * v
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// convDepthwiseBackwardWeight computes dw for a depthwise shape, parallel
+// over output channels; each tap is a dot product summed over images.
+func convDepthwiseBackwardWeight[T Float](s ConvShape, d *convDims, x, dy, dw []T) {
+	hw, kk := s.H*s.W, s.KH*s.KW
+	mult := s.O / s.C
+	g := newConvGeom(s.H, s.W, d.oh, d.ow, s.KH, s.KW, s.SH, s.SW, s.PH, s.PW, s.DH, s.DW)
+	fp := newDwFlat[T](g)
+	defer fp.release()
+	ParallelFor(s.O, s.N*kk*d.ohw, func(lo, hi int) {
+		var buf [convTapBuf]convTap[T]
+		taps := convTapSlice(g, &buf)
+		for o := lo; o < hi; o++ {
+			acc := dw[o*kk:][:kk]
+			clear(acc)
+			if fp != nil {
+				if s.N > 0 {
+					dwFlatDots(fp, acc, dy[o*d.ohw:], x[o/mult*hw:], s.N, s.O*d.ohw, s.C*hw)
+				}
+				continue
+			}
+			for n := range s.N {
+				convTapDots(g, x[(n*s.C+o/mult)*hw:][:hw], dy[(n*s.O+o)*d.ohw:][:d.ohw], acc, taps)
+			}
+		}
+	})
+}
+
+// Flat passes. When a stride-1 pass keeps the plane size (the "same"
+// padding of every depthwise layer in the study), output pixel j of the
+// flattened plane reads input pixel j + dr*W + dc for tap (dr, dc), so the
+// whole plane is one long vector whatever its width. Lanes whose tap falls
+// in the padding (off the plane, or wrapped into the next or previous row)
+// are masked out per vector and tap, which the AVX-512 kernels do for free
+// and without reading the masked memory. Small planes such as 7x7 thus
+// fill whole vectors instead of a 7-wide row each.
+
+// dwZero is the zero that starts a correlation with no bias.
+var dwZero float32
+
+// dwFlat is the plan of a flat pass over an h x w plane: per tap its
+// offset, per block of four 16-lane vectors and tap the lane masks, and
+// per vector the lanes inside the plane.
+type dwFlat struct {
+	nblk  int
+	offs  []int
+	masks []uint16 // [(blk*len(offs)+t)*4 + i]
+	ymask []uint16 // [blk*4 + i]
+}
+
+var dwFlatPool sync.Pool
+
+// newDwFlat returns the flat plan of g, or nil if g does not take the flat
+// path: float32 with the AVX-512 kernels, unit stride and the same plane
+// in as out.
+func newDwFlat[T Float](g *convGeom) *dwFlat {
+	if !gemmIsF32[T]() || !dwUseAVX512 || g.sh != 1 || g.sw != 1 || g.inH != g.outH || g.inW != g.outW || g.inH*g.inW == 0 {
+		return nil
+	}
+	p, _ := dwFlatPool.Get().(*dwFlat)
+	if p == nil {
+		p = new(dwFlat)
+	}
+	h, w := g.inH, g.inW
+	n := h * w
+	ntap := g.kh * g.kw
+	p.nblk = (n + 63) / 64
+	p.offs = p.offs[:0]
+	for kh := range g.kh {
+		for kw := range g.kw {
+			p.offs = append(p.offs, (kh*g.dh-g.ph)*w+kw*g.dw-g.pw)
+		}
+	}
+	p.masks = dwGrow(p.masks, p.nblk*ntap*4)
+	p.ymask = dwGrow(p.ymask, p.nblk*4)
+	for v := range p.nblk * 4 {
+		j0 := v * 16
+		var ym uint16
+		for l := range 16 {
+			if j0+l < n {
+				ym |= 1 << l
+			}
+		}
+		p.ymask[v] = ym
+		blk, i := v/4, v%4
+		for kh := range g.kh {
+			dr := kh*g.dh - g.ph
+			for kw := range g.kw {
+				dc := kw*g.dw - g.pw
+				var m uint16
+				for l := range 16 {
+					j := j0 + l
+					r, c := j/w+dr, j%w+dc
+					if j < n && r >= 0 && r < h && c >= 0 && c < w {
+						m |= 1 << l
+					}
+				}
+				p.masks[(blk*ntap+kh*g.kw+kw)*4+i] = m
+			}
+		}
+	}
+	return p
+}
+
+func dwGrow(s []uint16, n int) []uint16 {
+	if cap(s) < n {
+		return make([]uint16, n)
+	}
+	return s[:n]
+}
+
+func (p *dwFlat) release() {
+	if p != nil {
+		dwFlatPool.Put(p)
+	}
+}
+
+// dwF32 returns the address of s[0] as a *float32; T is float32 wherever
+// a flat plan exists.
+func dwF32[T Float](s []T) *float32 {
+	return (*float32)(unsafe.Pointer(&s[0]))
+}
+
+// dwFlatCorrelate sets y to *b plus the correlation of the plane x with
+// the kernel w, or adds the correlation to y when b is nil.
+func dwFlatCorrelate[T Float](p *dwFlat, y, x, w []T, b *float32) {
+	_ = w[len(p.offs)-1]
+	dwCorr16(dwF32(y), dwF32(x), p.nblk, &p.offs[0], dwF32(w), len(p.offs), &p.masks[0], &p.ymask[0], b)
+}
+
+// dwFlatDots adds to acc[t], for every tap t, the dot products of nimg
+// pairs of planes dy and x (dystride and xstride elements apart) under t.
+func dwFlatDots[T Float](p *dwFlat, acc, dy, x []T, nimg, dystride, xstride int) {
+	_ = acc[len(p.offs)-1]
+	dwDots16(dwF32(dy), dwF32(x), p.nblk, &p.offs[0], len(p.offs), &p.masks[0], &p.ymask[0], nimg, dystride, xstride, dwF32(acc))
+}
