@@ -73,8 +73,42 @@ func gemmReportFlops(b *testing.B, flops float64) {
 // 14x14, 3x3 at 56x56 and 7x7 (and stride 2 to 28x28), 1x1 at 7x7 and
 // 56x56 and its 7x7 stem, EfficientNetV2's depthwise 3x3 at 14x14 and
 // fused 3x3 at 56x56, ConvNeXt's depthwise 7x7 at 56x56, and the patch
-// embeddings of ViT (16x16 stride 16) and Swin (4x4 stride 4).
+// embeddings of ViT (16x16 stride 16) and Swin (4x4 stride 4). The
+// depthwise cases add EfficientNetV2-M's 3x3 at 7x7 (stages 6-7) and its
+// stride-2 3x3 from 28x28 (stage 4), and ConvNeXt's 7x7 at 14x14 (stage 3).
 func BenchmarkConv2d(b *testing.B) {
+	for _, tc := range convBenchCases() {
+		convBench(b, tc.name, tc.s)
+	}
+}
+
+// BenchmarkConv2dDepthwise runs the depthwise cases of BenchmarkConv2d on
+// each depthwise kernel this machine runs (go: the Go loops).
+func BenchmarkConv2dDepthwise(b *testing.B) {
+	old := dwUseAVX512
+	defer func() { dwUseAVX512 = old }()
+	for _, tc := range convBenchCases() {
+		if !tc.s.Depthwise() {
+			continue
+		}
+		for _, k := range []struct {
+			name string
+			on   bool
+		}{{"go", false}, {"avx512", true}} {
+			if k.on && !old {
+				continue
+			}
+			dwUseAVX512 = k.on
+			convBench(b, tc.name+"/"+k.name, tc.s)
+		}
+	}
+}
+
+// convBenchCases returns the shapes of BenchmarkConv2d.
+func convBenchCases() []struct {
+	name string
+	s    ConvShape
+} {
 	conv := func(c, h, o, k, stride, pad, groups int) ConvShape {
 		return ConvShape{N: 8, C: c, H: h, W: h, O: o, KH: k, KW: k, SH: stride, SW: stride, PH: pad, PW: pad, DH: 1, DW: 1, Groups: groups}
 	}
@@ -91,37 +125,42 @@ func BenchmarkConv2d(b *testing.B) {
 		{"resnet1x1_7", conv(2048, 7, 512, 1, 1, 0, 1)},
 		{"resnet1x1_56", conv(64, 56, 256, 1, 1, 0, 1)},
 		{"efficientnet_dw3x3", conv(960, 14, 960, 3, 1, 1, 960)},
+		{"efficientnet_dw3x3_7x7", conv(1824, 7, 1824, 3, 1, 1, 1824)},
+		{"efficientnet_dw3x3s2", conv(320, 28, 320, 3, 2, 1, 320)},
 		{"efficientnet_fused3x3", conv(48, 56, 192, 3, 1, 1, 1)},
 		{"convnext_dw7x7", conv(128, 56, 128, 7, 1, 3, 128)},
+		{"convnext_dw7x7_14x14", conv(512, 14, 512, 7, 1, 3, 512)},
 		{"vit_patch16", conv(3, 224, 768, 16, 16, 0, 1)},
 		{"swin_patch4", conv(3, 224, 128, 4, 4, 0, 1)},
 	}
-	for _, tc := range cases {
-		s := tc.s
-		oh, ow := s.OutHW()
-		flops := 2 * float64(s.N*s.O*oh*ow*s.C/s.Groups*s.KH*s.KW)
-		r := rand.New(rand.NewPCG(1, 1))
-		x := gemmRandSlice[float32](r, s.N*s.C*s.H*s.W)
-		w := gemmRandSlice[float32](r, s.O*s.C/s.Groups*s.KH*s.KW)
-		bias := gemmRandSlice[float32](r, s.O)
-		y := make([]float32, s.N*s.O*oh*ow)
-		dy := gemmRandSlice[float32](r, len(y))
-		dx, dw := make([]float32, len(x)), make([]float32, len(w))
-		passes := []struct {
-			name string
-			f    func()
-		}{
-			{"forward", func() { Conv2dForward(s, x, w, bias, y) }},
-			{"backward_data", func() { Conv2dBackwardData(s, dy, w, dx) }},
-			{"backward_weight", func() { Conv2dBackwardWeight(s, x, dy, dw) }},
-		}
-		for _, p := range passes {
-			b.Run(tc.name+"/"+p.name, func(b *testing.B) {
-				for range b.N {
-					p.f()
-				}
-				gemmReportFlops(b, flops)
-			})
-		}
+	return cases
+}
+
+// convBench runs the three passes of s as sub-benchmarks of name.
+func convBench(b *testing.B, name string, s ConvShape) {
+	oh, ow := s.OutHW()
+	flops := 2 * float64(s.N*s.O*oh*ow*s.C/s.Groups*s.KH*s.KW)
+	r := rand.New(rand.NewPCG(1, 1))
+	x := gemmRandSlice[float32](r, s.N*s.C*s.H*s.W)
+	w := gemmRandSlice[float32](r, s.O*s.C/s.Groups*s.KH*s.KW)
+	bias := gemmRandSlice[float32](r, s.O)
+	y := make([]float32, s.N*s.O*oh*ow)
+	dy := gemmRandSlice[float32](r, len(y))
+	dx, dw := make([]float32, len(x)), make([]float32, len(w))
+	passes := []struct {
+		name string
+		f    func()
+	}{
+		{"forward", func() { Conv2dForward(s, x, w, bias, y) }},
+		{"backward_data", func() { Conv2dBackwardData(s, dy, w, dx) }},
+		{"backward_weight", func() { Conv2dBackwardWeight(s, x, dy, dw) }},
+	}
+	for _, p := range passes {
+		b.Run(name+"/"+p.name, func(b *testing.B) {
+			for range b.N {
+				p.f()
+			}
+			gemmReportFlops(b, flops)
+		})
 	}
 }

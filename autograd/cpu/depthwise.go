@@ -1,5 +1,10 @@
 package cpu
 
+import (
+	"sync"
+	"unsafe"
+)
+
 // Depthwise convolutions (one input channel per group, M = O/C outputs per
 // channel) run as direct loops: im2col would turn every product into a
 // matrix-vector one. Output channel o reads input channel o/M.
@@ -340,8 +345,10 @@ func convDepthwiseForward[T Float](s ConvShape, d *convDims, x, w, bias, y []T) 
 	hw, kk := s.H*s.W, s.KH*s.KW
 	mult := s.O / s.C
 	g := newConvGeom(s.H, s.W, d.oh, d.ow, s.KH, s.KW, s.SH, s.SW, s.PH, s.PW, s.DH, s.DW)
+	fp := newDwFlat[T](g)
+	defer fp.release()
 	var bd *convBandDims
-	if convUseBand[T](g) {
+	if fp == nil && convUseBand[T](g) {
 		bd = newConvBandDims(g)
 	}
 	ParallelFor(s.N*s.C, mult*kk*d.ohw, func(lo, hi int) {
@@ -357,6 +364,16 @@ func convDepthwiseForward[T Float](s ConvShape, d *convDims, x, w, bias, y []T) 
 			xp := x[p*hw:][:hw]
 			o0 := c * mult
 			ys := y[(n*s.O+o0)*d.ohw:][:mult*d.ohw]
+			if fp != nil {
+				for m := range mult {
+					b := &dwZero
+					if bias != nil {
+						b = dwF32(bias[o0+m:])
+					}
+					dwFlatCorrelate(fp, ys[m*d.ohw:], xp, w[(o0+m)*kk:][:kk], b)
+				}
+				continue
+			}
 			for m := range mult {
 				var b T
 				if bias != nil {
@@ -388,8 +405,10 @@ func convDepthwiseBackwardData[T Float](s ConvShape, d *convDims, dy, w, dx []T)
 		return
 	}
 	g := newConvGeom(d.oh, d.ow, s.H, s.W, s.KH, s.KW, 1, 1, fph, fpw, s.DH, s.DW)
+	fp := newDwFlat[T](g)
+	defer fp.release()
 	var bd *convBandDims
-	if convUseBand[T](g) {
+	if fp == nil && convUseBand[T](g) {
 		bd = newConvBandDims(g)
 	}
 	ParallelFor(s.N*s.C, mult*kk*d.ohw, func(lo, hi int) {
@@ -409,13 +428,23 @@ func convDepthwiseBackwardData[T Float](s ConvShape, d *convDims, dy, w, dx []T)
 		for p := lo; p < hi; p++ {
 			n, c := p/s.C, p%s.C
 			dxp := dx[p*hw:][:hw]
-			clear(dxp)
+			if fp == nil {
+				clear(dxp)
+			}
 			for o := c * mult; o < (c+1)*mult; o++ {
 				wo := w[o*kk:][:kk]
 				for i, v := range wo {
 					flipped[kk-1-i] = v
 				}
 				dyp := dy[(n*s.O+o)*d.ohw:][:d.ohw]
+				if fp != nil {
+					b := &dwZero
+					if o > c*mult {
+						b = nil // accumulate
+					}
+					dwFlatCorrelate(fp, dxp, dyp, flipped, b)
+					continue
+				}
 				if bd != nil {
 					convBandCorrelate(g, bd, dyp, flipped, dxp, 1, sc)
 					continue
@@ -466,15 +495,132 @@ func convDepthwiseBackwardWeight[T Float](s ConvShape, d *convDims, x, dy, dw []
 	hw, kk := s.H*s.W, s.KH*s.KW
 	mult := s.O / s.C
 	g := newConvGeom(s.H, s.W, d.oh, d.ow, s.KH, s.KW, s.SH, s.SW, s.PH, s.PW, s.DH, s.DW)
+	fp := newDwFlat[T](g)
+	defer fp.release()
 	ParallelFor(s.O, s.N*kk*d.ohw, func(lo, hi int) {
 		var buf [convTapBuf]convTap[T]
 		taps := convTapSlice(g, &buf)
 		for o := lo; o < hi; o++ {
 			acc := dw[o*kk:][:kk]
 			clear(acc)
+			if fp != nil {
+				if s.N > 0 {
+					dwFlatDots(fp, acc, dy[o*d.ohw:], x[o/mult*hw:], s.N, s.O*d.ohw, s.C*hw)
+				}
+				continue
+			}
 			for n := range s.N {
 				convTapDots(g, x[(n*s.C+o/mult)*hw:][:hw], dy[(n*s.O+o)*d.ohw:][:d.ohw], acc, taps)
 			}
 		}
 	})
+}
+
+// Flat passes. When a stride-1 pass keeps the plane size (the "same"
+// padding of every depthwise layer in the study), output pixel j of the
+// flattened plane reads input pixel j + dr*W + dc for tap (dr, dc), so the
+// whole plane is one long vector whatever its width. Lanes whose tap falls
+// in the padding (off the plane, or wrapped into the next or previous row)
+// are masked out per vector and tap, which the AVX-512 kernels do for free
+// and without reading the masked memory. Small planes such as 7x7 thus
+// fill whole vectors instead of a 7-wide row each.
+
+// dwZero is the zero that starts a correlation with no bias.
+var dwZero float32
+
+// dwFlat is the plan of a flat pass over an h x w plane: per tap its
+// offset, per block of four 16-lane vectors and tap the lane masks, and
+// per vector the lanes inside the plane.
+type dwFlat struct {
+	nblk  int
+	offs  []int
+	masks []uint16 // [(blk*len(offs)+t)*4 + i]
+	ymask []uint16 // [blk*4 + i]
+}
+
+var dwFlatPool sync.Pool
+
+// newDwFlat returns the flat plan of g, or nil if g does not take the flat
+// path: float32 with the AVX-512 kernels, unit stride and the same plane
+// in as out.
+func newDwFlat[T Float](g *convGeom) *dwFlat {
+	if !gemmIsF32[T]() || !dwUseAVX512 || g.sh != 1 || g.sw != 1 || g.inH != g.outH || g.inW != g.outW || g.inH*g.inW == 0 {
+		return nil
+	}
+	p, _ := dwFlatPool.Get().(*dwFlat)
+	if p == nil {
+		p = new(dwFlat)
+	}
+	h, w := g.inH, g.inW
+	n := h * w
+	ntap := g.kh * g.kw
+	p.nblk = (n + 63) / 64
+	p.offs = p.offs[:0]
+	for kh := range g.kh {
+		for kw := range g.kw {
+			p.offs = append(p.offs, (kh*g.dh-g.ph)*w+kw*g.dw-g.pw)
+		}
+	}
+	p.masks = dwGrow(p.masks, p.nblk*ntap*4)
+	p.ymask = dwGrow(p.ymask, p.nblk*4)
+	for v := range p.nblk * 4 {
+		j0 := v * 16
+		var ym uint16
+		for l := range 16 {
+			if j0+l < n {
+				ym |= 1 << l
+			}
+		}
+		p.ymask[v] = ym
+		blk, i := v/4, v%4
+		for kh := range g.kh {
+			dr := kh*g.dh - g.ph
+			for kw := range g.kw {
+				dc := kw*g.dw - g.pw
+				var m uint16
+				for l := range 16 {
+					j := j0 + l
+					r, c := j/w+dr, j%w+dc
+					if j < n && r >= 0 && r < h && c >= 0 && c < w {
+						m |= 1 << l
+					}
+				}
+				p.masks[(blk*ntap+kh*g.kw+kw)*4+i] = m
+			}
+		}
+	}
+	return p
+}
+
+func dwGrow(s []uint16, n int) []uint16 {
+	if cap(s) < n {
+		return make([]uint16, n)
+	}
+	return s[:n]
+}
+
+func (p *dwFlat) release() {
+	if p != nil {
+		dwFlatPool.Put(p)
+	}
+}
+
+// dwF32 returns the address of s[0] as a *float32; T is float32 wherever
+// a flat plan exists.
+func dwF32[T Float](s []T) *float32 {
+	return (*float32)(unsafe.Pointer(&s[0]))
+}
+
+// dwFlatCorrelate sets y to *b plus the correlation of the plane x with
+// the kernel w, or adds the correlation to y when b is nil.
+func dwFlatCorrelate[T Float](p *dwFlat, y, x, w []T, b *float32) {
+	_ = w[len(p.offs)-1]
+	dwCorr16(dwF32(y), dwF32(x), p.nblk, &p.offs[0], dwF32(w), len(p.offs), &p.masks[0], &p.ymask[0], b)
+}
+
+// dwFlatDots adds to acc[t], for every tap t, the dot products of nimg
+// pairs of planes dy and x (dystride and xstride elements apart) under t.
+func dwFlatDots[T Float](p *dwFlat, acc, dy, x []T, nimg, dystride, xstride int) {
+	_ = acc[len(p.offs)-1]
+	dwDots16(dwF32(dy), dwF32(x), p.nblk, &p.offs[0], len(p.offs), &p.masks[0], &p.ymask[0], nimg, dystride, xstride, dwF32(acc))
 }
