@@ -174,7 +174,11 @@ func (t *Tensor) BackwardWith(grad *Tensor) {
 				leafGrads[e.leaf] = pass.sum(leafGrads[e.leaf], gj)
 				if leafUses[e.leaf]--; leafUses[e.leaf] == 0 {
 					if lg := leafGrads[e.leaf]; lg != nil {
-						accumulate(e.leaf, lg)
+						if e.leaf.grad == nil && pass.sole(lg) {
+							e.leaf.grad = pass.keep(lg)
+						} else {
+							accumulate(e.leaf, lg)
+						}
 						pass.drop(lg)
 					}
 					delete(leafGrads, e.leaf)
@@ -231,6 +235,20 @@ func (p *backwardPass) drop(t *Tensor) {
 		delete(p.owned, t.st)
 		t.st.Device().Release(t.st)
 	}
+}
+
+// sole reports whether t's storage is the pass's own and referenced by t
+// alone, so that it can become a leaf's gradient without a copy.
+func (p *backwardPass) sole(t *Tensor) bool { return p.owned[t.st] && p.refs[t.st] == 1 }
+
+// keep hands a sole gradient's storage over to the caller: neither the
+// pass nor the Scope that adopted it will release it.
+func (p *backwardPass) keep(t *Tensor) *Tensor {
+	delete(p.owned, t.st)
+	if t.scope != nil {
+		t.scope.keep(t.st)
+	}
+	return &Tensor{shape: t.shape, st: t.st}
 }
 
 // sum adds the held gradient g into acc (either may be nil) and returns

@@ -1,6 +1,7 @@
 package autograd
 
 import (
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"runtime/debug"
@@ -178,3 +179,34 @@ func TestBackwardReleasesConsumedGradients(t *testing.T) {
 		t.Errorf("gradient %v", g[0])
 	}
 }
+
+// TestParameterGradientSurvivesItsScope checks that a leaf's first
+// gradient, which takes over the backward pass's buffer instead of copying
+// it, is not released with the Scope the pass ran in.
+func TestParameterGradientSurvivesItsScope(t *testing.T) {
+	w := Full(Float32, 2, 4096).SetRequiresGrad(true)
+	var g0 Storage
+	Scope(func() {
+		y := Mul(Tanh(w), Full(Float32, 3, 4096))
+		loss := Sum(y, nil, false)
+		loss.Backward()
+		g0 = w.Grad().st
+		w2 := w.Grad().Float32s()
+		want := float32(3 * (1 - math.Pow(math.Tanh(2), 2)))
+		if math.Abs(float64(w2[0]-want)) > 1e-6 {
+			t.Errorf("grad %v, want %v", w2[0], want)
+		}
+	})
+	if w.Grad().st != g0 {
+		t.Error("the gradient changed storage when the scope ended")
+	}
+	if v := w.Grad().Float32s()[4095]; math.Abs(float64(v)-3*(1-math.Pow(math.Tanh(2), 2))) > 1e-6 {
+		t.Errorf("gradient after the scope = %v (released with the scope?)", v)
+	}
+	// A second backward accumulates into it.
+	Sum(Mul(w, w), nil, false).Backward()
+	if v := w.Grad().Float32s()[0]; math.Abs(float64(v)-(3*(1-math.Pow(math.Tanh(2), 2))+4)) > 1e-5 {
+		t.Errorf("accumulated gradient = %v", v)
+	}
+}
+

@@ -20,6 +20,17 @@ import (
 // Scopes are process-wide, like NoGrad: open them from one goroutine.
 type scope struct {
 	tensors []weak.Pointer[Tensor]
+	kept    map[Storage]bool // storages handed over to a parameter's gradient
+}
+
+// keep exempts st from the release at the end of the scope.
+func (s *scope) keep(st Storage) {
+	scopeMu.Lock()
+	defer scopeMu.Unlock()
+	if s.kept == nil {
+		s.kept = map[Storage]bool{}
+	}
+	s.kept[st] = true
 }
 
 var (
@@ -68,7 +79,7 @@ func (s *scope) end() {
 		if t == nil {
 			continue
 		}
-		if _, done := t.st.(released); done {
+		if _, done := t.st.(released); done || s.kept[t.st] {
 			continue
 		}
 		if !seen[t.st] {

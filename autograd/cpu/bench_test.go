@@ -70,7 +70,8 @@ func gemmReportFlops(b *testing.B, flops float64) {
 
 // BenchmarkConv2d measures float32 convolutions of each backbone family,
 // batch 8, forward and both backward passes: ResNet's 3x3 and 1x1 at
-// 14x14 and its 7x7 stem, EfficientNetV2's depthwise 3x3 at 14x14 and
+// 14x14, 3x3 at 56x56 and 7x7 (and stride 2 to 28x28), 1x1 at 7x7 and
+// 56x56 and its 7x7 stem, EfficientNetV2's depthwise 3x3 at 14x14 and
 // fused 3x3 at 56x56, ConvNeXt's depthwise 7x7 at 56x56, and the patch
 // embeddings of ViT (16x16 stride 16) and Swin (4x4 stride 4). The
 // depthwise cases add EfficientNetV2-M's 3x3 at 7x7 (stages 6-7) and its
@@ -118,6 +119,11 @@ func convBenchCases() []struct {
 		{"resnet3x3", conv(256, 14, 256, 3, 1, 1, 1)},
 		{"resnet1x1", conv(1024, 14, 256, 1, 1, 0, 1)},
 		{"resnet_stem7x7", conv(3, 224, 64, 7, 2, 3, 1)},
+		{"resnet3x3_56", conv(64, 56, 64, 3, 1, 1, 1)},
+		{"resnet3x3_7", conv(512, 7, 512, 3, 1, 1, 1)},
+		{"resnet3x3s2_28", conv(128, 56, 128, 3, 2, 1, 1)},
+		{"resnet1x1_7", conv(2048, 7, 512, 1, 1, 0, 1)},
+		{"resnet1x1_56", conv(64, 56, 256, 1, 1, 0, 1)},
 		{"efficientnet_dw3x3", conv(960, 14, 960, 3, 1, 1, 960)},
 		{"efficientnet_dw3x3_7x7", conv(1824, 7, 1824, 3, 1, 1, 1824)},
 		{"efficientnet_dw3x3s2", conv(320, 28, 320, 3, 2, 1, 320)},

@@ -176,10 +176,10 @@ func convCol2im[T Float](s ConvShape, d *convDims, col []T, n, g, c0, c1 int, dx
 }
 
 // Conv2dForward computes y = conv(x, w) + bias for the shape s; bias (O
-// values) may be nil. y is overwritten. Each image and group is one product
-// of the group's weights (O/Groups x C/Groups*KH*KW) by its im2col matrix;
-// a 1x1 stride-1 unpadded convolution multiplies by x directly, and a
-// depthwise one runs as a direct loop.
+// values) may be nil. y is overwritten. Each group is a product of the
+// group's weights (O/Groups x C/Groups*KH*KW) by the im2col matrix of a
+// run of images, packed straight from the input (see convgemm.go); a
+// depthwise convolution runs as a direct loop.
 func Conv2dForward[T Float](s ConvShape, x, w, bias []T, y []T) {
 	convCheck("Conv2dForward", s)
 	d := dimsOf(s)
@@ -196,21 +196,7 @@ func Conv2dForward[T Float](s ConvShape, x, w, bias []T, y []T) {
 		convDepthwiseForward(s, &d, x, w, bias, y)
 		return
 	}
-	work := s.O * d.k * d.ohw
-	pre := convPrepack(s, &d, w, false)
-	defer convRelease(pre)
-	if gemmSplitBatch(s.N, work) {
-		convForwardImages(s, &d, x, w, bias, y, pre, work)
-		return
-	}
-	var col *[]T
-	if !s.Pointwise() {
-		col = gemmGetBuf[T](d.k * d.ohw)
-		defer gemmPutBuf(col)
-	}
-	for n := range s.N {
-		convForwardImage(s, &d, x, w, bias, y, pre, n, col, Workers)
-	}
+	convPackedForward(s, &d, x, w, bias, y)
 }
 
 // convPrepack packs each group's weights (transposed for the data
@@ -245,42 +231,6 @@ func convGroupPre[T Float](pre []*gemmPrepacked[T], g int) *gemmPrepacked[T] {
 	return pre[g]
 }
 
-func convForwardImages[T Float](s ConvShape, d *convDims, x, w, bias, y []T, pre []*gemmPrepacked[T], work int) {
-	ParallelFor(s.N, work, func(lo, hi int) {
-		var col *[]T
-		if !s.Pointwise() {
-			col = gemmGetBuf[T](d.k * d.ohw)
-			defer gemmPutBuf(col)
-		}
-		for n := lo; n < hi; n++ {
-			convForwardImage(s, d, x, w, bias, y, pre, n, col, 1)
-		}
-	})
-}
-
-// convForwardImage computes output image n, using col as im2col scratch
-// (nil for a pointwise convolution) and up to workers goroutines.
-func convForwardImage[T Float](s ConvShape, d *convDims, x, w, bias, y []T, pre []*gemmPrepacked[T], n int, col *[]T, workers int) {
-	hw := s.H * s.W
-	var beta T
-	if bias != nil {
-		for o := range s.O {
-			convFill(y[(n*s.O+o)*d.ohw:][:d.ohw], bias[o])
-		}
-		beta = 1
-	}
-	for g := range s.Groups {
-		var b []T
-		if col == nil {
-			b = x[(n*s.C+g*d.cg)*hw:]
-		} else {
-			b = *col
-			convIm2colPar(s, d, x, n, g, b, workers)
-		}
-		gemmRunPre(convGroupPre(pre, g), false, false, d.og, d.ohw, d.k, 1, w[g*d.og*d.k:], d.k, b, d.ohw, beta, y[(n*s.O+g*d.og)*d.ohw:], d.ohw, workers)
-	}
-}
-
 // Conv2dBackwardData computes dx, the gradient with respect to x of
 // <conv(x, w), dy>; dx is overwritten.
 func Conv2dBackwardData[T Float](s ConvShape, dy, w []T, dx []T) {
@@ -296,51 +246,7 @@ func Conv2dBackwardData[T Float](s ConvShape, dy, w []T, dx []T) {
 		convDepthwiseBackwardData(s, &d, dy, w, dx)
 		return
 	}
-	work := s.O * d.k * d.ohw
-	pre := convPrepack(s, &d, w, true)
-	defer convRelease(pre)
-	if gemmSplitBatch(s.N, work) {
-		convBackwardDataImages(s, &d, dy, w, dx, pre, work)
-		return
-	}
-	var col *[]T
-	if !s.Pointwise() {
-		col = gemmGetBuf[T](d.k * d.ohw)
-		defer gemmPutBuf(col)
-	}
-	for n := range s.N {
-		convBackwardDataImage(s, &d, dy, w, dx, pre, n, col, Workers)
-	}
-}
-
-func convBackwardDataImages[T Float](s ConvShape, d *convDims, dy, w, dx []T, pre []*gemmPrepacked[T], work int) {
-	ParallelFor(s.N, work, func(lo, hi int) {
-		var col *[]T
-		if !s.Pointwise() {
-			col = gemmGetBuf[T](d.k * d.ohw)
-			defer gemmPutBuf(col)
-		}
-		for n := lo; n < hi; n++ {
-			convBackwardDataImage(s, d, dy, w, dx, pre, n, col, 1)
-		}
-	})
-}
-
-// convBackwardDataImage computes input gradient image n: per group,
-// dcol = W_g^T * dy_g, scattered back by col2im.
-func convBackwardDataImage[T Float](s ConvShape, d *convDims, dy, w, dx []T, pre []*gemmPrepacked[T], n int, col *[]T, workers int) {
-	hw := s.H * s.W
-	for g := range s.Groups {
-		dyg := dy[(n*s.O+g*d.og)*d.ohw:]
-		dxg := dx[(n*s.C+g*d.cg)*hw:]
-		if col == nil {
-			gemmRunPre(convGroupPre(pre, g), true, false, d.cg, hw, d.og, 1, w[g*d.og*d.k:], d.k, dyg, d.ohw, 0, dxg, hw, workers)
-			continue
-		}
-		gemmRunPre(convGroupPre(pre, g), true, false, d.k, d.ohw, d.og, 1, w[g*d.og*d.k:], d.k, dyg, d.ohw, 0, *col, d.ohw, workers)
-		clear(dxg[:d.cg*hw])
-		convCol2imPar(s, d, *col, n, g, dx, workers)
-	}
+	convPackedBackwardData(s, &d, dy, w, dx)
 }
 
 // Conv2dBackwardWeight computes dw, the gradient with respect to w of
@@ -360,75 +266,7 @@ func Conv2dBackwardWeight[T Float](s ConvShape, x, dy []T, dw []T) {
 		convDepthwiseBackwardWeight(s, &d, x, dy, dw)
 		return
 	}
-	work := s.O * d.k * d.ohw
-	if gemmSplitBatch(s.N, work) {
-		convBackwardWeightImages(s, &d, x, dy, dw, work)
-		return
-	}
-	var col *[]T
-	if !s.Pointwise() {
-		col = gemmGetBuf[T](d.k * d.ohw)
-		defer gemmPutBuf(col)
-	}
-	for n := range s.N {
-		convBackwardWeightImage(s, &d, x, dy, dw, n, n > 0, col, Workers)
-	}
-}
-
-// convBackwardWeightImages splits the images between workers in one chunk
-// each; each chunk sums into its own buffer (the first into dw) and the
-// buffers are added up in order at the end, so that the result does not
-// depend on which worker ran first.
-func convBackwardWeightImages[T Float](s ConvShape, d *convDims, x, dy, dw []T, work int) {
-	size := s.O * d.k
-	w := min(Workers, s.N)
-	bufs := make([]*[]T, w)
-	parallelForWorkers(w, work*s.N/w, func(_, lo, hi int) {
-		for c := lo; c < hi; c++ {
-			acc := dw[:size]
-			if c > 0 {
-				bufs[c] = gemmGetBuf[T](size)
-				acc = *bufs[c]
-			}
-			var col *[]T
-			if !s.Pointwise() {
-				col = gemmGetBuf[T](d.k * d.ohw)
-			}
-			n0, n1 := c*s.N/w, (c+1)*s.N/w
-			for n := n0; n < n1; n++ {
-				convBackwardWeightImage(s, d, x, dy, acc, n, n > n0, col, 1)
-			}
-			if col != nil {
-				gemmPutBuf(col)
-			}
-		}
-	})
-	for _, p := range bufs[1:] {
-		for i, v := range *p {
-			dw[i] += v
-		}
-		gemmPutBuf(p)
-	}
-}
-
-// convBackwardWeightImage adds (or, when accumulate is false, writes) the
-// weight gradient of image n: per group, dW_g = dy_g * col^T.
-func convBackwardWeightImage[T Float](s ConvShape, d *convDims, x, dy, dw []T, n int, accumulate bool, col *[]T, workers int) {
-	hw := s.H * s.W
-	var beta T
-	if accumulate {
-		beta = 1
-	}
-	for g := range s.Groups {
-		var b []T
-		if col == nil {
-			b = x[(n*s.C+g*d.cg)*hw:]
-		} else {
-			b = *col
-			convIm2colPar(s, d, x, n, g, b, workers)
-		}
-		gemmRun(false, true, d.og, d.k, d.ohw, 1, dy[(n*s.O+g*d.og)*d.ohw:], d.ohw, b, d.ohw, beta, dw[g*d.og*d.k:], d.k, workers)
-	}
+	convPackedBackwardWeight(s, &d, x, dy, dw)
 }
 
 // Conv2dBackwardBias computes db[o], the sum of dy over images and output

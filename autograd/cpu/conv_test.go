@@ -331,3 +331,54 @@ func TestConvAllocs(t *testing.T) {
 		})
 	}
 }
+
+// convPackedCases exercise the packed products on awkward sizes: image
+// runs that cross micro-tile strips, phase images of every stride, kept
+// and dropped phases, padding wider than the kernel reach and products
+// over the parallel threshold.
+var convPackedCases = []ConvShape{
+	{N: 1, C: 1, H: 1, W: 1, O: 1, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, Groups: 1},
+	{N: 3, C: 7, H: 1, W: 1, O: 17, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1, Groups: 1},
+	{N: 3, C: 17, H: 7, W: 7, O: 33, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, Groups: 1},
+	{N: 3, C: 33, H: 7, W: 7, O: 7, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1, Groups: 1},
+	{N: 1, C: 7, H: 17, W: 5, O: 17, KH: 3, KW: 3, SH: 2, SW: 2, PH: 1, PW: 1, DH: 1, DW: 1, Groups: 1},
+	{N: 3, C: 17, H: 17, W: 5, O: 7, KH: 3, KW: 2, SH: 3, SW: 1, PH: 2, PW: 0, DH: 1, DW: 2, Groups: 1},
+	{N: 3, C: 7, H: 33, W: 33, O: 17, KH: 3, KW: 3, SH: 1, SW: 1, PH: 2, PW: 2, DH: 2, DW: 2, Groups: 1},
+	{N: 1, C: 33, H: 33, W: 33, O: 7, KH: 1, KW: 1, SH: 2, SW: 2, DH: 1, DW: 1, Groups: 1},
+	{N: 3, C: 1, H: 33, W: 33, O: 17, KH: 7, KW: 7, SH: 2, SW: 2, PH: 3, PW: 3, DH: 1, DW: 1, Groups: 1},
+	{N: 3, C: 34, H: 7, W: 7, O: 66, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1, Groups: 2},
+	{N: 3, C: 14, H: 17, W: 5, O: 34, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, Groups: 2},
+	{N: 1, C: 14, H: 17, W: 5, O: 34, KH: 2, KW: 3, SH: 3, SW: 2, PH: 1, PW: 2, DH: 2, DW: 1, Groups: 2},
+	{N: 3, C: 7, H: 7, W: 7, O: 7, KH: 3, KW: 3, SH: 3, SW: 3, PH: 0, PW: 0, DH: 1, DW: 1, Groups: 1},
+	{N: 3, C: 7, H: 5, W: 17, O: 7, KH: 1, KW: 1, SH: 3, SW: 2, PH: 1, PW: 2, DH: 1, DW: 1, Groups: 1},
+	// Over the parallel thresholds: batch runs of 7x7 planes, and images
+	// split between workers for the weight gradient.
+	{N: 3, C: 64, H: 7, W: 7, O: 96, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1, Groups: 1},
+	{N: 3, C: 255, H: 7, W: 7, O: 33, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, Groups: 1},
+	{N: 4, C: 17, H: 33, W: 33, O: 33, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1, Groups: 1},
+}
+
+// TestConv2dPacked checks the packed products against the references
+// with every micro-kernel (their strips differ in width) on one and two
+// workers.
+func TestConv2dPacked(t *testing.T) {
+	for _, s := range convPackedCases {
+		for _, k := range []gemmKernel{gemmAVX512, gemmAVX2, gemmGo} {
+			for _, w := range []int{1, 2} {
+				name := fmt.Sprintf("N%dC%d_%dx%d_O%d_k%dx%d_s%dx%d_p%dx%d_d%dx%d_g%d/kernel%d/w%d",
+					s.N, s.C, s.H, s.W, s.O, s.KH, s.KW, s.SH, s.SW, s.PH, s.PW, s.DH, s.DW, s.Groups, k, w)
+				t.Run(name, func(t *testing.T) {
+					restore, ok := gemmWithKernel(k)
+					if !ok {
+						t.Skip("this machine or build lacks the kernel")
+					}
+					defer restore()
+					gemmWithWorkers(w, func() {
+						convTestPasses[float64](t, s, 1e-12)
+						convTestPasses[float32](t, s, 2e-5)
+					})
+				})
+			}
+		}
+	}
+}

@@ -167,17 +167,23 @@ func gemmCheckMat(fn, name string, batch, rows, cols, l, ld, stride int) {
 // with its own packing buffers, which costs some redundant packing but no
 // synchronisation inside the product.
 func gemmRun[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, workers int) {
-	gemmRunPre(nil, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workers)
+	gemmRunPre(nil, nil, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workers)
 }
 
+// gemmBPacker packs rows [p0, p0+kb) x columns [j0, j0+nb) of an op(B)
+// that is not stored as a matrix (a convolution's im2col matrix, read from
+// the image) into nr-wide strips, as gemmPackB does.
+type gemmBPacker[T Float] func(p0, j0, kb, nb, nr int, dst []T)
+
 // gemmRunPre is gemmRun with op(A) taken from pre when pre is not nil (a
-// and transA are then unused).
-func gemmRunPre[T Float](pre *gemmPrepacked[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, workers int) {
+// and transA are then unused), and op(B) packed by packB when packB is not
+// nil (b, ldb and transB are then unused).
+func gemmRunPre[T Float](pre *gemmPrepacked[T], packB gemmBPacker[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, workers int) {
 	if m == 0 || n == 0 {
 		return
 	}
 	if workers <= 1 || m*n*k < gemmParallelWork {
-		gemmSerialPre(pre, 0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		gemmSerialPre(pre, packB, 0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	bl := gemmBlocking[T]()
@@ -199,7 +205,7 @@ func gemmRunPre[T Float](pre *gemmPrepacked[T], transA, transB bool, m, n, k int
 		}
 	}
 	if pr*pc == 1 {
-		gemmSerialPre(pre, 0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		gemmSerialPre(pre, packB, 0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	// More column tiles than workers, taken in turn, so that a worker on a
@@ -216,13 +222,13 @@ func gemmRunPre[T Float](pre *gemmPrepacked[T], transA, transB bool, m, n, k int
 			break
 		}
 	}
-	gemmParallel(pre, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, pr, pc, bl.mr, bl.nr)
+	gemmParallel(pre, packB, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, pr, pc, bl.mr, bl.nr)
 }
 
 // gemmParallel runs the pr x pc grid of tiles of C through ParallelFor.
 // Tile edges fall on micro-tile boundaries so that only the last tile has
 // partial micro-tiles.
-func gemmParallel[T Float](pre *gemmPrepacked[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, pr, pc, mr, nr int) {
+func gemmParallel[T Float](pre *gemmPrepacked[T], packB gemmBPacker[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, pr, pc, mr, nr int) {
 	th := (m + mr*pr - 1) / (mr * pr) * mr
 	tw := (n + nr*pc - 1) / (nr * pc) * nr
 	ParallelFor(pr*pc, th*tw*k, func(lo, hi int) {
@@ -242,19 +248,25 @@ func gemmParallel[T Float](pre *gemmPrepacked[T], transA, transB bool, m, n, k i
 			if pre != nil {
 				ai = 0
 			}
-			gemmSerialPre(pre, i0, transA, transB, mb, nb, k, alpha, a[ai:], lda, b[bj:], ldb, beta, c[i0*ldc+j0:], ldc)
+			tb, tpack := b, packB
+			if packB != nil {
+				tpack = func(p0, j, kb, nb, nr int, dst []T) { packB(p0, j0+j, kb, nb, nr, dst) }
+			} else {
+				tb = b[bj:]
+			}
+			gemmSerialPre(pre, tpack, i0, transA, transB, mb, nb, k, alpha, a[ai:], lda, tb, ldb, beta, c[i0*ldc+j0:], ldc)
 		}
 	})
 }
 
 // gemmSerial computes one product on the calling goroutine.
 func gemmSerial[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
-	gemmSerialPre(nil, 0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemmSerialPre(nil, nil, 0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // gemmSerialPre is gemmSerial with op(A) taken from rows [i0, i0+m) of
-// pre when pre is not nil.
-func gemmSerialPre[T Float](pre *gemmPrepacked[T], i0 int, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+// pre when pre is not nil and op(B) packed by packB when it is not nil.
+func gemmSerialPre[T Float](pre *gemmPrepacked[T], packB gemmBPacker[T], i0 int, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -262,11 +274,11 @@ func gemmSerialPre[T Float](pre *gemmPrepacked[T], i0 int, transA, transB bool, 
 		gemmScale(m, n, beta, c, ldc)
 		return
 	}
-	if pre == nil && (m*n*k < gemmBlocking[T]().small || m == 1 || n == 1) {
+	if pre == nil && packB == nil && (m*n*k < gemmBlocking[T]().small || m == 1 || n == 1) {
 		gemmDirect(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	gemmPackedPre(pre, i0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemmPackedPre(pre, packB, i0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // gemmKC returns the k block for a product of inner size k > 0: equal
@@ -305,12 +317,12 @@ func (p *gemmPrepacked[T]) release() { gemmPutBuf(p.buf) }
 
 // gemmPacked computes a product with k > 0 through packed blocks.
 func gemmPacked[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
-	gemmPackedPre(nil, 0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemmPackedPre(nil, nil, 0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // gemmPackedPre is gemmPacked with op(A) taken from rows [i0, i0+m) of
-// pre when pre is not nil.
-func gemmPackedPre[T Float](pre *gemmPrepacked[T], i0 int, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+// pre when pre is not nil and op(B) packed by packB when it is not nil.
+func gemmPackedPre[T Float](pre *gemmPrepacked[T], packB gemmBPacker[T], i0 int, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	bl := gemmBlocking[T]()
 	mr, nr := bl.mr, bl.nr
 	kc := gemmKC(bl, k)
@@ -334,7 +346,11 @@ func gemmPackedPre[T Float](pre *gemmPrepacked[T], i0 int, transA, transB bool, 
 			if pc > 0 {
 				be = 1
 			}
-			gemmPackB(transB, b, ldb, pc, jc, kb, nb, nr, *pb)
+			if packB != nil {
+				packB(pc, jc, kb, nb, nr, *pb)
+			} else {
+				gemmPackB(transB, b, ldb, pc, jc, kb, nb, nr, *pb)
+			}
 			for ic := 0; ic < m; ic += bl.mc {
 				mb := min(bl.mc, m-ic)
 				var ab []T

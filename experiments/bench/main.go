@@ -190,6 +190,7 @@ type row struct {
 	PeakRSSMB    float64  `json:"peak_rss_mb"`
 	TorchImgPerS *float64 `json:"torch_img_per_s,omitempty"`
 	TorchRSSMB   *float64 `json:"torch_peak_rss_mb,omitempty"`
+	TorchBLAS    string   `json:"torch_blas,omitempty"`
 	Error        string   `json:"error,omitempty"`
 	TorchError   string   `json:"torch_error,omitempty"`
 }
@@ -197,6 +198,8 @@ type row struct {
 // measurement is what a child process reports.
 type measurement struct {
 	StepS []float64 `json:"step_s"`
+	Torch string    `json:"torch,omitempty"` // PyTorch's version
+	BLAS  []string  `json:"blas,omitempty"`  // the BLAS libraries PyTorch loaded
 }
 
 func parent(o options, stdout, stderr io.Writer) error {
@@ -226,6 +229,11 @@ func parent(o options, stdout, stderr io.Writer) error {
 	if !o.json {
 		printHeader(stdout, o)
 	}
+	var torchBLAS string // what the first PyTorch row reported
+	coreType := ""
+	if hasAVX512() {
+		coreType = "SkylakeX"
+	}
 	for _, m := range o.models {
 		for _, mode := range o.modes {
 			r := row{Model: m, Mode: mode, Batch: o.batch}
@@ -233,7 +241,7 @@ func parent(o options, stdout, stderr io.Writer) error {
 			if o.cpuprofile != "" {
 				args = append(args, "--cpuprofile", o.cpuprofile)
 			}
-			if sec, rss, err := measure(exec.Command(self, args...), stderr); err != nil {
+			if sec, rss, _, err := measure(exec.Command(self, args...), stderr); err != nil {
 				r.Error = err.Error()
 			} else {
 				r.ImgPerS = float64(o.batch) / sec
@@ -247,14 +255,24 @@ func parent(o options, stdout, stderr io.Writer) error {
 					cmd := exec.Command(o.python, script, "--model", tn, "--mode", mode, "--batch", fmt.Sprint(o.batch),
 						"--steps", fmt.Sprint(o.steps), "--warmup", fmt.Sprint(o.warmup), "--threads", fmt.Sprint(runtime.GOMAXPROCS(0)))
 					cmd.Env = append(os.Environ(), fmt.Sprintf("OPENBLAS_NUM_THREADS=%d", runtime.GOMAXPROCS(0)))
-					if hasAVX512() {
-						cmd.Env = append(cmd.Env, "OPENBLAS_CORETYPE=SkylakeX")
+					if coreType != "" {
+						cmd.Env = append(cmd.Env, "OPENBLAS_CORETYPE="+coreType)
 					}
-					if sec, rss, err := measure(cmd, stderr); err != nil {
+					if sec, rss, m, err := measure(cmd, stderr); err != nil {
 						r.TorchError = err.Error()
 					} else {
 						ips := float64(o.batch) / sec
 						r.TorchImgPerS, r.TorchRSSMB = &ips, &rss
+						r.TorchBLAS = strings.Join(m.BLAS, ",")
+						if torchBLAS == "" {
+							torchBLAS = fmt.Sprintf("PyTorch %s, BLAS %s", m.Torch, r.TorchBLAS)
+							if coreType != "" {
+								torchBLAS += " with OPENBLAS_CORETYPE=" + coreType
+							}
+							if referenceBLAS(m.BLAS) {
+								fmt.Fprintln(stderr, "bench: warning: PyTorch runs on the reference BLAS ("+r.TorchBLAS+"), not OpenBLAS: its matrix products are tens of times slower than a user's PyTorch; install libopenblas0-pthread")
+							}
+						}
 					}
 				}
 			}
@@ -266,27 +284,41 @@ func parent(o options, stdout, stderr io.Writer) error {
 			}
 		}
 	}
+	if !o.json && torchBLAS != "" {
+		fmt.Fprintln(stdout, "\n"+torchBLAS)
+	}
 	return nil
+}
+
+// referenceBLAS reports whether libs is Debian's reference (netlib) BLAS,
+// which the alternatives system picks when no OpenBLAS is installed.
+func referenceBLAS(libs []string) bool {
+	for _, l := range libs {
+		if strings.Contains(l, "openblas") || strings.Contains(l, "mkl") || strings.Contains(l, "blis") {
+			return false
+		}
+	}
+	return len(libs) > 0
 }
 
 // measure runs cmd, which prints a measurement as its last line, and
 // returns the median seconds per step and the process's peak RSS in MiB.
-func measure(cmd *exec.Cmd, stderr io.Writer) (float64, float64, error) {
+func measure(cmd *exec.Cmd, stderr io.Writer) (float64, float64, measurement, error) {
 	var out, errb bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = io.MultiWriter(&errb, stderr)
-	if err := cmd.Run(); err != nil {
-		return 0, 0, fmt.Errorf("%s: %w: %s", filepath.Base(cmd.Path), err, failure(errb.String()))
-	}
 	var m measurement
+	if err := cmd.Run(); err != nil {
+		return 0, 0, m, fmt.Errorf("%s: %w: %s", filepath.Base(cmd.Path), err, failure(errb.String()))
+	}
 	if err := json.Unmarshal([]byte(lastLine(out.String())), &m); err != nil || len(m.StepS) == 0 {
-		return 0, 0, fmt.Errorf("%s printed no step times (%q)", filepath.Base(cmd.Path), lastLine(out.String()))
+		return 0, 0, m, fmt.Errorf("%s printed no step times (%q)", filepath.Base(cmd.Path), lastLine(out.String()))
 	}
 	var rss float64
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		rss = float64(ru.Maxrss) / 1024 // KiB on Linux
 	}
-	return median(m.StepS), rss, nil
+	return median(m.StepS), rss, m, nil
 }
 
 // failure picks the line of a child's stderr that says why it failed: a
@@ -319,23 +351,52 @@ func median(v []float64) float64 {
 }
 
 // hasAVX512 reports whether /proc/cpuinfo lists avx512f.
-func hasAVX512() bool {
+func hasAVX512() bool { return slices.Contains(cpuInfo()["flags"], "avx512f") }
+
+// cpuInfo is the first processor's fields of /proc/cpuinfo, split into
+// words (empty where there is none).
+func cpuInfo() map[string][]string {
+	info := map[string][]string{}
 	f, err := os.Open("/proc/cpuinfo")
 	if err != nil {
-		return false
+		return info
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "flags") {
-			return slices.Contains(strings.Fields(sc.Text()), "avx512f")
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			if len(info) > 0 {
+				break // end of the first processor
+			}
+			continue
+		}
+		info[strings.TrimSpace(k)] = strings.Fields(v)
+	}
+	return info
+}
+
+// cpuDescription names the CPU, its family and model, the SIMD features
+// our kernels choose between, and the logical CPUs: every figure the
+// bench prints belongs to one such machine.
+func cpuDescription() string {
+	info := cpuInfo()
+	name := strings.Join(info["model name"], " ")
+	if name == "" {
+		return runtime.GOARCH
+	}
+	var feats []string
+	for _, f := range []string{"avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile"} {
+		if slices.Contains(info["flags"], f) {
+			feats = append(feats, f)
 		}
 	}
-	return false
+	return fmt.Sprintf("CPU: %s (family %s, model %s), %s; %d logical CPUs", name, strings.Join(info["cpu family"], ""), strings.Join(info["model"], ""), strings.Join(feats, " "), runtime.NumCPU())
 }
 
 func printHeader(w io.Writer, o options) {
-	fmt.Fprintf(w, "batch %d, 224x224, float32, median of %d steps after %d, %d threads\n", o.batch, o.steps, o.warmup, runtime.GOMAXPROCS(0))
+	fmt.Fprintf(w, "%s\nbatch %d, 224x224, float32, median of %d steps after %d, %d threads\n", cpuDescription(), o.batch, o.steps, o.warmup, runtime.GOMAXPROCS(0))
 	if o.torch {
 		fmt.Fprintln(w, "| model | mode | ours img/s | GFLOP/s | PyTorch img/s | ratio | ours RSS MiB | PyTorch RSS MiB | RSS ratio |")
 		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")

@@ -20,6 +20,18 @@ import torch.nn as nn
 import torchvision
 
 
+def blas_libs():
+    """The BLAS libraries mapped into this process (which one Debian's
+    alternatives picked decides PyTorch's matrix-product speed)."""
+    libs = set()
+    with open("/proc/self/maps") as f:
+        for line in f:
+            p = line.split()[-1]
+            if "blas" in p and "lapack" not in p:
+                libs.add(p)
+    return sorted(libs)
+
+
 def backbone(name):
     m = getattr(torchvision.models, name)(weights=None)
     if name.startswith("resnet"):
@@ -94,7 +106,7 @@ def main():
         t0 = time.perf_counter()
         step()
         times.append(time.perf_counter() - t0)
-    print(json.dumps({"step_s": times}))
+    print(json.dumps({"step_s": times, "torch": torch.__version__, "blas": blas_libs()}))
 
 
 if __name__ == "__main__":
