@@ -610,8 +610,9 @@ func convDepthwiseBackwardWeight[T Float](s ConvShape, d *convDims, x, dy, dw []
 // whole plane is one long vector whatever its width. Lanes whose tap falls
 // in the padding (off the plane, or wrapped into the next or previous row)
 // are masked out per vector and tap, which the AVX-512 kernels do for free
-// (and the AVX2 ones with VMASKMOVPS) without reading the masked memory. Small planes such as 7x7 thus
-// fill whole vectors instead of a 7-wide row each.
+// (the AVX2 ones with VMASKMOVPS) without reading the masked memory. Small
+// planes such as 7x7 thus fill whole vectors instead of a 7-wide row each.
+// A strided pass reads its input as phase planes (see dwFlatInput).
 
 // dwZero is the zero that starts a correlation with no bias.
 var dwZero float32
@@ -619,7 +620,7 @@ var dwZero float32
 // dwFlat is the plan of a flat pass: per tap its offset, per block of
 // four 16-lane vectors and tap the lane masks, and per vector the lanes
 // inside the output plane. A strided pass reads the input as its S*S
-// phase planes (see dwPhases), which the plan records.
+// phase planes, whose geometry the plan records.
 type dwFlat struct {
 	nblk  int
 	offs  []int
@@ -642,9 +643,10 @@ type dwAxis struct{ q, a, n int }
 var dwFlatPool sync.Pool
 
 // newDwFlat returns the flat plan of g, or nil if g does not take the flat
-// path: float32 with the AVX-512 or AVX2 kernels, and either unit stride with the
-// same plane in as out, or a stride up to 4 whose taps read no further
-// than the input pixel under their output pixel (dwPhases).
+// path: float32 with the AVX-512 or AVX2 kernels, and either unit stride
+// with the same plane in as out, or a stride up to 4 whose taps read no
+// further than the input pixel under their output pixel, so that the
+// phase planes (see dwFlatInput) need only the output's size.
 func newDwFlat[T Float](g *convGeom) *dwFlat {
 	if !gemmIsF32[T]() || !dwUseAVX512 && !dwUseAVX2 || g.outH*g.outW == 0 {
 		return nil
