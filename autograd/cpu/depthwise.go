@@ -523,6 +523,11 @@ func dwPhasesOut[T Float](p *dwFlat, ph, x []T) {
 			clear(xr[n:])
 			xr = xr[:n]
 		}
+		if p.sw == 2 && dwUseAVX512 {
+			even, odd := ph[a*2*plane+i*p.ow:][:p.ow], ph[(a*2+1)*plane+i*p.ow:][:p.ow]
+			dwMerge2(dwF32(xr), dwF32(even), dwF32(odd), len(xr))
+			continue
+		}
 		for b := range p.sw {
 			src := ph[(a*p.sw+b)*plane+i*p.ow:][:p.ow]
 			n := min(p.ow, (len(xr)-b+p.sw-1)/p.sw)
@@ -610,8 +615,9 @@ func convDepthwiseBackwardWeight[T Float](s ConvShape, d *convDims, x, dy, dw []
 // whole plane is one long vector whatever its width. Lanes whose tap falls
 // in the padding (off the plane, or wrapped into the next or previous row)
 // are masked out per vector and tap, which the AVX-512 kernels do for free
-// and without reading the masked memory. Small planes such as 7x7 thus
-// fill whole vectors instead of a 7-wide row each.
+// (the AVX2 ones with VMASKMOVPS) without reading the masked memory. Small
+// planes such as 7x7 thus fill whole vectors instead of a 7-wide row each.
+// A strided pass reads its input as phase planes (see dwFlatInput).
 
 // dwZero is the zero that starts a correlation with no bias.
 var dwZero float32
@@ -619,7 +625,7 @@ var dwZero float32
 // dwFlat is the plan of a flat pass: per tap its offset, per block of
 // four 16-lane vectors and tap the lane masks, and per vector the lanes
 // inside the output plane. A strided pass reads the input as its S*S
-// phase planes (see dwPhases), which the plan records.
+// phase planes, whose geometry the plan records.
 type dwFlat struct {
 	nblk  int
 	offs  []int
@@ -642,11 +648,12 @@ type dwAxis struct{ q, a, n int }
 var dwFlatPool sync.Pool
 
 // newDwFlat returns the flat plan of g, or nil if g does not take the flat
-// path: float32 with the AVX-512 kernels, and either unit stride with the
-// same plane in as out, or a stride up to 4 whose taps read no further
-// than the input pixel under their output pixel (dwPhases).
+// path: float32 with the AVX-512 or AVX2 kernels, and either unit stride
+// with the same plane in as out, or a stride up to 4 whose taps read no
+// further than the input pixel under their output pixel, so that the
+// phase planes (see dwFlatInput) need only the output's size.
 func newDwFlat[T Float](g *convGeom) *dwFlat {
-	if !gemmIsF32[T]() || !dwUseAVX512 || g.outH*g.outW == 0 {
+	if !gemmIsF32[T]() || !dwUseAVX512 && !dwUseAVX2 || g.outH*g.outW == 0 {
 		return nil
 	}
 	unit := g.sh == 1 && g.sw == 1 && g.inH == g.outH && g.inW == g.outW
@@ -775,6 +782,11 @@ func dwFlatInput[T Float](p *dwFlat, x []T, buf *[]T) []T {
 	for ih := range min(p.h, p.sh*p.oh) {
 		a, i := ih%p.sh, ih/p.sh
 		xr := x[ih*p.w : (ih+1)*p.w]
+		if p.sw == 2 && dwUseAVX512 {
+			even, odd := ph[a*2*plane+i*p.ow:][:p.ow], ph[(a*2+1)*plane+i*p.ow:][:p.ow]
+			dwSplit2(dwF32(even), dwF32(odd), dwF32(xr), min(p.w, 2*p.ow))
+			continue
+		}
 		for b := range p.sw {
 			dst := ph[(a*p.sw+b)*plane+i*p.ow:][:p.ow]
 			if p.sw == 2 {
@@ -833,12 +845,12 @@ func dwF32[T Float](s []T) *float32 {
 // the kernel w, or adds the correlation to y when b is nil.
 func dwFlatCorrelate[T Float](p *dwFlat, y, x, w []T, b *float32) {
 	_ = w[len(p.offs)-1]
-	dwCorr16(dwF32(y), dwF32(x), p.nblk, &p.offs[0], dwF32(w), len(p.offs), &p.masks[0], &p.ymask[0], b)
+	dwCorr(dwF32(y), dwF32(x), p.nblk, &p.offs[0], dwF32(w), len(p.offs), &p.masks[0], &p.ymask[0], b)
 }
 
 // dwFlatDots adds to acc[t], for every tap t, the dot products of nimg
 // pairs of planes dy and x (dystride and xstride elements apart) under t.
 func dwFlatDots[T Float](p *dwFlat, acc, dy, x []T, nimg, dystride, xstride int) {
 	_ = acc[len(p.offs)-1]
-	dwDots16(dwF32(dy), dwF32(x), p.nblk, &p.offs[0], len(p.offs), &p.masks[0], &p.ymask[0], nimg, dystride, xstride, dwF32(acc))
+	dwDots(dwF32(dy), dwF32(x), p.nblk, &p.offs[0], len(p.offs), &p.masks[0], &p.ymask[0], nimg, dystride, xstride, dwF32(acc))
 }
