@@ -210,7 +210,6 @@ func TestParameterGradientSurvivesItsScope(t *testing.T) {
 	}
 }
 
-
 // TestBatchNormActivationIsTheComposition checks that BatchNorm with a
 // fused activation gives the values and gradients of the activation
 // applied to BatchNorm's output, in float64, in both modes, with and
