@@ -30,3 +30,19 @@ func convCopyRows(src []float32, rows []int, start, nr int, dst []float32) {
 	}
 	convCopyRows16(&dst[0], (*float32)(unsafe.Add(unsafe.Pointer(&src[0]), start*4)), &rows[0], len(rows), nr)
 }
+
+//go:noescape
+func convAddTo(dst, src *float32, n int)
+
+// convAdd adds src to dst (len(dst) >= len(src)).
+func convAdd[T Float](dst, src []T) {
+	if len(src) == 0 {
+		return
+	}
+	if gemmIsF32[T]() && gemmUseAsm {
+		_ = dst[len(src)-1]
+		convAddTo((*float32)(unsafe.Pointer(&dst[0])), (*float32)(unsafe.Pointer(&src[0])), len(src))
+		return
+	}
+	convAddGo(dst, src)
+}

@@ -7,3 +7,6 @@ package cpu
 func convCopyRows(src []float32, rows []int, start, nr int, dst []float32) {
 	convCopyRowsGo(src, rows, start, nr, dst)
 }
+
+// convAdd adds src to dst (len(dst) >= len(src)).
+func convAdd[T Float](dst, src []T) { convAddGo(dst, src) }
