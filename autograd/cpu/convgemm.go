@@ -267,6 +267,13 @@ func (L *convLayout) runs(base, j0, kb int, buf []convRun) []convRun {
 // x[run.start+rows[jj]+q] to dst[(run.q+q)*nr+jj], four columns a pass.
 func convPackRunsT[T Float](x []T, rows []int, runs []convRun, nr int, dst []T) {
 	jj := 0
+	if gemmIsF32[T]() {
+		for ; jj+8 <= len(rows); jj += 8 {
+			if !convPackRunsT8(gemmF32(x), rows, runs, nr, jj, gemmF32(dst)) {
+				break
+			}
+		}
+	}
 	for ; jj+4 <= len(rows); jj += 4 {
 		o0, o1, o2, o3 := rows[jj], rows[jj+1], rows[jj+2], rows[jj+3]
 		for _, rn := range runs {
@@ -405,11 +412,16 @@ func convCopyOut[T Float](s ConvShape, d *convDims, L *convLayout, yq, bias, y [
 		for n := n0; n < n1; n++ {
 			src := yq[o*ncols+(n-n0)*L.cols:][:L.cols]
 			dst := y[(n*s.O+o)*d.ohw:][:d.ohw]
-			for r := range d.oh {
-				sr := src[r*L.wq:][:d.ow]
-				dr := dst[r*d.ow:][:d.ow]
-				for i, v := range sr {
-					dr[i] = v + b
+			if L.wq == d.ow {
+				copy(dst, src[:d.ohw])
+			} else {
+				for r := range d.oh {
+					copy(dst[r*d.ow:(r+1)*d.ow], src[r*L.wq:])
+				}
+			}
+			if b != 0 {
+				for i := range dst {
+					dst[i] += b
 				}
 			}
 		}
