@@ -85,20 +85,20 @@ func BenchmarkConv2d(b *testing.B) {
 // BenchmarkConv2dDepthwise runs the depthwise cases of BenchmarkConv2d on
 // each depthwise kernel this machine runs (go: the Go loops).
 func BenchmarkConv2dDepthwise(b *testing.B) {
-	old := dwUseAVX512
-	defer func() { dwUseAVX512 = old }()
+	old2, old512 := dwUseAVX2, dwUseAVX512
+	defer func() { dwUseAVX2, dwUseAVX512 = old2, old512 }()
 	for _, tc := range convBenchCases() {
 		if !tc.s.Depthwise() {
 			continue
 		}
 		for _, k := range []struct {
-			name string
-			on   bool
-		}{{"go", false}, {"avx512", true}} {
-			if k.on && !old {
+			name         string
+			avx2, avx512 bool
+		}{{"go", false, false}, {"avx2", true, false}, {"avx512", false, true}} {
+			if k.avx2 && !old2 || k.avx512 && !old512 {
 				continue
 			}
-			dwUseAVX512 = k.on
+			dwUseAVX2, dwUseAVX512 = k.avx2, k.avx512
 			convBench(b, tc.name+"/"+k.name, tc.s)
 		}
 	}

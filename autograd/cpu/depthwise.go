@@ -359,12 +359,15 @@ func convDepthwiseForward[T Float](s ConvShape, d *convDims, x, w, bias, y []T) 
 			sc = newConvBandScratch[T](g, bd, mult)
 			defer sc.release()
 		}
+		pbuf := dwFlatBuf[T](fp)
+		defer dwFlatPutBuf(pbuf)
 		for p := lo; p < hi; p++ {
 			n, c := p/s.C, p%s.C
 			xp := x[p*hw:][:hw]
 			o0 := c * mult
 			ys := y[(n*s.O+o0)*d.ohw:][:mult*d.ohw]
 			if fp != nil {
+				xp := dwFlatInput(fp, xp, pbuf)
 				for m := range mult {
 					b := &dwZero
 					if bias != nil {
@@ -400,6 +403,14 @@ func convDepthwiseBackwardData[T Float](s ConvShape, d *convDims, dy, w, dx []T)
 	hw, kk := s.H*s.W, s.KH*s.KW
 	mult := s.O / s.C
 	fph, fpw := s.DH*(s.KH-1)-s.PH, s.DW*(s.KW-1)-s.PW
+	if s.SH != 1 || s.SW != 1 {
+		fg := newConvGeom(s.H, s.W, d.oh, d.ow, s.KH, s.KW, s.SH, s.SW, s.PH, s.PW, s.DH, s.DW)
+		if fp := newDwFlat[T](fg); fp != nil {
+			defer fp.release()
+			convDepthwiseBackwardDataPhases(s, d, fp, dy, w, dx)
+			return
+		}
+	}
 	if s.SH != 1 || s.SW != 1 || fph < 0 || fpw < 0 {
 		convDepthwiseBackwardDataScatter(s, d, dy, w, dx)
 		return
@@ -419,6 +430,8 @@ func convDepthwiseBackwardData[T Float](s ConvShape, d *convDims, dy, w, dx []T)
 			sc = newConvBandScratch[T](g, bd, 1)
 			defer sc.release()
 		}
+		pbuf := dwFlatBuf[T](fp)
+		defer dwFlatPutBuf(pbuf)
 		var fbuf [convTapBuf]T
 		flipped := fbuf[:]
 		if kk > convTapBuf {
@@ -442,7 +455,7 @@ func convDepthwiseBackwardData[T Float](s ConvShape, d *convDims, dy, w, dx []T)
 					if o > c*mult {
 						b = nil // accumulate
 					}
-					dwFlatCorrelate(fp, dxp, dyp, flipped, b)
+					dwFlatCorrelate(fp, dxp, dwFlatInput(fp, dyp, pbuf), flipped, b)
 					continue
 				}
 				if bd != nil {
@@ -453,6 +466,72 @@ func convDepthwiseBackwardData[T Float](s ConvShape, d *convDims, dy, w, dx []T)
 			}
 		}
 	})
+}
+
+// convDepthwiseBackwardDataPhases computes dx for a strided depthwise
+// shape with a flat plan fp: the transposed pass gathers each phase plane
+// from dy, then the phase planes interleave into dx.
+func convDepthwiseBackwardDataPhases[T Float](s ConvShape, d *convDims, fp *dwFlat, dy, w, dx []T) {
+	hw, kk := s.H*s.W, s.KH*s.KW
+	mult := s.O / s.C
+	adj := dwAdjoint(fp)
+	ParallelFor(s.N*s.C, mult*kk*d.ohw, func(lo, hi int) {
+		pbuf := gemmGetBuf[T](fp.plen)
+		defer gemmPutBuf(pbuf)
+		ph := *pbuf
+		var wbuf [convTapBuf]T
+		wg := wbuf[:]
+		if kk > convTapBuf {
+			wg = make([]T, kk)
+		}
+		for p := lo; p < hi; p++ {
+			n, c := p/s.C, p%s.C
+			for f, a := range adj {
+				dp := ph[f*d.ohw:][:d.ohw]
+				if len(a.offs) == 0 {
+					clear(dp)
+					continue
+				}
+				for o := c * mult; o < (c+1)*mult; o++ {
+					for k, t := range a.idx {
+						wg[k] = w[o*kk+t]
+					}
+					b := &dwZero
+					if o > c*mult {
+						b = nil
+					}
+					dwFlatCorrelate(a, dp, dy[(n*s.O+o)*d.ohw:][:d.ohw], wg[:len(a.idx)], b)
+				}
+			}
+			dwPhasesOut(fp, ph, dx[p*hw:][:hw])
+		}
+	})
+}
+
+// dwPhasesOut interleaves the phase planes ph of plan p into the input
+// plane x; pixels past the phase planes, which no tap reads, are 0.
+func dwPhasesOut[T Float](p *dwFlat, ph, x []T) {
+	plane := p.oh * p.ow
+	for ih := range p.h {
+		xr := x[ih*p.w : (ih+1)*p.w]
+		a, i := ih%p.sh, ih/p.sh
+		if i >= p.oh {
+			clear(xr)
+			continue
+		}
+		if n := p.sw * p.ow; n < p.w {
+			clear(xr[n:])
+			xr = xr[:n]
+		}
+		for b := range p.sw {
+			src := ph[(a*p.sw+b)*plane+i*p.ow:][:p.ow]
+			n := min(p.ow, (len(xr)-b+p.sw-1)/p.sw)
+			xs := xr[b:]
+			for j, v := range src[:n] {
+				xs[j*p.sw] = v
+			}
+		}
+	}
 }
 
 // convDepthwiseBackwardDataScatter computes dx for strided depthwise
@@ -500,12 +579,21 @@ func convDepthwiseBackwardWeight[T Float](s ConvShape, d *convDims, x, dy, dw []
 	ParallelFor(s.O, s.N*kk*d.ohw, func(lo, hi int) {
 		var buf [convTapBuf]convTap[T]
 		taps := convTapSlice(g, &buf)
+		pbuf := dwFlatBuf[T](fp)
+		defer dwFlatPutBuf(pbuf)
 		for o := lo; o < hi; o++ {
 			acc := dw[o*kk:][:kk]
 			clear(acc)
-			if fp != nil {
+			switch {
+			case fp != nil && fp.plen == 0:
 				if s.N > 0 {
 					dwFlatDots(fp, acc, dy[o*d.ohw:], x[o/mult*hw:], s.N, s.O*d.ohw, s.C*hw)
+				}
+				continue
+			case fp != nil:
+				for n := range s.N {
+					xp := dwFlatInput(fp, x[(n*s.C+o/mult)*hw:][:hw], pbuf)
+					dwFlatDots(fp, acc, dy[(n*s.O+o)*d.ohw:], xp, 1, 0, 0)
 				}
 				continue
 			}
@@ -522,45 +610,103 @@ func convDepthwiseBackwardWeight[T Float](s ConvShape, d *convDims, x, dy, dw []
 // whole plane is one long vector whatever its width. Lanes whose tap falls
 // in the padding (off the plane, or wrapped into the next or previous row)
 // are masked out per vector and tap, which the AVX-512 kernels do for free
-// and without reading the masked memory. Small planes such as 7x7 thus
-// fill whole vectors instead of a 7-wide row each.
+// (the AVX2 ones with VMASKMOVPS) without reading the masked memory. Small
+// planes such as 7x7 thus fill whole vectors instead of a 7-wide row each.
+// A strided pass reads its input as phase planes (see dwFlatInput).
 
 // dwZero is the zero that starts a correlation with no bias.
 var dwZero float32
 
-// dwFlat is the plan of a flat pass over an h x w plane: per tap its
-// offset, per block of four 16-lane vectors and tap the lane masks, and
-// per vector the lanes inside the plane.
+// dwFlat is the plan of a flat pass: per tap its offset, per block of
+// four 16-lane vectors and tap the lane masks, and per vector the lanes
+// inside the output plane. A strided pass reads the input as its S*S
+// phase planes, whose geometry the plan records.
 type dwFlat struct {
 	nblk  int
 	offs  []int
 	masks []uint16 // [(blk*len(offs)+t)*4 + i]
 	ymask []uint16 // [blk*4 + i]
+
+	sh, sw, h, w, oh, ow int // the geometry of the phase planes
+	plen                 int // elements of the phase planes; 0 without
+
+	rows, cols []dwAxis // per kernel row and column: where its taps read
+	kw         int
+	idx        []int // for a transposed plan: the kernel tap of each tap
 }
+
+// dwAxis is where a kernel row (or column) reads along one axis of a
+// strided pass: offset q from the output pixel in phase a, which has n
+// valid pixels.
+type dwAxis struct{ q, a, n int }
 
 var dwFlatPool sync.Pool
 
 // newDwFlat returns the flat plan of g, or nil if g does not take the flat
-// path: float32 with the AVX-512 kernels, unit stride and the same plane
-// in as out.
+// path: float32 with the AVX-512 or AVX2 kernels, and either unit stride
+// with the same plane in as out, or a stride up to 4 whose taps read no
+// further than the input pixel under their output pixel, so that the
+// phase planes (see dwFlatInput) need only the output's size.
 func newDwFlat[T Float](g *convGeom) *dwFlat {
-	if !gemmIsF32[T]() || !dwUseAVX512 || g.sh != 1 || g.sw != 1 || g.inH != g.outH || g.inW != g.outW || g.inH*g.inW == 0 {
+	if !gemmIsF32[T]() || !dwUseAVX512 && !dwUseAVX2 || g.outH*g.outW == 0 {
+		return nil
+	}
+	unit := g.sh == 1 && g.sw == 1 && g.inH == g.outH && g.inW == g.outW
+	phased := !unit && g.sh <= 4 && g.sw <= 4 && (g.kh-1)*g.dh-g.ph < g.sh && (g.kw-1)*g.dw-g.pw < g.sw
+	if !unit && !phased {
 		return nil
 	}
 	p, _ := dwFlatPool.Get().(*dwFlat)
 	if p == nil {
 		p = new(dwFlat)
 	}
-	h, w := g.inH, g.inW
-	n := h * w
-	ntap := g.kh * g.kw
-	p.nblk = (n + 63) / 64
-	p.offs = p.offs[:0]
+	oh, ow := g.outH, g.outW
+	*p = dwFlat{offs: p.offs[:0], masks: p.masks, ymask: p.ymask, rows: p.rows, cols: p.cols,
+		sh: g.sh, sw: g.sw, h: g.inH, w: g.inW, oh: oh, ow: ow}
+	if phased {
+		p.plen = g.sh * g.sw * oh * ow
+	}
+	// Tap (kh, kw) reads input row r*SH + kh*DH - PH = SH*(r+qh) + a: row
+	// r+qh of phase a, valid below rows(a) phase rows; the same for columns.
+	split := func(d, s, in, out int) dwAxis {
+		q := d / s
+		if d%s != 0 && d < 0 {
+			q--
+		}
+		a := d - q*s
+		return dwAxis{q, a, min(out, (in-a+s-1)/s)}
+	}
+	var rbuf, cbuf [16]dwAxis
+	rows, cols := rbuf[:0], cbuf[:0]
 	for kh := range g.kh {
-		for kw := range g.kw {
-			p.offs = append(p.offs, (kh*g.dh-g.ph)*w+kw*g.dw-g.pw)
+		rows = append(rows, split(kh*g.dh-g.ph, g.sh, g.inH, oh))
+	}
+	for kw := range g.kw {
+		cols = append(cols, split(kw*g.dw-g.pw, g.sw, g.inW, ow))
+	}
+	for _, r := range rows {
+		for _, c := range cols {
+			p.offs = append(p.offs, (r.a*g.sw+c.a)*oh*ow+r.q*ow+c.q)
 		}
 	}
+	p.setMasks(oh*ow, func(t, j int) bool {
+		ra, ca := rows[t/g.kw], cols[t%g.kw]
+		r, c := j/ow+ra.q, j%ow+ca.q
+		return r >= 0 && r < ra.n && c >= 0 && c < ca.n
+	})
+	if phased {
+		p.rows = append(p.rows[:0], rows...)
+		p.cols = append(p.cols[:0], cols...)
+		p.kw = g.kw
+	}
+	return p
+}
+
+// setMasks sets the blocks and masks of a plan over n output lanes whose
+// taps are p.offs: lane j of tap t is on where valid(t, j).
+func (p *dwFlat) setMasks(n int, valid func(t, j int) bool) {
+	ntap := len(p.offs)
+	p.nblk = (n + 63) / 64
 	p.masks = dwGrow(p.masks, p.nblk*ntap*4)
 	p.ymask = dwGrow(p.ymask, p.nblk*4)
 	for v := range p.nblk * 4 {
@@ -573,23 +719,97 @@ func newDwFlat[T Float](g *convGeom) *dwFlat {
 		}
 		p.ymask[v] = ym
 		blk, i := v/4, v%4
-		for kh := range g.kh {
-			dr := kh*g.dh - g.ph
-			for kw := range g.kw {
-				dc := kw*g.dw - g.pw
-				var m uint16
-				for l := range 16 {
-					j := j0 + l
-					r, c := j/w+dr, j%w+dc
-					if j < n && r >= 0 && r < h && c >= 0 && c < w {
-						m |= 1 << l
-					}
+		for t := range ntap {
+			var m uint16
+			for l := range 16 {
+				if j := j0 + l; j < n && valid(t, j) {
+					m |= 1 << l
 				}
-				p.masks[(blk*ntap+kh*g.kw+kw)*4+i] = m
+			}
+			p.masks[(blk*ntap+t)*4+i] = m
+		}
+	}
+}
+
+// dwAdjoint returns, for a strided plan p, one plan per phase plane for
+// the transposed pass: phase pixel i of phase f gathers w[t]*dy[i-q_t]
+// over the taps t that read phase f (p.idx of the plan lists them).
+func dwAdjoint(p *dwFlat) []*dwFlat {
+	plane := p.oh * p.ow
+	adj := make([]*dwFlat, p.sh*p.sw)
+	for f := range adj {
+		a := new(dwFlat)
+		for t, off := range p.offs {
+			if dwPhaseOf(p, t) == f {
+				a.offs = append(a.offs, f*plane-off)
+				a.idx = append(a.idx, t)
+			}
+		}
+		a.setMasks(plane, func(k, i int) bool {
+			t := a.idx[k]
+			ra, ca := p.rows[t/p.kw], p.cols[t%p.kw]
+			ir, ic := i/p.ow, i%p.ow
+			r, c := ir-ra.q, ic-ca.q
+			return ir < ra.n && ic < ca.n && r >= 0 && r < p.oh && c >= 0 && c < p.ow
+		})
+		adj[f] = a
+	}
+	return adj
+}
+
+// dwPhaseOf returns the phase plane that tap t of p reads.
+func dwPhaseOf(p *dwFlat, t int) int {
+	return p.rows[t/p.kw].a*p.sw + p.cols[t%p.kw].a
+}
+
+// dwFlatInput returns the input plane x as the plan reads it: x itself, or
+// its phase planes written to buf (plen elements) for a strided pass.
+// Phase (a, b) is the oh x ow plane whose pixel (i, j) is input pixel
+// (SH*i+a, SW*j+b); pixels past the input are left as they were, since
+// every tap mask leaves them out.
+func dwFlatInput[T Float](p *dwFlat, x []T, buf *[]T) []T {
+	if p.plen == 0 {
+		return x
+	}
+	ph := (*buf)[:p.plen]
+	x = x[:p.h*p.w]
+	plane := p.oh * p.ow
+	for ih := range min(p.h, p.sh*p.oh) {
+		a, i := ih%p.sh, ih/p.sh
+		xr := x[ih*p.w : (ih+1)*p.w]
+		for b := range p.sw {
+			dst := ph[(a*p.sw+b)*plane+i*p.ow:][:p.ow]
+			if p.sw == 2 {
+				// The common stride: each pair of input pixels splits.
+				n := min(p.ow, (p.w-b+1)/2)
+				for j := range dst[:n] {
+					dst[j] = xr[2*j+b]
+				}
+				continue
+			}
+			for j := range dst {
+				if iw := p.sw*j + b; iw < p.w {
+					dst[j] = xr[iw]
+				}
 			}
 		}
 	}
-	return p
+	return ph
+}
+
+// dwFlatBuf returns a buffer for the phase planes of p, or nil if p reads
+// its input in place.
+func dwFlatBuf[T Float](p *dwFlat) *[]T {
+	if p == nil || p.plen == 0 {
+		return nil
+	}
+	return gemmGetBuf[T](p.plen)
+}
+
+func dwFlatPutBuf[T Float](b *[]T) {
+	if b != nil {
+		gemmPutBuf(b)
+	}
 }
 
 func dwGrow(s []uint16, n int) []uint16 {
@@ -615,12 +835,12 @@ func dwF32[T Float](s []T) *float32 {
 // the kernel w, or adds the correlation to y when b is nil.
 func dwFlatCorrelate[T Float](p *dwFlat, y, x, w []T, b *float32) {
 	_ = w[len(p.offs)-1]
-	dwCorr16(dwF32(y), dwF32(x), p.nblk, &p.offs[0], dwF32(w), len(p.offs), &p.masks[0], &p.ymask[0], b)
+	dwCorr(dwF32(y), dwF32(x), p.nblk, &p.offs[0], dwF32(w), len(p.offs), &p.masks[0], &p.ymask[0], b)
 }
 
 // dwFlatDots adds to acc[t], for every tap t, the dot products of nimg
 // pairs of planes dy and x (dystride and xstride elements apart) under t.
 func dwFlatDots[T Float](p *dwFlat, acc, dy, x []T, nimg, dystride, xstride int) {
 	_ = acc[len(p.offs)-1]
-	dwDots16(dwF32(dy), dwF32(x), p.nblk, &p.offs[0], len(p.offs), &p.masks[0], &p.ymask[0], nimg, dystride, xstride, dwF32(acc))
+	dwDots(dwF32(dy), dwF32(x), p.nblk, &p.offs[0], len(p.offs), &p.masks[0], &p.ymask[0], nimg, dystride, xstride, dwF32(acc))
 }

@@ -2,14 +2,17 @@
 
 package cpu
 
-// dwUseAVX512 is always false here; it is a variable only so that tests
-// can switch it as they do on amd64.
-var dwUseAVX512 = false
+// dwUseAVX512 and dwUseAVX2 are always false here; they are variables
+// only so that tests can switch them as they do on amd64.
+var (
+	dwUseAVX512 = false
+	dwUseAVX2   = false
+)
 
-func dwCorr16(y, x *float32, nblk int, offs *int, w *float32, ntap int, masks, ymask *uint16, b *float32) {
-	panic("cpu: dwCorr16 without assembly")
+func dwCorr(y, x *float32, nblk int, offs *int, w *float32, ntap int, masks, ymask *uint16, b *float32) {
+	panic("cpu: dwCorr without assembly")
 }
 
-func dwDots16(dy, x *float32, nblk int, offs *int, ntap int, masks, ymask *uint16, nimg, dystride, xstride int, out *float32) {
-	panic("cpu: dwDots16 without assembly")
+func dwDots(dy, x *float32, nblk int, offs *int, ntap int, masks, ymask *uint16, nimg, dystride, xstride int, out *float32) {
+	panic("cpu: dwDots without assembly")
 }

@@ -41,18 +41,19 @@ func depthwiseCases() []ConvShape {
 // machine runs against the float64 reference.
 func TestDepthwise(t *testing.T) {
 	kernels := []struct {
-		name string
-		on   bool
-	}{{"go", false}, {"avx512", true}}
-	old := dwUseAVX512
-	defer func() { dwUseAVX512 = old }()
+		name         string
+		avx2, avx512 bool
+	}{{"go", false, false}, {"avx2", true, false}, {"avx512", false, true}}
+	old2, old512 := dwUseAVX2, dwUseAVX512
+	defer func() { dwUseAVX2, dwUseAVX512 = old2, old512 }()
 	for _, k := range kernels {
-		if k.on && !old {
+		if k.avx2 && !old2 || k.avx512 && !old512 {
 			continue
 		}
-		dwUseAVX512 = k.on
+		dwUseAVX2, dwUseAVX512 = k.avx2, k.avx512
+		on := k.avx2 || k.avx512
 		g := newConvGeom(7, 7, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1)
-		if fp := newDwFlat[float32](g); (fp != nil) != k.on {
+		if fp := newDwFlat[float32](g); (fp != nil) != on {
 			t.Fatalf("%s: flat plan %v for a 7x7 plane", k.name, fp)
 		}
 		for _, s := range depthwiseCases() {
@@ -62,7 +63,7 @@ func TestDepthwise(t *testing.T) {
 			})
 		}
 	}
-	dwUseAVX512 = old
+	dwUseAVX2, dwUseAVX512 = old2, old512
 	// float64 never takes the flat kernels and stays exact.
 	for _, s := range depthwiseCases()[:40] {
 		convTestPasses[float64](t, s, 1e-12)
