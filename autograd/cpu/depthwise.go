@@ -523,6 +523,11 @@ func dwPhasesOut[T Float](p *dwFlat, ph, x []T) {
 			clear(xr[n:])
 			xr = xr[:n]
 		}
+		if p.sw == 2 && dwUseAVX512 {
+			even, odd := ph[a*2*plane+i*p.ow:][:p.ow], ph[(a*2+1)*plane+i*p.ow:][:p.ow]
+			dwMerge2(dwF32(xr), dwF32(even), dwF32(odd), len(xr))
+			continue
+		}
 		for b := range p.sw {
 			src := ph[(a*p.sw+b)*plane+i*p.ow:][:p.ow]
 			n := min(p.ow, (len(xr)-b+p.sw-1)/p.sw)
@@ -777,6 +782,11 @@ func dwFlatInput[T Float](p *dwFlat, x []T, buf *[]T) []T {
 	for ih := range min(p.h, p.sh*p.oh) {
 		a, i := ih%p.sh, ih/p.sh
 		xr := x[ih*p.w : (ih+1)*p.w]
+		if p.sw == 2 && dwUseAVX512 {
+			even, odd := ph[a*2*plane+i*p.ow:][:p.ow], ph[(a*2+1)*plane+i*p.ow:][:p.ow]
+			dwSplit2(dwF32(even), dwF32(odd), dwF32(xr), min(p.w, 2*p.ow))
+			continue
+		}
 		for b := range p.sw {
 			dst := ph[(a*p.sw+b)*plane+i*p.ow:][:p.ow]
 			if p.sw == 2 {

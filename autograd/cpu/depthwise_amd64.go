@@ -53,3 +53,15 @@ func dwDots(dy, x *float32, nblk int, offs *int, ntap int, masks, ymask *uint16,
 	}
 	dwDots8(dy, x, nblk, offs, ntap, masks, nimg, dystride, xstride, out, &dwMaskLUT[0][0])
 }
+
+// dwSplit2 writes the even elements of src[0:n] to even and the odd ones
+// to odd (AVX-512).
+//
+//go:noescape
+func dwSplit2(even, odd, src *float32, n int)
+
+// dwMerge2 is the inverse of dwSplit2: dst[0:n] interleaves even and odd
+// (AVX-512).
+//
+//go:noescape
+func dwMerge2(dst, even, odd *float32, n int)

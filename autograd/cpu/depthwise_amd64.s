@@ -489,3 +489,213 @@ blockd8:
 
 	VZEROUPPER
 	RET
+
+// Index vectors for VPERMI2PS over a pair of vectors (lanes 16-31 are the
+// second): the even and odd lanes, and the two halves of their interleave.
+DATA dwEvenIdx<>+0(SB)/4, $0
+DATA dwEvenIdx<>+4(SB)/4, $2
+DATA dwEvenIdx<>+8(SB)/4, $4
+DATA dwEvenIdx<>+12(SB)/4, $6
+DATA dwEvenIdx<>+16(SB)/4, $8
+DATA dwEvenIdx<>+20(SB)/4, $10
+DATA dwEvenIdx<>+24(SB)/4, $12
+DATA dwEvenIdx<>+28(SB)/4, $14
+DATA dwEvenIdx<>+32(SB)/4, $16
+DATA dwEvenIdx<>+36(SB)/4, $18
+DATA dwEvenIdx<>+40(SB)/4, $20
+DATA dwEvenIdx<>+44(SB)/4, $22
+DATA dwEvenIdx<>+48(SB)/4, $24
+DATA dwEvenIdx<>+52(SB)/4, $26
+DATA dwEvenIdx<>+56(SB)/4, $28
+DATA dwEvenIdx<>+60(SB)/4, $30
+GLOBL dwEvenIdx<>(SB), RODATA|NOPTR, $64
+DATA dwOddIdx<>+0(SB)/4, $1
+DATA dwOddIdx<>+4(SB)/4, $3
+DATA dwOddIdx<>+8(SB)/4, $5
+DATA dwOddIdx<>+12(SB)/4, $7
+DATA dwOddIdx<>+16(SB)/4, $9
+DATA dwOddIdx<>+20(SB)/4, $11
+DATA dwOddIdx<>+24(SB)/4, $13
+DATA dwOddIdx<>+28(SB)/4, $15
+DATA dwOddIdx<>+32(SB)/4, $17
+DATA dwOddIdx<>+36(SB)/4, $19
+DATA dwOddIdx<>+40(SB)/4, $21
+DATA dwOddIdx<>+44(SB)/4, $23
+DATA dwOddIdx<>+48(SB)/4, $25
+DATA dwOddIdx<>+52(SB)/4, $27
+DATA dwOddIdx<>+56(SB)/4, $29
+DATA dwOddIdx<>+60(SB)/4, $31
+GLOBL dwOddIdx<>(SB), RODATA|NOPTR, $64
+DATA dwZipLoIdx<>+0(SB)/4, $0
+DATA dwZipLoIdx<>+4(SB)/4, $16
+DATA dwZipLoIdx<>+8(SB)/4, $1
+DATA dwZipLoIdx<>+12(SB)/4, $17
+DATA dwZipLoIdx<>+16(SB)/4, $2
+DATA dwZipLoIdx<>+20(SB)/4, $18
+DATA dwZipLoIdx<>+24(SB)/4, $3
+DATA dwZipLoIdx<>+28(SB)/4, $19
+DATA dwZipLoIdx<>+32(SB)/4, $4
+DATA dwZipLoIdx<>+36(SB)/4, $20
+DATA dwZipLoIdx<>+40(SB)/4, $5
+DATA dwZipLoIdx<>+44(SB)/4, $21
+DATA dwZipLoIdx<>+48(SB)/4, $6
+DATA dwZipLoIdx<>+52(SB)/4, $22
+DATA dwZipLoIdx<>+56(SB)/4, $7
+DATA dwZipLoIdx<>+60(SB)/4, $23
+GLOBL dwZipLoIdx<>(SB), RODATA|NOPTR, $64
+DATA dwZipHiIdx<>+0(SB)/4, $8
+DATA dwZipHiIdx<>+4(SB)/4, $24
+DATA dwZipHiIdx<>+8(SB)/4, $9
+DATA dwZipHiIdx<>+12(SB)/4, $25
+DATA dwZipHiIdx<>+16(SB)/4, $10
+DATA dwZipHiIdx<>+20(SB)/4, $26
+DATA dwZipHiIdx<>+24(SB)/4, $11
+DATA dwZipHiIdx<>+28(SB)/4, $27
+DATA dwZipHiIdx<>+32(SB)/4, $12
+DATA dwZipHiIdx<>+36(SB)/4, $28
+DATA dwZipHiIdx<>+40(SB)/4, $13
+DATA dwZipHiIdx<>+44(SB)/4, $29
+DATA dwZipHiIdx<>+48(SB)/4, $14
+DATA dwZipHiIdx<>+52(SB)/4, $30
+DATA dwZipHiIdx<>+56(SB)/4, $15
+DATA dwZipHiIdx<>+60(SB)/4, $31
+GLOBL dwZipHiIdx<>(SB), RODATA|NOPTR, $64
+
+// func dwSplit2(even, odd, src *float32, n int)
+//
+// Writes the even elements of src[0:n] to even and the odd ones to odd,
+// 32 source elements a step under lane masks from the count left.
+TEXT ·dwSplit2(SB), NOSPLIT, $0-32
+	MOVQ even+0(FP), DI
+	MOVQ odd+8(FP), DX
+	MOVQ src+16(FP), SI
+	MOVQ n+24(FP), CX
+	VMOVUPS dwEvenIdx<>(SB), Z6
+	VMOVUPS dwOddIdx<>(SB), Z7
+	MOVQ $0xffff, R8
+
+split:
+	TESTQ CX, CX
+	JLE   splitdone
+	// Source lanes: min(n, 16) and min(max(n-16, 0), 16).
+	MOVQ CX, AX
+	CMPQ AX, $16
+	JLE  s1
+	MOVQ $16, AX
+s1:
+	BZHIQ AX, R8, R9
+	KMOVW R9, K1
+	MOVQ CX, AX
+	SUBQ $16, AX
+	JGE  s2
+	XORQ AX, AX
+s2:
+	CMPQ AX, $16
+	JLE  s3
+	MOVQ $16, AX
+s3:
+	BZHIQ AX, R8, R9
+	KMOVW R9, K2
+	// Outputs: ceil(n/2) evens and floor(n/2) odds, at most 16 each.
+	MOVQ CX, AX
+	INCQ AX
+	SHRQ $1, AX
+	CMPQ AX, $16
+	JLE  s4
+	MOVQ $16, AX
+s4:
+	BZHIQ AX, R8, R9
+	KMOVW R9, K3
+	MOVQ CX, AX
+	SHRQ $1, AX
+	CMPQ AX, $16
+	JLE  s5
+	MOVQ $16, AX
+s5:
+	BZHIQ AX, R8, R9
+	KMOVW R9, K4
+	VMOVUPS.Z 0(SI), K1, Z0
+	VMOVUPS.Z 64(SI), K2, Z1
+	VMOVAPS Z6, Z2
+	VPERMI2PS Z1, Z0, Z2
+	VMOVAPS Z7, Z3
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS Z2, K3, 0(DI)
+	VMOVUPS Z3, K4, 0(DX)
+	ADDQ $128, SI
+	ADDQ $64, DI
+	ADDQ $64, DX
+	SUBQ $32, CX
+	JMP  split
+
+splitdone:
+	VZEROUPPER
+	RET
+
+// func dwMerge2(dst, even, odd *float32, n int)
+//
+// The inverse of dwSplit2: dst[0:n] interleaves even and odd.
+TEXT ·dwMerge2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ even+8(FP), SI
+	MOVQ odd+16(FP), DX
+	MOVQ n+24(FP), CX
+	VMOVUPS dwZipLoIdx<>(SB), Z6
+	VMOVUPS dwZipHiIdx<>(SB), Z7
+	MOVQ $0xffff, R8
+
+merge:
+	TESTQ CX, CX
+	JLE   mergedone
+	MOVQ CX, AX
+	CMPQ AX, $16
+	JLE  m1
+	MOVQ $16, AX
+m1:
+	BZHIQ AX, R8, R9
+	KMOVW R9, K1
+	MOVQ CX, AX
+	SUBQ $16, AX
+	JGE  m2
+	XORQ AX, AX
+m2:
+	CMPQ AX, $16
+	JLE  m3
+	MOVQ $16, AX
+m3:
+	BZHIQ AX, R8, R9
+	KMOVW R9, K2
+	MOVQ CX, AX
+	INCQ AX
+	SHRQ $1, AX
+	CMPQ AX, $16
+	JLE  m4
+	MOVQ $16, AX
+m4:
+	BZHIQ AX, R8, R9
+	KMOVW R9, K3
+	MOVQ CX, AX
+	SHRQ $1, AX
+	CMPQ AX, $16
+	JLE  m5
+	MOVQ $16, AX
+m5:
+	BZHIQ AX, R8, R9
+	KMOVW R9, K4
+	VMOVUPS.Z 0(SI), K3, Z0
+	VMOVUPS.Z 0(DX), K4, Z1
+	VMOVAPS Z6, Z2
+	VPERMI2PS Z1, Z0, Z2
+	VMOVAPS Z7, Z3
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS Z2, K1, 0(DI)
+	VMOVUPS Z3, K2, 64(DI)
+	ADDQ $128, DI
+	ADDQ $64, SI
+	ADDQ $64, DX
+	SUBQ $32, CX
+	JMP  merge
+
+mergedone:
+	VZEROUPPER
+	RET
