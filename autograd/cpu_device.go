@@ -499,19 +499,19 @@ func (c *cpuDevice) LayerNormGrad(dx, dw, db, x, w, dy, mean, rstd Storage, oute
 	}
 }
 
-func (c *cpuDevice) BatchNorm(y, x, w, b, rm, rv, mean, rstd Storage, outer, n, inner int, training bool, momentum, eps float64) {
-	if is64(y) {
-		cpu.BatchNorm(f64(y), f64(x), f64(w), f64(b), f64(rm), f64(rv), f64(mean), f64(rstd), outer, n, inner, training, momentum, eps)
+func (c *cpuDevice) BatchNorm(y, x, w, b, rm, rv, mean, rstd Storage, outer, n, inner int, training bool, momentum, eps float64, act kernel.Activation) {
+	if host(y).dt == Float64 {
+		cpu.BatchNorm(f64(y), f64(x), f64(w), f64(b), f64(rm), f64(rv), f64(mean), f64(rstd), outer, n, inner, training, momentum, eps, act)
 	} else {
-		cpu.BatchNorm(f32(y), f32(x), f32(w), f32(b), f32(rm), f32(rv), f32(mean), f32(rstd), outer, n, inner, training, momentum, eps)
+		cpu.BatchNorm(f32(y), f32(x), f32(w), f32(b), f32(rm), f32(rv), f32(mean), f32(rstd), outer, n, inner, training, momentum, eps, act)
 	}
 }
 
-func (c *cpuDevice) BatchNormGrad(dx, dw, db, x, w, dy, mean, rstd Storage, outer, n, inner int, training bool) {
-	if is64(dx) {
-		cpu.BatchNormGrad(f64(dx), f64(dw), f64(db), f64(x), f64(w), f64(dy), f64(mean), f64(rstd), outer, n, inner, training)
+func (c *cpuDevice) BatchNormGrad(dx, dw, db, x, w, b, dy, mean, rstd Storage, outer, n, inner int, training bool, act kernel.Activation) {
+	if host(dx).dt == Float64 {
+		cpu.BatchNormGrad(f64(dx), f64(dw), f64(db), f64(x), f64(w), f64(b), f64(dy), f64(mean), f64(rstd), outer, n, inner, training, act)
 	} else {
-		cpu.BatchNormGrad(f32(dx), f32(dw), f32(db), f32(x), f32(w), f32(dy), f32(mean), f32(rstd), outer, n, inner, training)
+		cpu.BatchNormGrad(f32(dx), f32(dw), f32(db), f32(x), f32(w), f32(b), f32(dy), f32(mean), f32(rstd), outer, n, inner, training, act)
 	}
 }
 

@@ -121,6 +121,17 @@ func gradCases() []gradCase {
 			rv := FromFloat64([]float64{0.5, 1.5, 2}, 3)
 			return BatchNorm(in[0], in[1], in[2], rm, rv, BatchNormOptions{Eps: 1e-3})
 		}},
+		{"batch_norm/train-silu", shapes(leaf, s(3, 2, 2, 3), s(2), s(2)), func(in []*Tensor) *Tensor {
+			return BatchNorm(in[0], in[1], in[2], nil, nil, BatchNormOptions{Training: true, Eps: 1e-5, Activation: ActSiLU})
+		}},
+		{"batch_norm/train-relu", shapes(leaf, s(3, 2, 2, 3), s(2), s(2)), func(in []*Tensor) *Tensor {
+			return BatchNorm(in[0], in[1], in[2], nil, nil, BatchNormOptions{Training: true, Eps: 1e-5, Activation: ActReLU})
+		}},
+		{"batch_norm/eval-silu", shapes(leaf, s(2, 3, 2, 2), s(3), s(3)), func(in []*Tensor) *Tensor {
+			rm := FromFloat64([]float64{0.1, -0.2, 0.3}, 3)
+			rv := FromFloat64([]float64{0.5, 1.5, 2}, 3)
+			return BatchNorm(in[0], in[1], in[2], rm, rv, BatchNormOptions{Eps: 1e-3, Activation: ActSiLU})
+		}},
 		{"conv2d/plain", shapes(leaf, s(2, 2, 5, 4), s(3, 2, 3, 3), s(3)), conv(Conv2dOptions{})},
 		{"conv2d/stride2-pad1", shapes(leaf, s(1, 2, 5, 6), s(2, 2, 3, 3), s(2)), conv(Conv2dOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}})},
 		{"conv2d/dilation2", shapes(leaf, s(1, 2, 6, 6), s(2, 2, 3, 3), s(2)), conv(Conv2dOptions{Padding: [2]int{2, 2}, Dilation: [2]int{2, 2}})},

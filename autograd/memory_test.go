@@ -210,3 +210,55 @@ func TestParameterGradientSurvivesItsScope(t *testing.T) {
 	}
 }
 
+// TestBatchNormActivationIsTheComposition checks that BatchNorm with a
+// fused activation gives the values and gradients of the activation
+// applied to BatchNorm's output, in float64, in both modes, with and
+// without affine parameters.
+func TestBatchNormActivationIsTheComposition(t *testing.T) {
+	acts := []struct {
+		act Activation
+		f   func(*Tensor) *Tensor
+	}{{ActReLU, ReLU}, {ActSiLU, SiLU}}
+	for _, a := range acts {
+		for _, training := range []bool{true, false} {
+			for _, affine := range []bool{true, false} {
+				rng := rand.New(rand.NewPCG(5, 6))
+				x := RandN(rng, Float64, 3, 4, 5, 2).SetRequiresGrad(true)
+				var w, b *Tensor
+				if affine {
+					w = RandN(rng, Float64, 4).SetRequiresGrad(true)
+					b = RandN(rng, Float64, 4).SetRequiresGrad(true)
+				}
+				up := RandN(rng, Float64, 3, 4, 5, 2)
+				run := func(fused bool) [][]float64 {
+					rm, rv := FromFloat64([]float64{0.1, -0.2, 0.3, 0}, 4), FromFloat64([]float64{0.5, 1.5, 2, 1}, 4)
+					o := BatchNormOptions{Training: training, Momentum: 0.1, Eps: 1e-5}
+					var y *Tensor
+					if fused {
+						o.Activation = a.act
+						y = BatchNorm(x, w, b, rm, rv, o)
+					} else {
+						y = a.f(BatchNorm(x, w, b, rm, rv, o))
+					}
+					Sum(Mul(y, up), nil, false).Backward()
+					out := [][]float64{y.Float64s(), rm.Float64s(), rv.Float64s()}
+					for _, p := range []*Tensor{x, w, b} {
+						if p != nil {
+							out = append(out, p.Grad().Float64s())
+							p.ZeroGrad()
+						}
+					}
+					return out
+				}
+				want, got := run(false), run(true)
+				for i := range want {
+					for j := range want[i] {
+						if d := math.Abs(got[i][j] - want[i][j]); d > 1e-12*(1+math.Abs(want[i][j])) {
+							t.Fatalf("%v training=%v affine=%v: output %d[%d] = %g, composition %g", a.act, training, affine, i, j, got[i][j], want[i][j])
+						}
+					}
+				}
+			}
+		}
+	}
+}

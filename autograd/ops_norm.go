@@ -2,6 +2,8 @@ package autograd
 
 import (
 	"fmt"
+
+	"github.com/vertebra-ml/vertebra/autograd/kernel"
 )
 
 // storageOf returns t's storage, or nil for a nil tensor.
@@ -69,7 +71,22 @@ type BatchNormOptions struct {
 	Training bool    // normalise with batch statistics and update the running ones
 	Momentum float64 // running = (1-momentum)*running + momentum*batch
 	Eps      float64
+	// Activation is applied to the output in the same pass: BatchNorm
+	// with ActReLU is ReLU(BatchNorm(...)) with one tensor written and
+	// saved instead of two.
+	Activation Activation
 }
+
+// Activation is an element-wise function that BatchNorm applies in its
+// own pass (the zero value, NoActivation, is the identity).
+type Activation = kernel.Activation
+
+// The activations BatchNorm can fuse.
+const (
+	NoActivation = kernel.Identity
+	ActReLU      = kernel.ActReLU // max(x, 0), as ReLU
+	ActSiLU      = kernel.ActSiLU // x * sigmoid(x), as SiLU
+)
 
 // BatchNorm normalises x (N, C, ...) per channel, as
 // torch.nn.functional.batch_norm. In training mode it uses the batch
@@ -88,16 +105,26 @@ func BatchNorm(x, w, b, runningMean, runningVar *Tensor, o BatchNormOptions) *Te
 	if !o.Training && (runningMean == nil || runningVar == nil) {
 		panic("autograd: BatchNorm: eval mode needs running statistics")
 	}
+	if o.Activation < NoActivation || o.Activation > ActSiLU {
+		panic(fmt.Sprintf("autograd: BatchNorm: unknown activation %v", o.Activation))
+	}
 	if o.Training && outer*inner <= 1 {
 		panic(fmt.Sprintf("autograd: BatchNorm: training needs more than one value per channel, got input %v", x.shape))
 	}
 	dev := x.Device()
 	y := x.empty(x.shape...)
 	mean, rstd := x.empty(c), x.empty(c)
-	dev.BatchNorm(y.st, x.st, storageOf(w), storageOf(b), storageOf(runningMean), storageOf(runningVar), mean.st, rstd.st, outer, c, inner, o.Training, o.Momentum, o.Eps)
+	dev.BatchNorm(y.st, x.st, storageOf(w), storageOf(b), storageOf(runningMean), storageOf(runningVar), mean.st, rstd.st, outer, c, inner, o.Training, o.Momentum, o.Eps, o.Activation)
 	lx, lw, lb := likeOf(x), likeOf(w), likeOf(b)
-	xs, ws := x.st, storageOf(w)
-	return record(y, "batch_norm", []*Tensor{x, w, b}, func(g *Tensor) []*Tensor {
+	xs, ws, bs := x.st, storageOf(w), Storage(nil)
+	if o.Activation != NoActivation {
+		bs = storageOf(b) // the pre-activation is recomputed from x, w and b
+	}
+	op := "batch_norm"
+	if o.Activation != NoActivation {
+		op += "_" + o.Activation.String()
+	}
+	return record(y, op, []*Tensor{x, w, b}, func(g *Tensor) []*Tensor {
 		gx := lx.empty()
 		var gw, gb *Tensor
 		if lw.needs {
@@ -106,7 +133,7 @@ func BatchNorm(x, w, b, runningMean, runningVar *Tensor, o BatchNormOptions) *Te
 		if lb.needs {
 			gb = lb.zeros()
 		}
-		dev.BatchNormGrad(gx.st, storageOf(gw), storageOf(gb), xs, ws, g.st, mean.st, rstd.st, outer, c, inner, o.Training)
+		dev.BatchNormGrad(gx.st, storageOf(gw), storageOf(gb), xs, ws, bs, g.st, mean.st, rstd.st, outer, c, inner, o.Training, o.Activation)
 		if !lx.needs {
 			gx = nil
 		}

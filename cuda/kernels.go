@@ -329,7 +329,7 @@ func (d *Device) bnChunks(outer, n, inner int) int {
 // BatchNorm normalises each channel j over (o, i): per-channel statistics
 // from chunked partial sums (two passes in training), then an element-wise
 // pass.
-func (d *Device) BatchNorm(y, x, w, b, runMean, runVar, mean, rstd ag.Storage, outer, n, inner int, training bool, momentum, eps float64) {
+func (d *Device) BatchNorm(y, x, w, b, runMean, runVar, mean, rstd ag.Storage, outer, n, inner int, training bool, momentum, eps float64, act kernel.Activation) {
 	ys, xs, ws, bs := d.own(y), d.own(x), d.own(w), d.own(b)
 	rms, rvs, ms, rs := d.own(runMean), d.own(runVar), d.own(mean), d.own(rstd)
 	d.lock()
@@ -353,12 +353,13 @@ func (d *Device) BatchNorm(y, x, w, b, runMean, runVar, mean, rstd ag.Storage, o
 	}
 	d.elementwise("bn_finish"+sfx, int64(n), scale, shift, ms, rs, rms, rvs, ws, bs, center, part,
 		cInt(n), cInt(chunks), cnt, cBool(training), momentum, eps)
-	d.elementwise("bn_apply"+sfx, int64(outer*n*inner), ys, xs, scale, shift, cInt(outer), cInt(n), cInt(inner))
+	d.elementwise("bn_apply"+sfx, int64(outer*n*inner), ys, xs, scale, shift, cInt(outer), cInt(n), cInt(inner), cInt(act))
 }
 
 // BatchNormGrad computes dx and accumulates dw and db (either may be nil).
-func (d *Device) BatchNormGrad(dx, dw, db, x, w, dy, mean, rstd ag.Storage, outer, n, inner int, training bool) {
+func (d *Device) BatchNormGrad(dx, dw, db, x, w, b, dy, mean, rstd ag.Storage, outer, n, inner int, training bool, act kernel.Activation) {
 	dxs, dws, dbs, xs, ws, dys, ms, rs := d.own(dx), d.own(dw), d.own(db), d.own(x), d.own(w), d.own(dy), d.own(mean), d.own(rstd)
+	bs := d.own(b)
 	d.lock()
 	defer d.unlock()
 	chunks := d.bnChunks(outer, n, inner)
@@ -372,9 +373,9 @@ func (d *Device) BatchNormGrad(dx, dw, db, x, w, dy, mean, rstd ag.Storage, oute
 	psgx := psg + uintptr(8*n*chunks)
 	sums := psgx + uintptr(8*n*chunks)
 	sfx := suffix(dxs.dt)
-	d.launch("bn_grad_partial"+sfx, chunks, n, threads, psg, psgx, xs, dys, ms, rs, cInt(outer), cInt(n), cInt(inner), cInt(chunks))
+	d.launch("bn_grad_partial"+sfx, chunks, n, threads, psg, psgx, xs, ws, bs, dys, ms, rs, cInt(outer), cInt(n), cInt(inner), cInt(chunks), cInt(act))
 	d.elementwise("bn_grad_finish"+sfx, int64(n), sums, dws, dbs, psg, psgx, cInt(n), cInt(chunks))
-	d.elementwise("bn_grad_apply"+sfx, int64(outer*n*inner), dxs, xs, ws, dys, ms, rs, sums, cInt(outer), cInt(n), cInt(inner), cBool(training))
+	d.elementwise("bn_grad_apply"+sfx, int64(outer*n*inner), dxs, xs, ws, bs, dys, ms, rs, sums, cInt(outer), cInt(n), cInt(inner), cBool(training), cInt(act))
 }
 
 func poolArgOf(s kernel.PoolShape) poolArg {

@@ -106,13 +106,17 @@ func NewBatchNorm2d(b Builder, c int, eps, momentum float64) *BatchNorm2d {
 
 // Forward normalises per channel: with batch statistics in training mode
 // (updating the running ones), with the running ones in eval mode.
-func (n *BatchNorm2d) Forward(x *ag.Tensor) *ag.Tensor {
+func (n *BatchNorm2d) Forward(x *ag.Tensor) *ag.Tensor { return n.ForwardAct(x, ag.NoActivation) }
+
+// ForwardAct is act(Forward(x)) in one pass, which also saves the
+// pre-activation tensor in training (ag.BatchNormOptions.Activation).
+func (n *BatchNorm2d) ForwardAct(x *ag.Tensor, act ag.Activation) *ag.Tensor {
 	training := n.store.Training()
 	if training {
 		n.NumBatchesTracked.Values[0]++
 	}
 	return ag.BatchNorm(x, n.Weight, n.Bias, n.RunningMean, n.RunningVar,
-		ag.BatchNormOptions{Training: training, Momentum: n.Momentum, Eps: n.Eps})
+		ag.BatchNormOptions{Training: training, Momentum: n.Momentum, Eps: n.Eps, Activation: act})
 }
 
 // LayerNorm is torch.nn.LayerNorm over the trailing dimensions Shape.

@@ -41,6 +41,35 @@ func BenchmarkSgemm(b *testing.B) {
 	}
 }
 
+// BenchmarkSgemmTransposed measures the products of the backward passes
+// at a Linear layer's size (768 features, 1576 tokens: ViT-B/16's batch of
+// 8): the weight gradient dW = dY^T X (transposed A) and the data gradient
+// dX = dY W (as the forward, with W transposed: transposed B).
+func BenchmarkSgemmTransposed(b *testing.B) {
+	const m, n, k = 768, 768, 1576
+	for _, tc := range []struct {
+		name           string
+		transA, transB bool
+	}{{"NN", false, false}, {"TN", true, false}, {"NT", false, true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 1))
+			x, y := gemmRandSlice[float32](r, m*k), gemmRandSlice[float32](r, k*n)
+			z := make([]float32, m*n)
+			lda, ldb := k, n
+			if tc.transA {
+				lda = m
+			}
+			if tc.transB {
+				ldb = k
+			}
+			for range b.N {
+				Gemm(tc.transA, tc.transB, m, n, k, 1, x, lda, y, ldb, 0, z, n)
+			}
+			gemmReportFlops(b, 2*float64(m)*float64(n)*float64(k))
+		})
+	}
+}
+
 // BenchmarkFMAPeak measures the float32 multiply-add peak on one and two
 // cores (AVX-512), the yardstick of BenchmarkSgemm.
 func BenchmarkFMAPeak(b *testing.B) {

@@ -13,6 +13,8 @@ type (
 	ConvShape = kernel.ConvShape
 	// PoolShape is kernel.PoolShape.
 	PoolShape = kernel.PoolShape
+	// Activation is kernel.Activation.
+	Activation = kernel.Activation
 )
 
 // The op codes of package kernel.
@@ -36,4 +38,8 @@ const (
 	Sub = kernel.Sub
 	Mul = kernel.Mul
 	Div = kernel.Div
+
+	Identity = kernel.Identity
+	ActReLU  = kernel.ActReLU
+	ActSiLU  = kernel.ActSiLU
 )

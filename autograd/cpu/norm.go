@@ -1,6 +1,9 @@
 package cpu
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // The normalisation kernels see x as (outer, n, inner) like the axis
 // kernels. Layer norm normalises each (o, i) over j; batch norm normalises
@@ -98,11 +101,12 @@ func LayerNormGrad[T Float](dx, dw, db, x, w, dy, mean, rstd []T, outer, n, inne
 	})
 }
 
-// BatchNorm normalises each channel j over (o, i). In training it uses the
-// batch statistics (biased variance), stores them in mean and rstd, and
-// updates the running statistics with momentum (running variance with the
-// unbiased estimate, as PyTorch); otherwise it uses the running ones.
-func BatchNorm[T Float](y, x, w, b, runMean, runVar, mean, rstd []T, outer, n, inner int, training bool, momentum, eps float64) {
+// BatchNorm writes act((x - mean) * rstd * w + b) per channel j of the
+// (outer, n, inner) input, with the batch statistics in training (also
+// updating the running ones, either of which may be nil) and the running
+// ones otherwise; w and b may be nil. mean and rstd receive the statistics
+// used, for BatchNormGrad.
+func BatchNorm[T Float](y, x, w, b, runMean, runVar, mean, rstd []T, outer, n, inner int, training bool, momentum, eps float64, act Activation) {
 	checkLen("BatchNorm", len(x), outer*n*inner)
 	cnt := outer * inner
 	ParallelFor(n, 3*cnt, func(lo, hi int) {
@@ -133,38 +137,123 @@ func BatchNorm[T Float](y, x, w, b, runMean, runVar, mean, rstd []T, outer, n, i
 			}
 			r := 1 / math.Sqrt(v+eps)
 			mean[j], rstd[j] = T(m), T(r)
-			scale, shift := r, -m*r
-			if w != nil {
-				scale *= float64(w[j])
-				shift *= float64(w[j])
-			}
-			if b != nil {
-				shift += float64(b[j])
-			}
-			sc, sh := T(scale), T(shift)
+			sc, sh := bnAffine(m, r, w, b, j)
 			for o := 0; o < outer; o++ {
 				src := x[(o*n+j)*inner : (o*n+j+1)*inner]
 				dst := y[(o*n+j)*inner : (o*n+j+1)*inner][:len(src)]
-				for i, e := range src {
-					dst[i] = e*sc + sh
-				}
+				normAffine(dst, src, sc, sh)
+				activate(act, dst, dst)
 			}
 		}
 	})
 }
 
+// bnAffine is channel j's batch norm as y = x*scale + shift.
+func bnAffine[T Float](m, r float64, w, b []T, j int) (scale, shift T) {
+	s, h := r, -m*r
+	if w != nil {
+		s *= float64(w[j])
+		h *= float64(w[j])
+	}
+	if b != nil {
+		h += float64(b[j])
+	}
+	return T(s), T(h)
+}
+
+// normAffine writes dst = src*scale + shift.
+func normAffine[T Float](dst, src []T, scale, shift T) {
+	dst = dst[:len(src)]
+	i := 0
+	for ; i+4 <= len(src); i += 4 {
+		s, d := src[i:i+4:i+4], dst[i:i+4:i+4]
+		d[0], d[1], d[2], d[3] = s[0]*scale+shift, s[1]*scale+shift, s[2]*scale+shift, s[3]*scale+shift
+	}
+	for ; i < len(src); i++ {
+		dst[i] = src[i]*scale + shift
+	}
+}
+
+// activate writes dst = act(src) (dst may be src).
+func activate[T Float](act Activation, dst, src []T) {
+	switch act {
+	case Identity:
+		if &dst[0] != &src[0] {
+			copy(dst, src)
+		}
+	case ActReLU:
+		if d32, ok := any(dst).([]float32); ok {
+			reluF32(d32, any(src).([]float32))
+			return
+		}
+		reluScalar(dst, src)
+	case ActSiLU:
+		if d32, ok := any(dst).([]float32); ok && unaryFloat32(SiLU, d32, any(src).([]float32)) {
+			return
+		}
+		f := unaryFunc(SiLU, 0)
+		for i, v := range src {
+			dst[i] = T(f(float64(v)))
+		}
+	default:
+		panic(fmt.Sprintf("cpu: no fused activation %v", act))
+	}
+}
+
+// activateGrad writes dz = dy * act'(z) (dz may be z or dy).
+func activateGrad[T Float](act Activation, dz, z, dy []T) {
+	switch act {
+	case ActReLU:
+		if d32, ok := any(dz).([]float32); ok {
+			reluGradF32(d32, any(z).([]float32), any(dy).([]float32))
+			return
+		}
+		reluGradScalar(dz, z, dy)
+	case ActSiLU:
+		if d32, ok := any(dz).([]float32); ok && unaryGradFloat32(SiLU, d32, any(z).([]float32), any(dy).([]float32)) {
+			return
+		}
+		f := unaryDeriv(SiLU, 0)
+		for i, g := range dy {
+			dz[i] = g * T(f(float64(z[i])))
+		}
+	default:
+		panic(fmt.Sprintf("cpu: no fused activation gradient for %v", act))
+	}
+}
+
 // BatchNormGrad computes dx (overwritten) and accumulates dw and db (either
 // may be nil). training selects the batch-statistics rule, in which mean
-// and variance depend on x.
-func BatchNormGrad[T Float](dx, dw, db, x, w, dy, mean, rstd []T, outer, n, inner int, training bool) {
+// and variance depend on x. dy is the gradient of BatchNorm's output; with
+// an activation, the pre-activation is recomputed from x, w and b, one
+// channel at a time into scratch.
+func BatchNormGrad[T Float](dx, dw, db, x, w, b, dy, mean, rstd []T, outer, n, inner int, training bool, act Activation) {
 	cnt := float64(outer * inner)
 	ParallelFor(n, 4*outer*inner, func(lo, hi int) {
+		var scratch *[]T
+		if act != Identity {
+			scratch = gemmGetBuf[T](outer * inner)
+			defer gemmPutBuf(scratch)
+		}
 		for j := lo; j < hi; j++ {
 			m, r := float64(mean[j]), float64(rstd[j])
+			// g(o) is the gradient of the normalised output in row o of
+			// channel j: dy itself, or dy * act'(z) computed into scratch.
+			g := func(o int) []T { return dy[(o*n+j)*inner : (o*n+j+1)*inner] }
+			if act != Identity {
+				dz := (*scratch)[:outer*inner]
+				sc, sh := bnAffine(m, r, w, b, j)
+				for o := 0; o < outer; o++ {
+					row := dz[o*inner : (o+1)*inner]
+					normAffine(row, x[(o*n+j)*inner:(o*n+j+1)*inner], sc, sh)
+					activateGrad(act, row, row, dy[(o*n+j)*inner:(o*n+j+1)*inner])
+				}
+				g = func(o int) []T { return dz[o*inner : (o+1)*inner] }
+			}
 			var sg, sgx float64
 			for o := 0; o < outer; o++ {
-				g, c := normSumDot(dy[(o*n+j)*inner:(o*n+j+1)*inner], x[(o*n+j)*inner:(o*n+j+1)*inner], m)
-				sg += g
+				gs, c := normSumDot(g(o), x[(o*n+j)*inner:(o*n+j+1)*inner], m)
+				sg += gs
 				sgx += c * r
 			}
 			if dw != nil {
@@ -177,19 +266,19 @@ func BatchNormGrad[T Float](dx, dw, db, x, w, dy, mean, rstd []T, outer, n, inne
 			if w != nil {
 				wj = float64(w[j])
 			}
-			// dx = a*dy + b*(x - mean) + c, the centring done in T so
+			// dx = a*g + b*(x - mean) + c, the centring done in T so
 			// that nothing cancels.
-			a, b, c := T(wj*r), T(0), T(0)
+			a, bb, c := T(wj*r), T(0), T(0)
 			if training {
-				b, c = T(-wj*r*r*sgx/cnt), T(-wj*r*sg/cnt)
+				bb, c = T(-wj*r*r*sgx/cnt), T(-wj*r*sg/cnt)
 			}
 			mj := T(m)
 			for o := 0; o < outer; o++ {
-				gs := dy[(o*n+j)*inner : (o*n+j+1)*inner]
+				gs := g(o)
 				xs := x[(o*n+j)*inner : (o*n+j+1)*inner][:len(gs)]
 				d := dx[(o*n+j)*inner : (o*n+j+1)*inner][:len(gs)]
-				for i, g := range gs {
-					d[i] = a*g + b*(xs[i]-mj) + c
+				for i, gv := range gs {
+					d[i] = a*gv + bb*(xs[i]-mj) + c
 				}
 			}
 		}

@@ -708,12 +708,16 @@ func testBatchNorm(c *checker) {
 		size := outer * ch * inner
 		x := c.uniform(size, -3, 3)
 		w, b := c.uniform(ch, 0.5, 1.5), c.uniform(ch, -1, 1)
-		for _, training := range []bool{true, false} {
+		for _, run := range []struct {
+			training bool
+			act      kernel.Activation
+		}{{true, kernel.Identity}, {false, kernel.Identity}, {true, kernel.ActReLU}, {true, kernel.ActSiLU}, {false, kernel.ActSiLU}} {
+			training, act := run.training, run.act
 			rm, rv := c.uniform(ch, -0.5, 0.5), c.uniform(ch, 0.5, 2)
 			y, mean, rstd := c.garbage(size), c.garbage(ch), c.garbage(ch)
-			c.dev.BatchNorm(y.dev, x.dev, w.dev, b.dev, rm.dev, rv.dev, mean.dev, rstd.dev, outer, ch, inner, training, 0.1, 1e-5)
-			c.ref.BatchNorm(y.ref, x.ref, w.ref, b.ref, rm.ref, rv.ref, mean.ref, rstd.ref, outer, ch, inner, training, 0.1, 1e-5)
-			name := fmt.Sprintf("%v training=%v", s, training)
+			c.dev.BatchNorm(y.dev, x.dev, w.dev, b.dev, rm.dev, rv.dev, mean.dev, rstd.dev, outer, ch, inner, training, 0.1, 1e-5, act)
+			c.ref.BatchNorm(y.ref, x.ref, w.ref, b.ref, rm.ref, rv.ref, mean.ref, rstd.ref, outer, ch, inner, training, 0.1, 1e-5, act)
+			name := fmt.Sprintf("%v training=%v act=%v", s, training, act)
 			c.check(name+" y", y, TolReduction)
 			c.check(name+" running mean", rm, TolReduction)
 			c.check(name+" running var", rv, TolReduction)
@@ -727,8 +731,8 @@ func testBatchNorm(c *checker) {
 			dy := c.uniform(size, -1, 1)
 			dx := c.garbage(size)
 			dw, db := c.uniform(ch, -1, 1), c.uniform(ch, -1, 1)
-			c.dev.BatchNormGrad(dx.dev, dw.dev, db.dev, x.dev, w.dev, dy.dev, mean.ref2(c), rstd.ref2(c), outer, ch, inner, training)
-			c.ref.BatchNormGrad(dx.ref, dw.ref, db.ref, x.ref, w.ref, dy.ref, mean.ref, rstd.ref, outer, ch, inner, training)
+			c.dev.BatchNormGrad(dx.dev, dw.dev, db.dev, x.dev, w.dev, b.dev, dy.dev, mean.ref2(c), rstd.ref2(c), outer, ch, inner, training, act)
+			c.ref.BatchNormGrad(dx.ref, dw.ref, db.ref, x.ref, w.ref, b.ref, dy.ref, mean.ref, rstd.ref, outer, ch, inner, training, act)
 			c.check(name+" dx", dx, TolReduction)
 			c.check(name+" dw", dw, TolReduction)
 			c.check(name+" db", db, TolReduction)

@@ -44,6 +44,29 @@ func (op UnaryOp) String() string {
 	return unaryNames[op]
 }
 
+// Activation is an element-wise function that a normalisation kernel
+// applies to its output in the same pass (a batch norm followed by ReLU or
+// SiLU, as in ResNet and EfficientNet); its backward recomputes the
+// pre-activation instead of keeping it.
+type Activation int
+
+// The fused activations.
+const (
+	Identity Activation = iota
+	ActReLU
+	ActSiLU
+)
+
+var activationNames = [...]string{"identity", "relu", "silu"}
+
+// String is the activation's name.
+func (a Activation) String() string {
+	if a < 0 || int(a) >= len(activationNames) {
+		return fmt.Sprintf("activation(%d)", int(a))
+	}
+	return activationNames[a]
+}
+
 // BinaryOp names an element-wise function of two inputs.
 type BinaryOp int
 

@@ -229,28 +229,67 @@ __device__ void bn_finish(double* scale, double* shift, T* mean, T* rstd, T* run
 KERNEL(bn_finish, BN_FINISH_PARAMS,
        (scale, shift, mean, rstd, runMean, runVar, w, b, center, part, n, chunks, cnt, training, momentum, eps))
 
-// bn_apply: y = x*scale[j] + shift[j], element by element.
-template <typename T> __device__ void bn_apply(T* y, const T* x, const double* scale, const double* shift, int outer, int n, int inner) {
+// The activations a batch norm applies in its own pass (kernel.Activation).
+enum { BN_IDENTITY, BN_RELU, BN_SILU };
+
+// bn_act is act(z).
+template <typename T> __device__ __forceinline__ T bn_act(int act, T z) {
+	switch (act) {
+	case BN_RELU: return z > T(0) ? z : T(0);
+	case BN_SILU: return z / (T(1) + exp(-z));
+	}
+	return z;
+}
+
+// bn_act_grad is g * act'(z).
+__device__ __forceinline__ double bn_act_grad(int act, double z, double g) {
+	switch (act) {
+	case BN_RELU: return z > 0 ? g : 0;
+	case BN_SILU: {
+		double s = 1 / (1 + exp(-z));
+		return g * s * (1 + z * (1 - s));
+	}
+	}
+	return g;
+}
+
+// bn_apply: y = act(x*scale[j] + shift[j]), element by element.
+template <typename T>
+__device__ void bn_apply(T* y, const T* x, const double* scale, const double* shift, int outer, int n, int inner, int act) {
 	GRID_LOOP(e, (long long)outer * n * inner) {
 		int j = (e / inner) % n;
-		y[e] = (T)((double)x[e] * scale[j] + shift[j]);
+		y[e] = bn_act<T>(act, (T)((double)x[e] * scale[j] + shift[j]));
 	}
 }
-#define BN_APPLY_PARAMS(T) (T * y, const T* x, const double* scale, const double* shift, int outer, int n, int inner)
-KERNEL(bn_apply, BN_APPLY_PARAMS, (y, x, scale, shift, outer, n, inner))
+#define BN_APPLY_PARAMS(T) (T * y, const T* x, const double* scale, const double* shift, int outer, int n, int inner, int act)
+KERNEL(bn_apply, BN_APPLY_PARAMS, (y, x, scale, shift, outer, n, inner, act))
+
+// bn_grad_in is the gradient of the normalised value at element k of
+// channel j: dy itself, or dy * act'(z) with the pre-activation z
+// recomputed from x, the saved statistics, w and b.
+template <typename T>
+__device__ __forceinline__ double bn_grad_in(const T* x, const T* w, const T* b, const T* dy, double m, double r, int j, long long k,
+                                             int act) {
+	double g = (double)dy[k];
+	if (act == BN_IDENTITY) return g;
+	double z = ((double)x[k] - m) * r;
+	if (w) z *= (double)w[j];
+	if (b) z += (double)b[j];
+	return bn_act_grad(act, z, g);
+}
 
 // bn_grad_partial: the partial sums of dy (psg) and dy*xhat (psgx) over
 // chunk c of channel j, xhat from the saved mean and rstd.
 template <typename T>
-__device__ void bn_grad_partial(double* psg, double* psgx, const T* x, const T* dy, const T* mean, const T* rstd, int outer,
-                                int n, int inner, int chunks) {
+__device__ void bn_grad_partial(double* psg, double* psgx, const T* x, const T* w, const T* b, const T* dy, const T* mean,
+                                const T* rstd, int outer, int n, int inner, int chunks, int act) {
 	int c = blockIdx.x, j = blockIdx.y;
 	long long cnt = (long long)outer * inner, per = (cnt + chunks - 1) / chunks;
 	long long t0 = c * per, t1 = t0 + per < cnt ? t0 + per : cnt;
 	double m = (double)mean[j], r = (double)rstd[j], sg = 0, sgx = 0;
 	for (long long t = t0 + threadIdx.x; t < t1; t += blockDim.x) {
 		long long o = t / inner, i = t % inner, k = (o * n + j) * inner + i;
-		double g = (double)dy[k];
+		double g = bn_grad_in(x, w, b, dy, m, r, j, k, act);
 		sg += g;
 		sgx += g * ((double)x[k] - m) * r;
 	}
@@ -261,9 +300,10 @@ __device__ void bn_grad_partial(double* psg, double* psgx, const T* x, const T* 
 		psgx[(long long)j * chunks + c] = sgx;
 	}
 }
-#define BN_GRAD_PARTIAL_PARAMS(T) \
-	(double* psg, double* psgx, const T* x, const T* dy, const T* mean, const T* rstd, int outer, int n, int inner, int chunks)
-KERNEL(bn_grad_partial, BN_GRAD_PARTIAL_PARAMS, (psg, psgx, x, dy, mean, rstd, outer, n, inner, chunks))
+#define BN_GRAD_PARTIAL_PARAMS(T)                                                                                          \
+	(double* psg, double* psgx, const T* x, const T* w, const T* b, const T* dy, const T* mean, const T* rstd, int outer, int n, \
+	 int inner, int chunks, int act)
+KERNEL(bn_grad_partial, BN_GRAD_PARTIAL_PARAMS, (psg, psgx, x, w, b, dy, mean, rstd, outer, n, inner, chunks, act))
 
 // bn_grad_finish: per channel, sg and sgx from the partials into sums
 // (2n doubles), and the accumulation into dw and db (either may be null).
@@ -287,20 +327,22 @@ KERNEL(bn_grad_finish, BN_GRAD_FINISH_PARAMS, (sums, dw, db, psg, psgx, n, chunk
 // bn_grad_apply: dx (overwritten), element by element; training selects the
 // batch-statistics rule, in which mean and variance depend on x.
 template <typename T>
-__device__ void bn_grad_apply(T* dx, const T* x, const T* w, const T* dy, const T* mean, const T* rstd, const double* sums,
-                              int outer, int n, int inner, int training) {
+__device__ void bn_grad_apply(T* dx, const T* x, const T* w, const T* b, const T* dy, const T* mean, const T* rstd,
+                              const double* sums, int outer, int n, int inner, int training, int act) {
 	long long cnt = (long long)outer * inner;
 	GRID_LOOP(e, (long long)outer * n * inner) {
 		int j = (e / inner) % n;
 		double m = (double)mean[j], r = (double)rstd[j], wj = w ? (double)w[j] : 1.0;
+		double g = bn_grad_in(x, w, b, dy, m, r, j, e, act);
 		if (training) {
 			double xh = ((double)x[e] - m) * r;
-			dx[e] = (T)(wj * r * ((double)dy[e] - sums[j] / cnt - xh * sums[n + j] / cnt));
+			dx[e] = (T)(wj * r * (g - sums[j] / cnt - xh * sums[n + j] / cnt));
 		} else {
-			dx[e] = (T)(wj * r * (double)dy[e]);
+			dx[e] = (T)(wj * r * g);
 		}
 	}
 }
-#define BN_GRAD_APPLY_PARAMS(T) \
-	(T * dx, const T* x, const T* w, const T* dy, const T* mean, const T* rstd, const double* sums, int outer, int n, int inner, int training)
-KERNEL(bn_grad_apply, BN_GRAD_APPLY_PARAMS, (dx, x, w, dy, mean, rstd, sums, outer, n, inner, training))
+#define BN_GRAD_APPLY_PARAMS(T)                                                                                              \
+	(T * dx, const T* x, const T* w, const T* b, const T* dy, const T* mean, const T* rstd, const double* sums, int outer, int n, \
+	 int inner, int training, int act)
+KERNEL(bn_grad_apply, BN_GRAD_APPLY_PARAMS, (dx, x, w, b, dy, mean, rstd, sums, outer, n, inner, training, act))

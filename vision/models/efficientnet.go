@@ -189,11 +189,11 @@ type EfficientNetConvNormAct struct {
 
 // Forward applies conv, BatchNorm and the optional SiLU.
 func (c *EfficientNetConvNormAct) Forward(x *ag.Tensor) *ag.Tensor {
-	x = c.BN.Forward(c.Conv.Forward(x))
+	act := ag.NoActivation
 	if c.Act {
-		x = ag.SiLU(x)
+		act = ag.ActSiLU
 	}
-	return x
+	return c.BN.ForwardAct(c.Conv.Forward(x), act)
 }
 
 // EfficientNetSqueezeExcitation is torchvision's SqueezeExcitation with

@@ -214,10 +214,12 @@ func resnetBN(b nn.Builder, c int) *nn.BatchNorm2d { return nn.NewBatchNorm2d(b,
 // Forward runs the block: the residual branch plus the (projected) input,
 // then ReLU.
 func (blk *ResNetBlock) Forward(x *ag.Tensor) *ag.Tensor {
-	out := ag.ReLU(blk.BN1.Forward(blk.Conv1.Forward(x)))
-	out = blk.BN2.Forward(blk.Conv2.Forward(out))
+	out := blk.BN1.ForwardAct(blk.Conv1.Forward(x), ag.ActReLU)
 	if blk.Conv3 != nil {
-		out = blk.BN3.Forward(blk.Conv3.Forward(ag.ReLU(out)))
+		out = blk.BN2.ForwardAct(blk.Conv2.Forward(out), ag.ActReLU)
+		out = blk.BN3.Forward(blk.Conv3.Forward(out))
+	} else {
+		out = blk.BN2.Forward(blk.Conv2.Forward(out))
 	}
 	identity := x
 	if blk.Downsample != nil {
@@ -228,7 +230,7 @@ func (blk *ResNetBlock) Forward(x *ag.Tensor) *ag.Tensor {
 
 // Features returns the globally average-pooled output of layer4, (N, F).
 func (m *ResNet) Features(x *ag.Tensor) *ag.Tensor {
-	x = ag.ReLU(m.BN1.Forward(m.Conv1.Forward(x)))
+	x = m.BN1.ForwardAct(m.Conv1.Forward(x), ag.ActReLU)
 	x = ag.MaxPool2d(x, ag.MaxPool2dOptions{Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}, Padding: [2]int{1, 1}})
 	for _, stage := range [][]*ResNetBlock{m.Layer1, m.Layer2, m.Layer3, m.Layer4} {
 		for _, blk := range stage {
