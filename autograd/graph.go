@@ -309,3 +309,18 @@ func topoOrder(root *node) ([]*node, map[*Tensor]int) {
 	}
 	return order, leafUses
 }
+
+// GraphOps counts, by op name, the recorded ops that a Backward from t
+// would run: the graph between t and the tensors that require gradients
+// (a frozen layer whose inputs need none records nothing).
+func (t *Tensor) GraphOps() map[string]int {
+	ops := map[string]int{}
+	if t.node == nil {
+		return ops
+	}
+	order, _ := topoOrder(t.node)
+	for _, n := range order {
+		ops[n.op]++
+	}
+	return ops
+}

@@ -24,6 +24,8 @@ import "sync"
 type convLayout struct {
 	hq, wq int   // phase plane
 	cols   int   // oh*wq: product columns per image
+	ow     int   // output columns kept per row
+	ohw    int   // oh*ow: output positions kept per image
 	plane  int   // hq*wq
 	phases int   // phases kept per channel (only those some tap reads)
 	chans  int   // phases*plane: per input channel
@@ -51,6 +53,7 @@ func newConvLayout(s ConvShape, d *convDims) *convLayout {
 	L := &convLayout{hq: d.oh + (s.KH-1)*s.DH/s.SH, wq: d.ow + (s.KW-1)*s.DW/s.SW}
 	L.direct = s.Pointwise()
 	L.cols = d.oh * L.wq
+	L.ow, L.ohw = d.ow, d.ohw
 	L.plane = L.hq * L.wq
 	idxA, idxB := make([]int, s.SH), make([]int, s.SW)
 	L.pa = convPhaseSet(s.KH, s.DH, s.SH, idxA)
@@ -201,6 +204,14 @@ func convPackB[T Float](L *convLayout, xq []T, base, p0, j0, kb, nb, nr int, dst
 	}
 }
 
+// convAddGo is the portable convAdd.
+func convAddGo[T Float](dst, src []T) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] += v
+	}
+}
+
 // convCopyRowsGo is the portable convCopyRows.
 func convCopyRowsGo(src []float32, rows []int, start, nr int, dst []float32) {
 	for p, ro := range rows {
@@ -209,23 +220,17 @@ func convCopyRowsGo(src []float32, rows []int, start, nr int, dst []float32) {
 }
 
 // convPackBT packs rows [j0, j0+kb) x columns [p0, p0+nb) of the
-// transposed im2col matrix (rows are output positions of a run of images
-// whose phase images start at xq[base], columns im2col rows) into nr-wide
-// strips, for the weight gradient.
+// transposed im2col matrix (rows are the output positions of a run of
+// images whose phase images start at xq[base], without the dropped
+// columns; columns are im2col rows) into nr-wide strips, for the weight
+// gradient.
 func convPackBT[T Float](L *convLayout, xq []T, base, j0, p0, kb, nb, nr int, dst []T) {
+	var buf [128]convRun
+	runs := L.runs(base, j0, kb, buf[:0])
 	for s := 0; s < nb; s += nr {
 		d := dst[s*kb : (s+nr)*kb]
 		w := min(nr, nb-s)
-		rows := L.rowOff[p0+s : p0+s+w]
-		// Runs of output positions within one image.
-		for q := 0; q < kb; {
-			j := j0 + q
-			n, r := j/L.cols, j%L.cols
-			l := min(kb-q, L.cols-r)
-			start := base + n*L.img + r
-			convPackRunT(xq, rows, start, l, nr, d[q*nr:])
-			q += l
-		}
+		convPackRunsT(xq, L.rowOff[p0+s:p0+s+w], runs, nr, d)
 		if w < nr {
 			for q := range kb {
 				clear(d[q*nr+w : (q+1)*nr])
@@ -234,24 +239,61 @@ func convPackBT[T Float](L *convLayout, xq []T, base, j0, p0, kb, nb, nr int, ds
 	}
 }
 
-// convPackRunT writes, for each k step q < l, x[start+rows[jj]+q] to
-// dst[q*nr+jj], four columns a pass.
-func convPackRunT[T Float](x []T, rows []int, start, l, nr int, dst []T) {
+// convRun is a run of l output positions, k steps [q, q+l) of a packed
+// strip, that lie contiguously in the phase image from start.
+type convRun struct{ start, q, l int }
+
+// runs appends to buf the runs of output positions [j0, j0+kb) of images
+// whose phase images start at base: whole images when no columns are
+// dropped, output rows otherwise.
+func (L *convLayout) runs(base, j0, kb int, buf []convRun) []convRun {
+	for q := 0; q < kb; {
+		j := j0 + q
+		n, r := j/L.ohw, j%L.ohw
+		var start, l int
+		if L.wq == L.ow {
+			start, l = base+n*L.img+r, min(kb-q, L.ohw-r)
+		} else {
+			oy, ox := r/L.ow, r%L.ow
+			start, l = base+n*L.img+oy*L.wq+ox, min(kb-q, L.ow-ox)
+		}
+		buf = append(buf, convRun{start, q, l})
+		q += l
+	}
+	return buf
+}
+
+// convPackRunsT writes, for each run and k step q < run.l,
+// x[run.start+rows[jj]+q] to dst[(run.q+q)*nr+jj], four columns a pass.
+func convPackRunsT[T Float](x []T, rows []int, runs []convRun, nr int, dst []T) {
 	jj := 0
+	if gemmIsF32[T]() {
+		for ; jj+8 <= len(rows); jj += 8 {
+			if !convPackRunsT8(gemmF32(x), rows, runs, nr, jj, gemmF32(dst)) {
+				break
+			}
+		}
+	}
 	for ; jj+4 <= len(rows); jj += 4 {
-		r0 := x[start+rows[jj]:][:l]
-		r1 := x[start+rows[jj+1]:][:l]
-		r2 := x[start+rows[jj+2]:][:l]
-		r3 := x[start+rows[jj+3]:][:l]
-		for q := range r0 {
-			dp := dst[q*nr+jj : q*nr+jj+4 : q*nr+jj+4]
-			dp[0], dp[1], dp[2], dp[3] = r0[q], r1[q], r2[q], r3[q]
+		o0, o1, o2, o3 := rows[jj], rows[jj+1], rows[jj+2], rows[jj+3]
+		for _, rn := range runs {
+			r0 := x[rn.start+o0:][:rn.l]
+			r1 := x[rn.start+o1:][:rn.l]
+			r2 := x[rn.start+o2:][:rn.l]
+			r3 := x[rn.start+o3:][:rn.l]
+			d := dst[rn.q*nr:]
+			for q := range r0 {
+				dp := d[q*nr+jj : q*nr+jj+4 : q*nr+jj+4]
+				dp[0], dp[1], dp[2], dp[3] = r0[q], r1[q], r2[q], r3[q]
+			}
 		}
 	}
 	for ; jj < len(rows); jj++ {
-		r0 := x[start+rows[jj]:][:l]
-		for q, v := range r0 {
-			dst[q*nr+jj] = v
+		for _, rn := range runs {
+			d := dst[rn.q*nr:]
+			for q, v := range x[rn.start+rows[jj]:][:rn.l] {
+				d[q*nr+jj] = v
+			}
 		}
 	}
 }
@@ -370,11 +412,16 @@ func convCopyOut[T Float](s ConvShape, d *convDims, L *convLayout, yq, bias, y [
 		for n := n0; n < n1; n++ {
 			src := yq[o*ncols+(n-n0)*L.cols:][:L.cols]
 			dst := y[(n*s.O+o)*d.ohw:][:d.ohw]
-			for r := range d.oh {
-				sr := src[r*L.wq:][:d.ow]
-				dr := dst[r*d.ow:][:d.ow]
-				for i, v := range sr {
-					dr[i] = v + b
+			if L.wq == d.ow {
+				copy(dst, src[:d.ohw])
+			} else {
+				for r := range d.oh {
+					copy(dst[r*d.ow:(r+1)*d.ow], src[r*L.wq:])
+				}
+			}
+			if b != 0 {
+				for i := range dst {
+					dst[i] += b
 				}
 			}
 		}
@@ -461,10 +508,7 @@ func convScatter[T Float](s ConvShape, L *convLayout, dcol []T, cn int, xg []T, 
 			l := min(L.cols, (c+1)*L.chans-L.rowOff[p])
 			for n := range cn {
 				src := dcol[p*ncols+n*L.cols:][:l]
-				dst := xg[n*L.img+L.rowOff[p]:][:l]
-				for i, v := range src {
-					dst[i] += v
-				}
+				convAdd(xg[n*L.img+L.rowOff[p]:][:l], src)
 			}
 		}
 	}
@@ -480,8 +524,8 @@ func convGather[T Float](s ConvShape, L *convLayout, xq, dx []T, q0, q1 int) {
 }
 
 // convPackedBackwardWeight computes dw for a shape that is not depthwise:
-// per group, dW_g = dy_g * col^T with the images' output positions (padded
-// to the phase width) as the product's inner dimension. Workers either
+// per group, dW_g = dy_g * col^T with the images' output positions (the
+// kept ones only) as the product's inner dimension. Workers either
 // split the product's output, or, when that is small next to the inner
 // dimension, split the images and add their sums at the end.
 func convPackedBackwardWeight[T Float](s ConvShape, d *convDims, x, dy, dw []T) {
@@ -493,13 +537,13 @@ func convPackedBackwardWeight[T Float](s ConvShape, d *convDims, x, dy, dw []T) 
 		xq = *buf
 		convPhaseFill(s, L, x, 0, s.N, xq, Workers)
 	}
-	inner := s.N * L.cols
+	inner := s.N * d.ohw
 	a, lda := dy, d.ohw
-	if s.N > 1 || L.wq != d.ow {
+	if s.N > 1 {
 		buf := gemmGetBuf[T](s.O * inner)
 		defer gemmPutBuf(buf)
 		a, lda = *buf, inner
-		convPadRowsPar(d, L, dy, s.O, s.N, a)
+		convByChannel(d, dy, s.O, s.N, a)
 	}
 	parts := 1
 	if w := min(Workers, s.N); w > 1 && max(d.og, d.k) < inner && s.O*d.k*inner >= gemmParallelWork {
@@ -508,11 +552,11 @@ func convPackedBackwardWeight[T Float](s ConvShape, d *convDims, x, dy, dw []T) 
 	size := s.O * d.k
 	product := func(part, workers int, acc []T) {
 		n0, n1 := part*s.N/parts, (part+1)*s.N/parts
-		j0 := n0 * L.cols
+		j0 := n0 * d.ohw
 		for g := range s.Groups {
 			base := g * d.cg * L.chans
 			pack := func(p0, j, kb, nb, nr int, dst []T) { convPackBT(L, xq, base, j0+p0, j, kb, nb, nr, dst) }
-			gemmRunPre(nil, pack, false, true, d.og, d.k, (n1-n0)*L.cols, 1, a[g*d.og*lda+j0:], lda, nil, 0, 0, acc[g*d.og*d.k:], d.k, workers)
+			gemmRunPre(nil, pack, false, true, d.og, d.k, (n1-n0)*d.ohw, 1, a[g*d.og*lda+j0:], lda, nil, 0, 0, acc[g*d.og*d.k:], d.k, workers)
 		}
 	}
 	if parts == 1 {
@@ -542,30 +586,20 @@ func convPackedBackwardWeight[T Float](s ConvShape, d *convDims, x, dy, dw []T) 
 	}
 }
 
-// convPadRowsPar is convPadRows over all images, parallel over rows.
-func convPadRowsPar[T Float](d *convDims, L *convLayout, src []T, total, n int, dst []T) {
-	ld := n * L.cols
+// convByChannel reorders the (n x rows x ohw) tensor src to the (rows x
+// n*ohw) matrix dst, parallel over rows.
+func convByChannel[T Float](d *convDims, src []T, rows, n int, dst []T) {
+	ld := n * d.ohw
 	body := func(lo, hi int) {
-		// Rows [lo, hi) of every image.
 		for r := lo; r < hi; r++ {
 			for i := range n {
-				sr := src[(i*total+r)*d.ohw:][:d.ohw]
-				dr := dst[r*ld+i*L.cols:][:L.cols]
-				if L.wq == d.ow {
-					copy(dr, sr)
-					continue
-				}
-				for y := range d.oh {
-					row := dr[y*L.wq : (y+1)*L.wq]
-					copy(row, sr[y*d.ow:(y+1)*d.ow])
-					clear(row[d.ow:])
-				}
+				copy(dst[r*ld+i*d.ohw:][:d.ohw], src[(i*rows+r)*d.ohw:][:d.ohw])
 			}
 		}
 	}
-	if total*ld < convParallelCopy {
-		body(0, total)
+	if rows*ld < convParallelCopy {
+		body(0, rows)
 		return
 	}
-	ParallelFor(total, ld, body)
+	ParallelFor(rows, ld, body)
 }

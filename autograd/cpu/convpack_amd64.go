@@ -30,3 +30,52 @@ func convCopyRows(src []float32, rows []int, start, nr int, dst []float32) {
 	}
 	convCopyRows16(&dst[0], (*float32)(unsafe.Add(unsafe.Pointer(&src[0]), start*4)), &rows[0], len(rows), nr)
 }
+
+//go:noescape
+func convAddTo(dst, src *float32, n int)
+
+// convAdd adds src to dst (len(dst) >= len(src)).
+func convAdd[T Float](dst, src []T) {
+	if len(src) == 0 {
+		return
+	}
+	if gemmIsF32[T]() && gemmUseAsm {
+		_ = dst[len(src)-1]
+		convAddTo((*float32)(unsafe.Pointer(&dst[0])), (*float32)(unsafe.Pointer(&src[0])), len(src))
+		return
+	}
+	convAddGo(dst, src)
+}
+
+//go:noescape
+func convTrans8(dst, src *float32, offs *int, l, nr int)
+
+// convPackRunsT8 does convPackRunsT's work for columns [jj, jj+8) with
+// the assembly transpose; it reports false (and does nothing) without it.
+func convPackRunsT8(x []float32, rows []int, runs []convRun, nr, jj int, dst []float32) bool {
+	if !gemmUseAsm || nr%8 != 0 {
+		return false
+	}
+	var offs [8]int
+	copy(offs[:], rows[jj:jj+8])
+	for _, rn := range runs {
+		// Bounds checks the assembly cannot do.
+		for _, o := range offs {
+			if s := rn.start + o; s < 0 || s+rn.l > len(x) {
+				panic("cpu: convPackRunsT8 out of range")
+			}
+		}
+		d := dst[rn.q*nr:]
+		_ = d[(rn.l-1)*nr+jj+7]
+		l8 := rn.l &^ 7
+		if l8 > 0 {
+			convTrans8(&d[jj], &x[rn.start], &offs[0], l8, nr)
+		}
+		for c, o := range offs {
+			for q, v := range x[rn.start+o+l8 : rn.start+o+rn.l] {
+				d[(l8+q)*nr+jj+c] = v
+			}
+		}
+	}
+	return true
+}
