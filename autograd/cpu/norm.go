@@ -163,6 +163,9 @@ func bnAffine[T Float](m, r float64, w, b []T, j int) (scale, shift T) {
 
 // normAffine writes dst = src*scale + shift.
 func normAffine[T Float](dst, src []T, scale, shift T) {
+	if d32, ok := any(dst).([]float32); ok && normAffineF32(d32, any(src).([]float32), float32(scale), float32(shift)) {
+		return
+	}
 	dst = dst[:len(src)]
 	i := 0
 	for ; i+4 <= len(src); i += 4 {
@@ -171,6 +174,16 @@ func normAffine[T Float](dst, src []T, scale, shift T) {
 	}
 	for ; i < len(src); i++ {
 		dst[i] = src[i]*scale + shift
+	}
+}
+
+// normGrad writes dx = a*g + (b*(x - m) + c).
+func normGrad[T Float](dx, g, x []T, a, b, m, c T) {
+	if d32, ok := any(dx).([]float32); ok && normGradF32(d32, any(g).([]float32), any(x).([]float32), float32(a), float32(b), float32(m), float32(c)) {
+		return
+	}
+	for i, gv := range g {
+		dx[i] = a*gv + (b*(x[i]-m) + c)
 	}
 }
 
@@ -277,9 +290,7 @@ func BatchNormGrad[T Float](dx, dw, db, x, w, b, dy, mean, rstd []T, outer, n, i
 				gs := g(o)
 				xs := x[(o*n+j)*inner : (o*n+j+1)*inner][:len(gs)]
 				d := dx[(o*n+j)*inner : (o*n+j+1)*inner][:len(gs)]
-				for i, gv := range gs {
-					d[i] = a*gv + bb*(xs[i]-mj) + c
-				}
+				normGrad(d, gs, xs, a, bb, mj, c)
 			}
 		}
 	})

@@ -1,0 +1,38 @@
+package cpu
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestNormLoopsAgree checks the batch norm's element loops (the affine
+// forward and the input-gradient pass) against float64 on awkward sizes,
+// with the assembly kernels and with the Go loops.
+func TestNormLoopsAgree(t *testing.T) {
+	saved := actUseAsm
+	defer func() { actUseAsm = saved }()
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, asm := range []bool{true, false} {
+		actUseAsm = asm && saved
+		for _, n := range []int{1, 7, 16, 17, 33, 255, 1000} {
+			x, g := gemmRandSlice[float32](r, n), gemmRandSlice[float32](r, n)
+			y, dx := make([]float32, n), make([]float32, n)
+			const sc, sh, a, b, m, c = 1.7, -0.3, 0.9, -0.25, 0.4, 0.05
+			normAffine(y, x, float32(sc), float32(sh))
+			normGrad(dx, g, x, float32(a), float32(b), float32(m), float32(c))
+			for i := range n {
+				wantY := float64(x[i])*sc + sh
+				wantDx := a*float64(g[i]) + b*(float64(x[i])-m) + c
+				for _, chk := range []struct {
+					what      string
+					got, want float64
+				}{{"affine", float64(y[i]), wantY}, {"grad", float64(dx[i]), wantDx}} {
+					if math.Abs(chk.got-chk.want) > 1e-6*(1+math.Abs(chk.want)) {
+						t.Fatalf("%s asm=%v n=%d [%d]: %g, want %g", chk.what, actUseAsm, n, i, chk.got, chk.want)
+					}
+				}
+			}
+		}
+	}
+}
