@@ -464,6 +464,13 @@ func convBackwardDataChunk[T Float](s ConvShape, d *convDims, L *convLayout, dy,
 		b, ldb = *buf, ncols
 		convPadRows(d, L, dy, s.O, n0, n1, b)
 	}
+	if L.direct && cn == 1 {
+		// dcol is dx itself.
+		for g := range s.Groups {
+			gemmRunPre(convGroupPre(pre, g), nil, true, false, d.k, ncols, d.og, 1, w[g*d.og*d.k:], d.k, b[g*d.og*ldb:], ldb, 0, dx[(n0*s.C+g*d.cg)*hw:], hw, workers)
+		}
+		return
+	}
 	// The phase image of the gradient; x's own layout when direct.
 	xq := dx[n0*s.C*hw:]
 	if !L.direct {
