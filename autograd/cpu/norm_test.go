@@ -36,3 +36,14 @@ func TestNormLoopsAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxISA checks VERTEBRA_CPU_ISA's values; an unknown one is ignored
+// (with a warning) rather than capping anything.
+func TestMaxISA(t *testing.T) {
+	for _, tc := range []struct{ env, want string }{{"", ""}, {"avx2", "avx2"}, {"go", "go"}, {"avx512", "avx512"}, {"sse", ""}} {
+		t.Setenv("VERTEBRA_CPU_ISA", tc.env)
+		if got := maxISA(); got != tc.want {
+			t.Errorf("VERTEBRA_CPU_ISA=%q: %q, want %q", tc.env, got, tc.want)
+		}
+	}
+}
