@@ -299,6 +299,11 @@ func BatchNormGrad[T Float](dx, dw, db, x, w, b, dy, mean, rstd []T, outer, n, i
 // normSum returns the sum of s in float64, with four partial sums so that
 // the additions do not wait on one another.
 func normSum[T Float](s []T) float64 {
+	if s32, ok := any(s).([]float32); ok {
+		if head, n := normSumF32(s32); n > 0 {
+			return head + normSum(s[n:])
+		}
+	}
 	var s0, s1, s2, s3 float64
 	i := 0
 	for ; i+4 <= len(s); i += 4 {
@@ -316,6 +321,11 @@ func normSum[T Float](s []T) float64 {
 
 // normSqDev returns the sum of (s[i] - m)^2 in float64, as normSum.
 func normSqDev[T Float](s []T, m float64) float64 {
+	if s32, ok := any(s).([]float32); ok {
+		if head, n := normSqDevF32(s32, m); n > 0 {
+			return head + normSqDev(s[n:], m)
+		}
+	}
 	var s0, s1, s2, s3 float64
 	i := 0
 	for ; i+4 <= len(s); i += 4 {
@@ -337,6 +347,12 @@ func normSqDev[T Float](s []T, m float64) float64 {
 // two partial sums of each.
 func normSumDot[T Float](g, x []T, m float64) (sg, sgx float64) {
 	x = x[:len(g)]
+	if g32, ok := any(g).([]float32); ok {
+		if hg, hc, n := normSumDotF32(g32, any(x).([]float32), m); n > 0 {
+			tg, tc := normSumDot(g[n:], x[n:], m)
+			return hg + tg, hc + tc
+		}
+	}
 	var g0, g1, c0, c1 float64
 	i := 0
 	for ; i+2 <= len(g); i += 2 {

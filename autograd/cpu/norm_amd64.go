@@ -41,3 +41,42 @@ func normGradF32(dx, g, x []float32, a, b, m, c float32) bool {
 	}
 	return true
 }
+
+//go:noescape
+func normSumKernel(s *float32, n int) float64
+
+//go:noescape
+func normSqDevKernel(s *float32, n int, m float64) float64
+
+//go:noescape
+func normSumDotKernel(gs, xs *float32, n int, m float64) (sg, sgx float64)
+
+// normSumF32 is normSum's float32 loop in assembly where the CPU has AVX2:
+// the vectorised head's sum and the length it covered.
+func normSumF32(s []float32) (float64, int) {
+	n := len(s) &^ 15
+	if !actUseAsm || n == 0 {
+		return 0, 0
+	}
+	return normSumKernel(&s[0], n), n
+}
+
+// normSqDevF32 is normSqDev's, as normSumF32.
+func normSqDevF32(s []float32, m float64) (float64, int) {
+	n := len(s) &^ 15
+	if !actUseAsm || n == 0 {
+		return 0, 0
+	}
+	return normSqDevKernel(&s[0], n, m), n
+}
+
+// normSumDotF32 is normSumDot's, as normSumF32.
+func normSumDotF32(g, x []float32, m float64) (sg, sgx float64, n int) {
+	n = len(g) &^ 7
+	if !actUseAsm || n == 0 {
+		return 0, 0, 0
+	}
+	_ = x[:len(g)]
+	sg, sgx = normSumDotKernel(&g[0], &x[0], n, m)
+	return sg, sgx, n
+}

@@ -75,3 +75,128 @@ gradLoop:
 gradDone:
 	VZEROUPPER
 	RET
+
+// func normSumKernel(s *float32, n int) float64
+//
+// The float64 sum of n float32 values (n a multiple of 16), four partial
+// sums of four lanes each.
+TEXT ·normSumKernel(SB), NOSPLIT, $0-24
+	MOVQ   s+0(FP), SI
+	MOVQ   n+8(FP), CX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	SHRQ   $4, CX
+	JZ     sumDone
+
+sumLoop:
+	VCVTPS2PD (SI), Y4
+	VCVTPS2PD 16(SI), Y5
+	VCVTPS2PD 32(SI), Y6
+	VCVTPS2PD 48(SI), Y7
+	VADDPD    Y4, Y0, Y0
+	VADDPD    Y5, Y1, Y1
+	VADDPD    Y6, Y2, Y2
+	VADDPD    Y7, Y3, Y3
+	ADDQ      $64, SI
+	DECQ      CX
+	JNZ       sumLoop
+
+sumDone:
+	VADDPD       Y1, Y0, Y0
+	VADDPD       Y3, Y2, Y2
+	VADDPD       Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD       X1, X0, X0
+	VHADDPD      X0, X0, X0
+	VZEROUPPER
+	MOVSD        X0, ret+16(FP)
+	RET
+
+// func normSqDevKernel(s *float32, n int, m float64) float64
+//
+// The float64 sum of (s[i] - m)^2 (n a multiple of 16).
+TEXT ·normSqDevKernel(SB), NOSPLIT, $0-32
+	MOVQ         s+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSD m+16(FP), Y8
+	VXORPD       Y0, Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	SHRQ         $4, CX
+	JZ           sqDone
+
+sqLoop:
+	VCVTPS2PD   (SI), Y4
+	VCVTPS2PD   16(SI), Y5
+	VCVTPS2PD   32(SI), Y6
+	VCVTPS2PD   48(SI), Y7
+	VSUBPD      Y8, Y4, Y4
+	VSUBPD      Y8, Y5, Y5
+	VSUBPD      Y8, Y6, Y6
+	VSUBPD      Y8, Y7, Y7
+	VFMADD231PD Y4, Y4, Y0
+	VFMADD231PD Y5, Y5, Y1
+	VFMADD231PD Y6, Y6, Y2
+	VFMADD231PD Y7, Y7, Y3
+	ADDQ        $64, SI
+	DECQ        CX
+	JNZ         sqLoop
+
+sqDone:
+	VADDPD       Y1, Y0, Y0
+	VADDPD       Y3, Y2, Y2
+	VADDPD       Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD       X1, X0, X0
+	VHADDPD      X0, X0, X0
+	VZEROUPPER
+	MOVSD        X0, ret+24(FP)
+	RET
+
+// func normSumDotKernel(gs, xs *float32, n int, m float64) (sg, sgx float64)
+//
+// The float64 sums of g[i] and of g[i]*(x[i] - m) (n a multiple of 8).
+TEXT ·normSumDotKernel(SB), NOSPLIT, $0-48
+	MOVQ         gs+0(FP), SI
+	MOVQ         xs+8(FP), DX
+	MOVQ         n+16(FP), CX
+	VBROADCASTSD m+24(FP), Y8
+	VXORPD       Y0, Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	SHRQ         $3, CX
+	JZ           dotDone
+
+dotLoop:
+	VCVTPS2PD   (SI), Y4
+	VCVTPS2PD   16(SI), Y5
+	VCVTPS2PD   (DX), Y6
+	VCVTPS2PD   16(DX), Y7
+	VADDPD      Y4, Y0, Y0
+	VADDPD      Y5, Y1, Y1
+	VSUBPD      Y8, Y6, Y6
+	VSUBPD      Y8, Y7, Y7
+	VFMADD231PD Y4, Y6, Y2
+	VFMADD231PD Y5, Y7, Y3
+	ADDQ        $32, SI
+	ADDQ        $32, DX
+	DECQ        CX
+	JNZ         dotLoop
+
+dotDone:
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD       X1, X0, X0
+	VHADDPD      X0, X0, X0
+	MOVSD        X0, sg+32(FP)
+	VADDPD       Y3, Y2, Y2
+	VEXTRACTF128 $1, Y2, X3
+	VADDPD       X3, X2, X2
+	VHADDPD      X2, X2, X2
+	MOVSD        X2, sgx+40(FP)
+	VZEROUPPER
+	RET

@@ -47,3 +47,35 @@ func TestMaxISA(t *testing.T) {
 		}
 	}
 }
+
+// TestNormSumsAgree checks the float64 reductions of the norms (sum, sum
+// of squared deviations, and the gradient's two sums) with the assembly
+// kernels and with the Go loops, on awkward lengths.
+func TestNormSumsAgree(t *testing.T) {
+	saved := actUseAsm
+	defer func() { actUseAsm = saved }()
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, asm := range []bool{true, false} {
+		actUseAsm = asm && saved
+		for _, n := range []int{1, 7, 8, 15, 16, 17, 33, 255, 4097} {
+			x, g := gemmRandSlice[float32](r, n), gemmRandSlice[float32](r, n)
+			const m = 0.3
+			var s, sq, sg, sgx float64
+			for i := range n {
+				s += float64(x[i])
+				sq += (float64(x[i]) - m) * (float64(x[i]) - m)
+				sg += float64(g[i])
+				sgx += float64(g[i]) * (float64(x[i]) - m)
+			}
+			gotSg, gotSgx := normSumDot(g, x, m)
+			for _, c := range []struct {
+				what      string
+				got, want float64
+			}{{"sum", normSum(x), s}, {"sqdev", normSqDev(x, m), sq}, {"sum g", gotSg, sg}, {"sum g(x-m)", gotSgx, sgx}} {
+				if math.Abs(c.got-c.want) > 1e-12*(1+math.Abs(c.want)) {
+					t.Errorf("%s asm=%v n=%d: %.17g, want %.17g", c.what, actUseAsm, n, c.got, c.want)
+				}
+			}
+		}
+	}
+}
