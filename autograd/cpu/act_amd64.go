@@ -2,6 +2,8 @@
 
 package cpu
 
+import "math"
+
 // actUseAsm reports whether the float32 SiLU, sigmoid and GELU use the
 // AVX2+FMA kernels in act_amd64.s (tests switch it off to check the Go
 // loops).
@@ -118,4 +120,41 @@ func geluAVX2(dst, src []float32) {
 		geluKernel(&dst[0], &src[0], n)
 	}
 	geluScalar(dst[n:], src[n:])
+}
+
+//go:noescape
+func rowMaxKernel(src *float32, n int) float32
+
+//go:noescape
+func expShiftSumKernel(dst, src *float32, n int, m float32) float64
+
+// softmaxRowF32 writes the softmax of one row in assembly where the CPU
+// has AVX2 and FMA, reporting whether it ran. A row holding NaN or +Inf
+// (whose exp the polynomial does not follow) goes to the Go loop.
+func softmaxRowF32(y, x []float32) bool {
+	n := len(x) &^ 7
+	if !actUseAsm || n == 0 {
+		return false
+	}
+	_ = y[:len(x)]
+	m := rowMaxKernel(&x[0], n)
+	for _, v := range x[n:] {
+		m = max(m, v)
+	}
+	if m != m || m > math.MaxFloat32 || m < -math.MaxFloat32 {
+		return false
+	}
+	s := expShiftSumKernel(&y[0], &x[0], n, m)
+	for j := n; j < len(x); j++ {
+		e := float32(math.Exp(float64(x[j] - m)))
+		y[j] = e
+		s += float64(e)
+	}
+	inv := float32(1 / s)
+	if !normAffineF32(y, y, inv, 0) {
+		for j := range y {
+			y[j] *= inv
+		}
+	}
+	return true
 }

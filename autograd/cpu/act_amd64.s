@@ -462,3 +462,95 @@ reluGradLoop:
 reluGradDone:
 	VZEROUPPER
 	RET
+
+// func rowMaxKernel(src *float32, n int) float32
+//
+// The maximum of n values (n a multiple of 8, at least 8); NaN-free input
+// assumed by the caller, which checks the result.
+TEXT ·rowMaxKernel(SB), NOSPLIT, $0-20
+	MOVQ    src+0(FP), SI
+	MOVQ    n+8(FP), CX
+	VMOVUPS (SI), Y0
+	VMOVUPS Y0, Y1
+	ADDQ    $32, SI
+	SHRQ    $3, CX
+	DECQ    CX
+	JZ      rowMaxDone
+
+rowMaxLoop:
+	VMAXPS (SI), Y0, Y0
+	ADDQ   $32, SI
+	DECQ   CX
+	JNZ    rowMaxLoop
+
+rowMaxDone:
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VMAXPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VMAXPS       X1, X0, X0
+	VZEROUPPER
+	MOVSS        X0, ret+16(FP)
+	RET
+
+// func expShiftSumKernel(dst, src *float32, n int, m float32) float64
+//
+// dst = e^(src - m) with ONE_PLUS_EXPNEG's Cephes exp (without its +1),
+// and the float64 sum of dst; n a multiple of 8.
+TEXT ·expShiftSumKernel(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS m+24(FP), Y12
+	VMOVUPS      actConst<>+32(SB), Y15
+	VMOVUPS      actConst<>+64(SB), Y13
+	VMOVUPS      actConst<>+96(SB), Y14
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	SHRQ         $3, CX
+	JZ           expSumDone
+
+expSumLoop:
+	VMOVUPS      (SI), Y1
+	VSUBPS       Y12, Y1, Y1
+	VCMPPS       $5, Y13, Y1, Y8 // t >= -87.3 or NaN: below it e^t is 0
+	VMAXPS       Y1, Y13, Y1
+	VMINPS       Y1, Y14, Y1
+	VMULPS       actConst<>+128(SB), Y1, Y2
+	VROUNDPS     $0, Y2, Y2
+	VFNMADD231PS actConst<>+160(SB), Y2, Y1
+	VFNMADD231PS actConst<>+192(SB), Y2, Y1
+	VMOVUPS      actConst<>+224(SB), Y3
+	VFMADD213PS  actConst<>+256(SB), Y1, Y3
+	VFMADD213PS  actConst<>+288(SB), Y1, Y3
+	VFMADD213PS  actConst<>+320(SB), Y1, Y3
+	VFMADD213PS  actConst<>+352(SB), Y1, Y3
+	VFMADD213PS  actConst<>+384(SB), Y1, Y3
+	VMULPS       Y1, Y1, Y4
+	VFMADD213PS  Y1, Y4, Y3
+	VADDPS       Y15, Y3, Y3
+	VCVTPS2DQ    Y2, Y5
+	VPADDD       actConst<>+416(SB), Y5, Y5
+	VPSLLD       $23, Y5, Y5
+	VMULPS       Y5, Y3, Y3
+	VANDPS       Y8, Y3, Y3
+	VMOVUPS      Y3, (DI)
+	VCVTPS2PD    X3, Y6
+	VEXTRACTF128 $1, Y3, X7
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y6, Y10, Y10
+	VADDPD       Y7, Y11, Y11
+	ADDQ         $32, SI
+	ADDQ         $32, DI
+	DECQ         CX
+	JNZ          expSumLoop
+
+expSumDone:
+	VADDPD       Y11, Y10, Y10
+	VEXTRACTF128 $1, Y10, X11
+	VADDPD       X11, X10, X10
+	VHADDPD      X10, X10, X10
+	VZEROUPPER
+	MOVSD        X10, ret+32(FP)
+	RET

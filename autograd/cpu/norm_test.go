@@ -121,3 +121,71 @@ func TestLayerNormRowsAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestSoftmaxRowsAgree checks the float32 softmax over contiguous rows and
+// its gradient (the vectorised paths) against float64 on awkward lengths,
+// and that rows with NaN or infinities give PyTorch's results.
+func TestSoftmaxRowsAgree(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, n := range []int{1, 7, 8, 17, 33, 49, 197, 255} {
+		const rows = 5
+		x := gemmRandSlice[float32](r, rows*n)
+		for i := range x {
+			x[i] *= 30 // exponents far from 0, both ways
+		}
+		dy := gemmRandSlice[float32](r, rows*n)
+		y, dx := make([]float32, rows*n), make([]float32, rows*n)
+		Softmax(y, x, rows, n, 1, false)
+		SoftmaxGrad(dx, y, dy, rows, n, 1, false)
+		for p := range rows {
+			xr := x[p*n : (p+1)*n]
+			m := math.Inf(-1)
+			for _, v := range xr {
+				m = math.Max(m, float64(v))
+			}
+			var s, sd float64
+			e := make([]float64, n)
+			for j, v := range xr {
+				e[j] = math.Exp(float64(v) - m)
+				s += e[j]
+			}
+			for j := range e {
+				e[j] /= s
+				sd += float64(dy[p*n+j]) * float64(y[p*n+j])
+			}
+			for j := range e {
+				if d := math.Abs(float64(y[p*n+j]) - e[j]); d > 1e-5*e[j]+1e-37 {
+					t.Fatalf("n %d row %d: softmax[%d] = %g, float64 %g", n, p, j, y[p*n+j], e[j])
+				}
+				want := float64(y[p*n+j]) * (float64(dy[p*n+j]) - sd)
+				scale := float64(y[p*n+j]) * (math.Abs(float64(dy[p*n+j])) + math.Abs(sd))
+				if d := math.Abs(float64(dx[p*n+j]) - want); d > 1e-5*scale+1e-30 {
+					t.Fatalf("n %d row %d: grad[%d] = %g, float64 %g", n, p, j, dx[p*n+j], want)
+				}
+			}
+		}
+	}
+	inf := float32(math.Inf(1))
+	for _, tc := range []struct {
+		name string
+		x    []float32
+		want func(y []float32) bool
+	}{
+		{"nan", []float32{1, 2, float32(math.NaN()), 3, 4, 5, 6, 7, 8}, func(y []float32) bool {
+			for _, v := range y {
+				if v == v {
+					return false
+				}
+			}
+			return true
+		}},
+		{"+inf", []float32{1, 2, inf, 3, 4, 5, 6, 7, 8}, func(y []float32) bool { return y[2] != y[2] && y[0] != y[0] }},
+		{"-inf", []float32{-inf, 0, 0, 0, 0, 0, 0, 0, 0}, func(y []float32) bool { return y[0] == 0 && math.Abs(float64(y[1])-0.125) < 1e-7 }},
+	} {
+		y := make([]float32, len(tc.x))
+		Softmax(y, tc.x, 1, len(tc.x), 1, false)
+		if !tc.want(y) {
+			t.Errorf("softmax of a row with %s: %v", tc.name, y)
+		}
+	}
+}

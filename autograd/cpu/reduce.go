@@ -115,6 +115,19 @@ func Softmax[T Float](dst, src []T, outer, n, inner int, log bool) {
 // SoftmaxGrad computes dx from the output y and dy: for softmax
 // dx = y*(dy - sum(dy*y)), for log-softmax dx = dy - exp(y)*sum(dy).
 func SoftmaxGrad[T Float](dx, y, dy []T, outer, n, inner int, log bool) {
+	if dx32, ok := any(dx).([]float32); ok && inner == 1 && !log && lnRowsAsm() {
+		y32, dy32 := any(y).([]float32), any(dy).([]float32)
+		ParallelFor(outer, 4*n, func(lo, hi int) {
+			for p := lo; p < hi; p++ {
+				yr, gr := y32[p*n:(p+1)*n], dy32[p*n:(p+1)*n]
+				// dx = y*(dy - sum(dy*y)), as a layer-norm gradient row
+				// with w = x = y.
+				_, s := normSumDot(gr, yr, 0)
+				lnGradApplyRow(dx32[p*n:(p+1)*n], gr, yr, yr, 1, 0, float32(s), 0)
+			}
+		})
+		return
+	}
 	ParallelFor(outer*inner, 4*n, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			o, i := p/inner, p%inner
@@ -147,6 +160,9 @@ func softmaxRowsFloat32(dst, src []float32, rows, n int) {
 	ParallelFor(rows, 4*n, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			x, y := src[r*n:(r+1)*n], dst[r*n:(r+1)*n]
+			if softmaxRowF32(y, x) {
+				continue
+			}
 			m := float32(math.Inf(-1))
 			for _, v := range x {
 				m = max(m, v)
