@@ -5,7 +5,7 @@ package cpu
 // actUseAsm reports whether the float32 SiLU, sigmoid and GELU use the
 // AVX2+FMA kernels in act_amd64.s (tests switch it off to check the Go
 // loops).
-var actUseAsm = gemmHasAVX2FMA()
+var actUseAsm = gemmUseAsm
 
 // The kernels process n elements, n a multiple of 8; dst and src hold at
 // least n.

@@ -18,3 +18,13 @@ func geluGradF32(dx, x, dy []float32) { geluGradScalar(dx, x, dy) }
 
 func normAffineF32(dst, src []float32, scale, shift float32) bool { return false }
 func normGradF32(dx, g, x []float32, a, b, m, c float32) bool     { return false }
+
+func normSumF32(s []float32) (float64, int)                            { return 0, 0 }
+func normSqDevF32(s []float32, m float64) (float64, int)               { return 0, 0 }
+func normSumDotF32(g, x []float32, m float64) (sg, sgx float64, n int) { return 0, 0, 0 }
+
+func lnRowsAsm() bool                                                   { return false }
+func lnApplyRow(y, x, w, b []float32, m, r float32)                     {}
+func lnGradSumsRow(dy, w, x []float32, m float64) (sg, sgx float64)     { return 0, 0 }
+func lnGradApplyRow(dx, dy, w, x []float32, ca, cb, cc, m float32)      {}
+func lnParamAccRow(accW, accB []float64, dy, x []float32, m, r float64) {}

@@ -9,6 +9,8 @@
 package cpu
 
 import (
+	"fmt"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -21,6 +23,23 @@ type Float interface{ ~float32 | ~float64 }
 // minGrain is the amount of scalar work below which a loop is not worth
 // handing to another goroutine.
 const minGrain = 1 << 14
+
+// MaxISA caps the instruction sets the kernels choose from, from the
+// environment variable VERTEBRA_CPU_ISA at start-up, as ONEDNN_MAX_CPU_ISA
+// caps oneDNN: "avx2" leaves AVX-512 unused, "go" runs the Go loops only
+// (what -tags purego builds), "" (unset) uses what the CPU has. It is for
+// measuring on one machine what a lesser one runs.
+var MaxISA = maxISA()
+
+func maxISA() string {
+	v := os.Getenv("VERTEBRA_CPU_ISA")
+	switch v {
+	case "", "avx512", "avx2", "go":
+		return v
+	}
+	fmt.Fprintf(os.Stderr, "vertebra: ignoring VERTEBRA_CPU_ISA=%q: want avx512, avx2 or go\n", v)
+	return ""
+}
 
 // Workers is the number of goroutines a kernel fans out to. It defaults to
 // GOMAXPROCS at start-up; set it before running kernels (1 makes every

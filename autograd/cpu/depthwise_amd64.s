@@ -86,8 +86,9 @@ tap:
 // func dwDots16(dy, x *float32, nblk int, offs *int, ntap int, masks, ymask *uint16, nimg, dystride, xstride int, out *float32)
 //
 // out[t] += the sum over nimg image pairs (dy, x), dystride and xstride
-// elements apart, of dot(dy[v], x[v+offs[t]]) under the tap masks. Z0-Z3
-// accumulate one tap over the four vectors of a block.
+// elements apart, of dot(dy[v], x[v+offs[t]]) under the tap masks. Taps go
+// in pairs that share the loads of dy: Z0-Z3 accumulate the first over
+// the four vectors of a block, Z8-Z11 the second.
 TEXT ·dwDots16(SB), NOSPLIT, $0-88
 	MOVQ ntap+32(FP), R10
 	MOVQ R10, AX
@@ -95,12 +96,107 @@ TEXT ·dwDots16(SB), NOSPLIT, $0-88
 	MOVQ AX, ntap+32(FP) // now the bytes of masks per block
 	MOVQ offs+24(FP), R8
 	MOVQ masks+40(FP), R11
-	MOVQ dystride+64(FP), BX
-	SHLQ $2, BX
-	MOVQ xstride+72(FP), R14
-	SHLQ $2, R14
+	MOVQ dystride+64(FP), AX
+	SHLQ $2, AX
+	MOVQ AX, dystride+64(FP)
+	MOVQ xstride+72(FP), AX
+	SHLQ $2, AX
+	MOVQ AX, xstride+72(FP)
 
 tapd:
+	CMPQ R10, $2
+	JLT  single
+	MOVQ (R8), AX
+	MOVQ 8(R8), BX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	MOVQ dy+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ nimg+56(FP), R15
+
+img2:
+	MOVQ DI, R13
+	MOVQ SI, DX
+	MOVQ R11, R12
+	MOVQ ymask+48(FP), R9
+	MOVQ nblk+16(FP), CX
+
+block2:
+	KMOVQ 0(R9), K1
+	KSHIFTRQ $16, K1, K2
+	KSHIFTRQ $32, K1, K3
+	KSHIFTRQ $48, K1, K4
+	VMOVUPS.Z 0(R13), K1, Z4
+	VMOVUPS.Z 64(R13), K2, Z5
+	VMOVUPS.Z 128(R13), K3, Z6
+	VMOVUPS.Z 192(R13), K4, Z7
+	KMOVQ 0(R12), K5
+	KSHIFTRQ $16, K5, K6
+	KSHIFTRQ $32, K5, K7
+	KSHIFTRQ $48, K5, K1
+	VFMADD231PS 0(DX)(AX*4), Z4, K5, Z0
+	VFMADD231PS 64(DX)(AX*4), Z5, K6, Z1
+	VFMADD231PS 128(DX)(AX*4), Z6, K7, Z2
+	VFMADD231PS 192(DX)(AX*4), Z7, K1, Z3
+	KMOVQ 8(R12), K2
+	KSHIFTRQ $16, K2, K3
+	KSHIFTRQ $32, K2, K4
+	KSHIFTRQ $48, K2, K5
+	VFMADD231PS 0(DX)(BX*4), Z4, K2, Z8
+	VFMADD231PS 64(DX)(BX*4), Z5, K3, Z9
+	VFMADD231PS 128(DX)(BX*4), Z6, K4, Z10
+	VFMADD231PS 192(DX)(BX*4), Z7, K5, Z11
+	ADDQ $256, R13
+	ADDQ $256, DX
+	ADDQ $8, R9
+	ADDQ ntap+32(FP), R12
+	DECQ CX
+	JNZ  block2
+
+	ADDQ dystride+64(FP), DI
+	ADDQ xstride+72(FP), SI
+	DECQ R15
+	JNZ  img2
+
+	MOVQ out+80(FP), R9
+	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z2, Z0, Z0
+	VEXTRACTF32X8 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VADDSS (R9), X0, X0
+	VMOVSS X0, (R9)
+	VADDPS Z9, Z8, Z8
+	VADDPS Z11, Z10, Z10
+	VADDPS Z10, Z8, Z8
+	VEXTRACTF32X8 $1, Z8, Y9
+	VADDPS Y9, Y8, Y8
+	VEXTRACTF128 $1, Y8, X9
+	VADDPS X9, X8, X8
+	VHADDPS X8, X8, X8
+	VHADDPS X8, X8, X8
+	VADDSS 4(R9), X8, X8
+	VMOVSS X8, 4(R9)
+	ADDQ $8, R9
+	MOVQ R9, out+80(FP)
+
+	ADDQ $16, R8
+	ADDQ $16, R11
+	SUBQ $2, R10
+	JNZ  tapd
+	JMP  dotsdone
+
+single:
 	MOVQ (R8), AX
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -141,8 +237,8 @@ blockd:
 	DECQ CX
 	JNZ  blockd
 
-	ADDQ BX, DI
-	ADDQ R14, SI
+	ADDQ dystride+64(FP), DI
+	ADDQ xstride+72(FP), SI
 	DECQ R15
 	JNZ  img
 
@@ -158,14 +254,8 @@ blockd:
 	MOVQ out+80(FP), R9
 	VADDSS (R9), X0, X0
 	VMOVSS X0, (R9)
-	ADDQ $4, R9
-	MOVQ R9, out+80(FP)
 
-	ADDQ $8, R8
-	ADDQ $8, R11
-	DECQ R10
-	JNZ  tapd
-
+dotsdone:
 	VZEROUPPER
 	RET
 

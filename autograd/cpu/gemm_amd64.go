@@ -20,10 +20,10 @@ var gemmAVX512Blocks = gemmBlocks{mr: 12, nr: 32, mc: 144, kc: 512, nc: 4096, sm
 
 // gemmUseAsm reports whether float32 products use an assembly kernel, and
 // gemmUseAVX512 whether that is the AVX-512 one. They are set once from
-// the CPU features (tests switch them to check every kernel).
+// the CPU features and MaxISA (tests switch them to check every kernel).
 var (
-	gemmUseAsm    = gemmHasAVX2FMA()
-	gemmUseAVX512 = gemmUseAsm && gemmHasAVX512()
+	gemmUseAsm    = gemmHasAVX2FMA() && MaxISA != "go"
+	gemmUseAVX512 = gemmUseAsm && gemmHasAVX512() && MaxISA != "avx2"
 )
 
 //go:noescape

@@ -14,6 +14,10 @@ import (
 // for the backward pass. w and b may be nil.
 func LayerNorm[T Float](y, x, w, b, mean, rstd []T, outer, n, inner int, eps float64) {
 	checkLen("LayerNorm", len(x), outer*n*inner)
+	if x32, ok := any(x).([]float32); ok && inner == 1 && w != nil && b != nil && lnRowsAsm() {
+		layerNormRows(any(y).([]float32), x32, any(w).([]float32), any(b).([]float32), any(mean).([]float32), any(rstd).([]float32), outer, n, eps)
+		return
+	}
 	ParallelFor(outer*inner, 3*n, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			o, i := p/inner, p%inner
@@ -48,6 +52,10 @@ func LayerNorm[T Float](y, x, w, b, mean, rstd []T, outer, n, inner int, eps flo
 // LayerNormGrad computes dx (overwritten) and accumulates dw and db (either
 // may be nil) from the saved mean and rstd.
 func LayerNormGrad[T Float](dx, dw, db, x, w, dy, mean, rstd []T, outer, n, inner int) {
+	if x32, ok := any(x).([]float32); ok && inner == 1 && w != nil && lnRowsAsm() {
+		layerNormGradRows(any(dx).([]float32), any(dw).([]float32), any(db).([]float32), x32, any(w).([]float32), any(dy).([]float32), any(mean).([]float32), any(rstd).([]float32), outer, n)
+		return
+	}
 	ParallelFor(outer*inner, 4*n, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			o, i := p/inner, p%inner
@@ -99,6 +107,70 @@ func LayerNormGrad[T Float](dx, dw, db, x, w, dy, mean, rstd []T, outer, n, inne
 			}
 		}
 	})
+}
+
+// layerNormRows is LayerNorm over contiguous float32 rows (inner 1: the
+// transformers' token rows) with the vectorised row kernels: statistics in
+// float64, the affine pass in float32.
+func layerNormRows(y, x, w, b, mean, rstd []float32, rows, n int, eps float64) {
+	ParallelFor(rows, 3*n, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			row := x[p*n : (p+1)*n]
+			m := normSum(row) / float64(n)
+			r := 1 / math.Sqrt(normSqDev(row, m)/float64(n)+eps)
+			mean[p], rstd[p] = float32(m), float32(r)
+			lnApplyRow(y[p*n:(p+1)*n], row, w, b, float32(m), float32(r))
+		}
+	})
+}
+
+// lnGradChunks is the number of row chunks whose weight and bias gradients
+// are summed separately and then added in chunk order, so that the result
+// does not depend on which goroutine ran which chunk.
+const lnGradChunks = 16
+
+// layerNormGradRows is LayerNormGrad over contiguous float32 rows, as
+// layerNormRows: dx row by row, and the weight and bias gradients summed
+// in float64 per chunk of rows.
+func layerNormGradRows(dx, dw, db, x, w, dy, mean, rstd []float32, rows, n int) {
+	chunks := min(rows, lnGradChunks)
+	var accW, accB []float64
+	params := dw != nil || db != nil
+	if params {
+		accW, accB = make([]float64, chunks*n), make([]float64, chunks*n)
+	}
+	ParallelFor(chunks, 6*n*rows/max(chunks, 1), func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			for p := c * rows / chunks; p < (c+1)*rows/chunks; p++ {
+				xr, gr := x[p*n:(p+1)*n], dy[p*n:(p+1)*n]
+				m, r := float64(mean[p]), float64(rstd[p])
+				sg, sgx := lnGradSumsRow(gr, w, xr, m)
+				// dx = r*(g - mean(g) - xhat*mean(g*xhat)) with g = dy*w
+				// and xhat = (x - m)*r.
+				cb, cc := r*sg/float64(n), r*r*r*sgx/float64(n)
+				lnGradApplyRow(dx[p*n:(p+1)*n], gr, w, xr, float32(r), float32(cb), float32(cc), float32(m))
+				if params {
+					lnParamAccRow(accW[c*n:(c+1)*n], accB[c*n:(c+1)*n], gr, xr, m, r)
+				}
+			}
+		}
+	})
+	if !params {
+		return
+	}
+	for j := range n {
+		var sw, sb float64
+		for c := range chunks {
+			sw += accW[c*n+j]
+			sb += accB[c*n+j]
+		}
+		if dw != nil {
+			dw[j] += float32(sw)
+		}
+		if db != nil {
+			db[j] += float32(sb)
+		}
+	}
 }
 
 // BatchNorm writes act((x - mean) * rstd * w + b) per channel j of the
@@ -299,6 +371,11 @@ func BatchNormGrad[T Float](dx, dw, db, x, w, b, dy, mean, rstd []T, outer, n, i
 // normSum returns the sum of s in float64, with four partial sums so that
 // the additions do not wait on one another.
 func normSum[T Float](s []T) float64 {
+	if s32, ok := any(s).([]float32); ok {
+		if head, n := normSumF32(s32); n > 0 {
+			return head + normSum(s[n:])
+		}
+	}
 	var s0, s1, s2, s3 float64
 	i := 0
 	for ; i+4 <= len(s); i += 4 {
@@ -316,6 +393,11 @@ func normSum[T Float](s []T) float64 {
 
 // normSqDev returns the sum of (s[i] - m)^2 in float64, as normSum.
 func normSqDev[T Float](s []T, m float64) float64 {
+	if s32, ok := any(s).([]float32); ok {
+		if head, n := normSqDevF32(s32, m); n > 0 {
+			return head + normSqDev(s[n:], m)
+		}
+	}
 	var s0, s1, s2, s3 float64
 	i := 0
 	for ; i+4 <= len(s); i += 4 {
@@ -337,6 +419,12 @@ func normSqDev[T Float](s []T, m float64) float64 {
 // two partial sums of each.
 func normSumDot[T Float](g, x []T, m float64) (sg, sgx float64) {
 	x = x[:len(g)]
+	if g32, ok := any(g).([]float32); ok {
+		if hg, hc, n := normSumDotF32(g32, any(x).([]float32), m); n > 0 {
+			tg, tc := normSumDot(g[n:], x[n:], m)
+			return hg + tg, hc + tc
+		}
+	}
 	var g0, g1, c0, c1 float64
 	i := 0
 	for ; i+2 <= len(g); i += 2 {

@@ -90,6 +90,7 @@ type options struct {
 	torch, json   bool
 	python        string
 	cpuprofile    string
+	isa           string // "avx2": cap both sides at AVX2
 	child         string // "model/mode": measure one row in this process
 }
 
@@ -106,12 +107,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per row instead of the table")
 	fs.StringVar(&o.python, "python", "/usr/bin/python3", "the Python that has torch, for --torch")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of our measured steps to this file (one row only)")
+	fs.StringVar(&o.isa, "isa", "", `"avx2": cap both sides at AVX2 on an AVX-512 machine (VERTEBRA_CPU_ISA for ours; ONEDNN_MAX_CPU_ISA, ATEN_CPU_CAPABILITY and OPENBLAS_CORETYPE=Haswell for PyTorch), to measure what an AVX2-only machine runs`)
 	fs.StringVar(&o.child, "child", "", "internal: measure one model/mode in this process")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "bench: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	if o.isa != "" && o.isa != "avx2" {
+		fmt.Fprintf(stderr, "bench: --isa %q: want avx2 (or nothing for what the CPU has)\n", o.isa)
 		return 2
 	}
 	if o.batch < 1 || o.steps < 1 || o.warmup < 0 {
@@ -231,7 +237,13 @@ func parent(o options, stdout, stderr io.Writer) error {
 	}
 	var torchBLAS string // what the first PyTorch row reported
 	coreType := ""
-	if hasAVX512() {
+	var ourEnv, torchEnv []string
+	switch {
+	case o.isa == "avx2":
+		coreType = "Haswell"
+		ourEnv = []string{"VERTEBRA_CPU_ISA=avx2"}
+		torchEnv = []string{"ONEDNN_MAX_CPU_ISA=AVX2", "DNNL_MAX_CPU_ISA=AVX2", "ATEN_CPU_CAPABILITY=avx2"}
+	case hasAVX512():
 		coreType = "SkylakeX"
 	}
 	for _, m := range o.models {
@@ -241,7 +253,9 @@ func parent(o options, stdout, stderr io.Writer) error {
 			if o.cpuprofile != "" {
 				args = append(args, "--cpuprofile", o.cpuprofile)
 			}
-			if sec, rss, _, err := measure(exec.Command(self, args...), stderr); err != nil {
+			ours := exec.Command(self, args...)
+			ours.Env = append(os.Environ(), ourEnv...)
+			if sec, rss, _, err := measure(ours, stderr); err != nil {
 				r.Error = err.Error()
 			} else {
 				r.ImgPerS = float64(o.batch) / sec
@@ -255,6 +269,7 @@ func parent(o options, stdout, stderr io.Writer) error {
 					cmd := exec.Command(o.python, script, "--model", tn, "--mode", mode, "--batch", fmt.Sprint(o.batch),
 						"--steps", fmt.Sprint(o.steps), "--warmup", fmt.Sprint(o.warmup), "--threads", fmt.Sprint(runtime.GOMAXPROCS(0)))
 					cmd.Env = append(os.Environ(), fmt.Sprintf("OPENBLAS_NUM_THREADS=%d", runtime.GOMAXPROCS(0)))
+					cmd.Env = append(cmd.Env, torchEnv...)
 					if coreType != "" {
 						cmd.Env = append(cmd.Env, "OPENBLAS_CORETYPE="+coreType)
 					}
@@ -268,6 +283,9 @@ func parent(o options, stdout, stderr io.Writer) error {
 							torchBLAS = fmt.Sprintf("PyTorch %s, BLAS %s", m.Torch, r.TorchBLAS)
 							if coreType != "" {
 								torchBLAS += " with OPENBLAS_CORETYPE=" + coreType
+							}
+							if len(torchEnv) > 0 {
+								torchBLAS += ", " + strings.Join(torchEnv, ", ")
 							}
 							if referenceBLAS(m.BLAS) {
 								fmt.Fprintln(stderr, "bench: warning: PyTorch runs on the reference BLAS ("+r.TorchBLAS+"), not OpenBLAS: its matrix products are tens of times slower than a user's PyTorch; install libopenblas0-pthread")
@@ -396,7 +414,11 @@ func cpuDescription() string {
 }
 
 func printHeader(w io.Writer, o options) {
-	fmt.Fprintf(w, "%s\nbatch %d, 224x224, float32, median of %d steps after %d, %d threads\n", cpuDescription(), o.batch, o.steps, o.warmup, runtime.GOMAXPROCS(0))
+	capped := ""
+	if o.isa != "" {
+		capped = " (both sides capped at " + o.isa + ")"
+	}
+	fmt.Fprintf(w, "%s%s\nbatch %d, 224x224, float32, median of %d steps after %d, %d threads\n", cpuDescription(), capped, o.batch, o.steps, o.warmup, runtime.GOMAXPROCS(0))
 	if o.torch {
 		fmt.Fprintln(w, "| model | mode | ours img/s | GFLOP/s | PyTorch img/s | ratio | ours RSS MiB | PyTorch RSS MiB | RSS ratio |")
 		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
