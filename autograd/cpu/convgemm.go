@@ -471,17 +471,27 @@ func convBackwardDataChunk[T Float](s ConvShape, d *convDims, L *convLayout, dy,
 		}
 		return
 	}
-	// The phase image of the gradient; x's own layout when direct.
-	xq := dx[n0*s.C*hw:]
-	if !L.direct {
-		buf := gemmGetBuf[T](L.size(cn))
-		defer gemmPutBuf(buf)
-		xq = *buf
-	}
-	clear(xq[:cn*L.img])
 	colBuf := gemmGetBuf[T](d.k * ncols)
 	defer gemmPutBuf(colBuf)
 	dcol := *colBuf
+	if L.direct {
+		// Each row of dcol holds one channel of each image: copy them.
+		dxc := dx[n0*s.C*hw:]
+		for g := range s.Groups {
+			gemmRunPre(convGroupPre(pre, g), nil, true, false, d.k, ncols, d.og, 1, w[g*d.og*d.k:], d.k, b[g*d.og*ldb:], ldb, 0, dcol, ncols, workers)
+			for c := range d.cg {
+				for n := range cn {
+					copy(dxc[(n*s.C+g*d.cg+c)*hw:][:hw], dcol[c*ncols+n*hw:])
+				}
+			}
+		}
+		return
+	}
+	// The phase image of the gradient.
+	buf := gemmGetBuf[T](L.size(cn))
+	defer gemmPutBuf(buf)
+	xq := *buf
+	clear(xq[:cn*L.img])
 	for g := range s.Groups {
 		gemmRunPre(convGroupPre(pre, g), nil, true, false, d.k, ncols, d.og, 1, w[g*d.og*d.k:], d.k, b[g*d.og*ldb:], ldb, 0, dcol, ncols, workers)
 		xg := xq[g*d.cg*L.chans:]
@@ -490,9 +500,6 @@ func convBackwardDataChunk[T Float](s ConvShape, d *convDims, L *convLayout, dy,
 		} else {
 			ParallelFor(d.cg, s.KH*s.KW*ncols, func(lo, hi int) { convScatter(s, L, dcol, cn, xg, lo, hi) })
 		}
-	}
-	if L.direct {
-		return
 	}
 	dxc := dx[n0*s.C*hw:]
 	if workers <= 1 || cn*L.img < convParallelCopy {
