@@ -16,7 +16,11 @@ func AdamW[T Float](p, g, m, v []T, o kernel.AdamW) {
 	step := o.LR / (1 - math.Pow(o.Beta1, float64(o.Step)))
 	rbc2 := 1 / math.Sqrt(1-math.Pow(o.Beta2, float64(o.Step)))
 	b1, b2 := o.Beta1, o.Beta2
+	c := [8]float64{b1, 1 - b1, b2, 1 - b2, decay, step, rbc2, o.Eps}
 	ParallelFor(len(p), 16, func(lo, hi int) {
+		if p32, ok := any(p).([]float32); ok {
+			lo += adamwF32(p32[lo:hi], any(g).([]float32)[lo:hi], any(m).([]float32)[lo:hi], any(v).([]float32)[lo:hi], &c)
+		}
 		for i := lo; i < hi; i++ {
 			gi := float64(g[i])
 			mi := b1*float64(m[i]) + (1-b1)*gi

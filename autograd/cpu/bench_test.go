@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/vertebra-ml/vertebra/autograd/kernel"
 )
 
 // BenchmarkSgemm measures square float32 products on one and two workers
@@ -281,6 +283,25 @@ func BenchmarkSoftmax(b *testing.B) {
 				SoftmaxGrad(dx, y, dy, rows, n, 1, false)
 			}
 			b.SetBytes(int64(12 * len(x)))
+		})
+	}
+}
+
+// BenchmarkAdamW measures one float32 AdamW step over 8M parameters, with
+// the assembly loop and with the Go one.
+func BenchmarkAdamW(b *testing.B) {
+	const n = 8 << 20
+	r := rand.New(rand.NewPCG(1, 1))
+	p, g, m, v := gemmRandSlice[float32](r, n), gemmRandSlice[float32](r, n), make([]float32, n), make([]float32, n)
+	saved := actUseAsm
+	defer func() { actUseAsm = saved }()
+	for _, asm := range []bool{true, false} {
+		b.Run(map[bool]string{true: "asm", false: "go"}[asm], func(b *testing.B) {
+			actUseAsm = asm && saved
+			for i := range b.N {
+				AdamW(p, g, m, v, kernel.AdamW{LR: 1e-4, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.02, Step: i + 1})
+			}
+			b.SetBytes(16 * n)
 		})
 	}
 }

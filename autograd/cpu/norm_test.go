@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/vertebra-ml/vertebra/autograd/kernel"
 )
 
 // TestNormLoopsAgree checks the batch norm's element loops (the affine
@@ -186,6 +188,37 @@ func TestSoftmaxRowsAgree(t *testing.T) {
 		Softmax(y, tc.x, 1, len(tc.x), 1, false)
 		if !tc.want(y) {
 			t.Errorf("softmax of a row with %s: %v", tc.name, y)
+		}
+	}
+}
+
+// TestAdamWAssemblyIsTheGoLoop checks that the float32 AdamW step in
+// assembly gives the Go loop's results bit for bit.
+func TestAdamWAssemblyIsTheGoLoop(t *testing.T) {
+	saved := actUseAsm
+	defer func() { actUseAsm = saved }()
+	r := rand.New(rand.NewPCG(15, 16))
+	for _, n := range []int{1, 7, 17, 33, 255, 1024} {
+		p0, g := gemmRandSlice[float32](r, n), gemmRandSlice[float32](r, n)
+		m0, v0 := gemmRandSlice[float32](r, n), gemmRandSlice[float32](r, n)
+		for i := range v0 {
+			v0[i] *= v0[i]
+		}
+		var out [2][3][]float32
+		for k, asm := range []bool{true, false} {
+			actUseAsm = asm && saved
+			p, m, v := append([]float32(nil), p0...), append([]float32(nil), m0...), append([]float32(nil), v0...)
+			for step := 1; step <= 3; step++ {
+				AdamW(p, g, m, v, kernel.AdamW{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.02, Step: step})
+			}
+			out[k] = [3][]float32{p, m, v}
+		}
+		for q, name := range []string{"p", "m", "v"} {
+			for i := range n {
+				if math.Float32bits(out[0][q][i]) != math.Float32bits(out[1][q][i]) {
+					t.Fatalf("n %d: %s[%d] = %v with the assembly, %v with the Go loop", n, name, i, out[0][q][i], out[1][q][i])
+				}
+			}
 		}
 	}
 }
