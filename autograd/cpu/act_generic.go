@@ -32,3 +32,5 @@ func lnParamAccRow(accW, accB []float64, dy, x []float32, m, r float64) {}
 func softmaxRowF32(y, x []float32) bool { return false }
 
 func adamwF32(p, g, m, v []float32, c *[8]float64) int { return 0 }
+
+func binaryVVF32(op BinaryOp, d, x, y []float32) int { return 0 }

@@ -211,6 +211,11 @@ func Binary[T Float](op BinaryOp, dst, a, b []T, shape, strideA, strideB []int) 
 	if inner == 0 || rows == 0 {
 		return
 	}
+	if contiguous(shape, strideA) && contiguous(shape, strideB) {
+		// No broadcasting: one flat row, cut where ParallelFor likes.
+		ParallelFor(len(dst), 1, func(lo, hi int) { binaryRow(op, dst[lo:hi], a, lo, 1, b, lo, 1) })
+		return
+	}
 	ia, ib := strideA[nd-1], strideB[nd-1]
 	ParallelFor(rows, inner, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
@@ -225,6 +230,18 @@ func Binary[T Float](op BinaryOp, dst, a, b []T, shape, strideA, strideB []int) 
 			binaryRow(op, dst[r*inner:(r+1)*inner], a, oa, ia, b, ob, ib)
 		}
 	})
+}
+
+// contiguous reports whether strides are the row-major strides of shape.
+func contiguous(shape, strides []int) bool {
+	s := 1
+	for d := len(shape) - 1; d >= 0; d-- {
+		if shape[d] != 1 && strides[d] != s {
+			return false
+		}
+		s *= shape[d]
+	}
+	return true
 }
 
 func binaryScalar[T Float](op BinaryOp, x, y T) T {
@@ -245,6 +262,11 @@ func binaryRow[T Float](op BinaryOp, d, a []T, oa, ia int, b []T, ob, ib int) {
 	switch {
 	case ia == 1 && ib == 1:
 		x, y := a[oa:oa+n], b[ob:ob+n]
+		if d32, ok := any(d).([]float32); ok {
+			if k := binaryVVF32(op, d32, any(x).([]float32), any(y).([]float32)); k > 0 {
+				d, x, y = d[k:], x[k:], y[k:]
+			}
+		}
 		switch op {
 		case Add:
 			for i := range d {
@@ -325,6 +347,10 @@ func AddTo[T Float](dst, src []T) {
 	checkLen("AddTo", len(dst), len(src))
 	ParallelFor(len(dst), 1, func(lo, hi int) {
 		d, s := dst[lo:hi], src[lo:hi]
+		if d32, ok := any(d).([]float32); ok {
+			k := binaryVVF32(Add, d32, d32, any(s).([]float32))
+			d, s = d[k:], s[k:]
+		}
 		for i := range d {
 			d[i] += s[i]
 		}

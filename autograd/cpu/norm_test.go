@@ -222,3 +222,37 @@ func TestAdamWAssemblyIsTheGoLoop(t *testing.T) {
 		}
 	}
 }
+
+// TestBinaryAssemblyIsTheGoLoop checks the vectorised element-wise
+// add, sub, mul and div bit for bit against the Go loops, flat and in rows.
+func TestBinaryAssemblyIsTheGoLoop(t *testing.T) {
+	saved := actUseAsm
+	defer func() { actUseAsm = saved }()
+	r := rand.New(rand.NewPCG(17, 18))
+	for _, n := range []int{1, 7, 31, 32, 33, 255, 1000} {
+		for _, op := range []BinaryOp{Add, Sub, Mul, Div} {
+			for _, shape := range [][]int{{n}, {3, n}} {
+				size := 1
+				for _, s := range shape {
+					size *= s
+				}
+				a, b := gemmRandSlice[float32](r, size), gemmRandSlice[float32](r, size)
+				st := make([]int, len(shape))
+				for d, s := len(shape)-1, 1; d >= 0; d-- {
+					st[d], s = s, s*shape[d]
+				}
+				var out [2][]float32
+				for k, asm := range []bool{true, false} {
+					actUseAsm = asm && saved
+					out[k] = make([]float32, size)
+					Binary(op, out[k], a, b, shape, st, st)
+				}
+				for i := range size {
+					if math.Float32bits(out[0][i]) != math.Float32bits(out[1][i]) {
+						t.Fatalf("%v %v: [%d] = %v with the assembly, %v with the Go loop", op, shape, i, out[0][i], out[1][i])
+					}
+				}
+			}
+		}
+	}
+}
