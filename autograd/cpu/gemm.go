@@ -588,8 +588,12 @@ func gemmPackA6(transA bool, a []float32, lda, i0, p0, mb, kb, mr int, dst []flo
 	for s := 0; s < mb; s += mr {
 		d := dst[s*kb:]
 		if transA {
+			// Six scalar moves: an array assignment of this size is a
+			// call to memmove, which cost more than the copy.
 			for p := range kb {
-				*(*[6]float32)(d[p*mr:]) = *(*[6]float32)(a[(p0+p)*lda+i0+s:])
+				src := a[(p0+p)*lda+i0+s:][:6:6]
+				dp := d[p*mr:][:6:6]
+				dp[0], dp[1], dp[2], dp[3], dp[4], dp[5] = src[0], src[1], src[2], src[3], src[4], src[5]
 			}
 			continue
 		}
