@@ -34,3 +34,5 @@ func softmaxRowF32(y, x []float32) bool { return false }
 func adamwF32(p, g, m, v []float32, c *[8]float64) int { return 0 }
 
 func binaryVVF32(op BinaryOp, d, x, y []float32) int { return 0 }
+
+func binaryVSF32(op BinaryOp, d, x []float32, y float32) int { return 0 }

@@ -216,6 +216,12 @@ func Binary[T Float](op BinaryOp, dst, a, b []T, shape, strideA, strideB []int) 
 		ParallelFor(len(dst), 1, func(lo, hi int) { binaryRow(op, dst[lo:hi], a, lo, 1, b, lo, 1) })
 		return
 	}
+	// Merged dimensions make longer rows: x (N, C, H, W) times a gate
+	// (N, C, 1, 1) is rows of H*W against one value each.
+	shape, strideA, strideB = coalesce(shape, strideA, strideB)
+	nd = len(shape)
+	inner = shape[nd-1]
+	rows = len(dst) / inner
 	ia, ib := strideA[nd-1], strideB[nd-1]
 	ParallelFor(rows, inner, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
@@ -230,6 +236,28 @@ func Binary[T Float](op BinaryOp, dst, a, b []T, shape, strideA, strideB []int) 
 			binaryRow(op, dst[r*inner:(r+1)*inner], a, oa, ia, b, ob, ib)
 		}
 	})
+}
+
+// coalesce merges each dimension into the next where both operands step
+// through them as through one (and drops dimensions of size 1), so that
+// the rows Binary loops over are as long as the broadcast allows.
+func coalesce(shape, sa, sb []int) ([]int, []int, []int) {
+	var sh, na, nb []int
+	for d := range shape {
+		if shape[d] == 1 {
+			continue
+		}
+		if k := len(sh) - 1; k >= 0 && na[k] == sa[d]*shape[d] && nb[k] == sb[d]*shape[d] {
+			sh[k] *= shape[d]
+			na[k], nb[k] = sa[d], sb[d]
+			continue
+		}
+		sh, na, nb = append(sh, shape[d]), append(na, sa[d]), append(nb, sb[d])
+	}
+	if len(sh) == 0 {
+		return []int{1}, []int{0}, []int{0}
+	}
+	return sh, na, nb
 }
 
 // contiguous reports whether strides are the row-major strides of shape.
@@ -287,6 +315,11 @@ func binaryRow[T Float](op BinaryOp, d, a []T, oa, ia int, b []T, ob, ib int) {
 		}
 	case ia == 1 && ib == 0:
 		x, y := a[oa:oa+n], b[ob]
+		if d32, ok := any(d).([]float32); ok {
+			if k := binaryVSF32(op, d32, any(x).([]float32), any(y).(float32)); k > 0 {
+				d, x = d[k:], x[k:]
+			}
+		}
 		switch op {
 		case Add:
 			for i := range d {
@@ -307,6 +340,11 @@ func binaryRow[T Float](op BinaryOp, d, a []T, oa, ia int, b []T, ob, ib int) {
 		}
 	case ia == 0 && ib == 1:
 		x, y := a[oa], b[ob:ob+n]
+		if d32, ok := any(d).([]float32); ok && (op == Add || op == Mul) {
+			if k := binaryVSF32(op, d32, any(y).([]float32), any(x).(float32)); k > 0 {
+				d, y = d[k:], y[k:]
+			}
+		}
 		switch op {
 		case Add:
 			for i := range d {

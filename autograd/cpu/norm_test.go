@@ -256,3 +256,55 @@ func TestBinaryAssemblyIsTheGoLoop(t *testing.T) {
 		}
 	}
 }
+
+// TestBinaryBroadcastRows checks broadcast element-wise ops (a gate of
+// shape (N, C, 1, 1) against (N, C, H, W), a row vector against a matrix,
+// either operand broadcast) against a naive loop over every index, with
+// the assembly kernels and with the Go loops.
+func TestBinaryBroadcastRows(t *testing.T) {
+	saved := actUseAsm
+	defer func() { actUseAsm = saved }()
+	r := rand.New(rand.NewPCG(19, 20))
+	cases := []struct {
+		shape, sa, sb []int
+	}{
+		{[]int{2, 3, 5, 7}, []int{105, 35, 7, 1}, []int{3, 1, 0, 0}},
+		{[]int{2, 3, 9, 9}, []int{3, 1, 0, 0}, []int{243, 81, 9, 1}},
+		{[]int{4, 33}, []int{33, 1}, []int{0, 1}},
+		{[]int{4, 40}, []int{0, 1}, []int{40, 1}},
+		{[]int{3, 1, 70}, []int{70, 70, 1}, []int{1, 0, 0}},
+		{[]int{1, 1}, []int{0, 0}, []int{0, 0}},
+	}
+	for _, tc := range cases {
+		size, la, lb := 1, 1, 1
+		for d, s := range tc.shape {
+			size *= s
+			la += (s - 1) * tc.sa[d]
+			lb += (s - 1) * tc.sb[d]
+		}
+		a, b := gemmRandSlice[float32](r, la), gemmRandSlice[float32](r, lb)
+		for _, op := range []BinaryOp{Add, Sub, Mul, Div} {
+			want := make([]float32, size)
+			for i := range size {
+				oa, ob, rem := 0, 0, i
+				for d := len(tc.shape) - 1; d >= 0; d-- {
+					k := rem % tc.shape[d]
+					rem /= tc.shape[d]
+					oa += k * tc.sa[d]
+					ob += k * tc.sb[d]
+				}
+				want[i] = binaryScalar(op, a[oa], b[ob])
+			}
+			for _, asm := range []bool{true, false} {
+				actUseAsm = asm && saved
+				got := make([]float32, size)
+				Binary(op, got, a, b, tc.shape, tc.sa, tc.sb)
+				for i := range size {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%v %v a%v b%v asm=%v: [%d] = %v, want %v", op, tc.shape, tc.sa, tc.sb, actUseAsm, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
