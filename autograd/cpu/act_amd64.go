@@ -41,6 +41,10 @@ func siluGradF32(dx, x, dy []float32) {
 	if n > 0 {
 		siluGradKernel(&dx[0], &x[0], &dy[0], n)
 	}
+	if actUseAsm {
+		actGradTail(siluGradKernel, dx[n:], x[n:], dy[n:])
+		return
+	}
 	siluGradScalar(dx[n:], x[n:], dy[n:])
 }
 
@@ -51,6 +55,10 @@ func geluGradF32(dx, x, dy []float32) {
 	_ = x[:len(dy)]
 	if n > 0 {
 		geluGradKernel(&dx[0], &x[0], &dy[0], n)
+	}
+	if actUseAsm {
+		actGradTail(geluGradKernel, dx[n:], x[n:], dy[n:])
+		return
 	}
 	geluGradScalar(dx[n:], x[n:], dy[n:])
 }
@@ -100,6 +108,10 @@ func siluAVX2(dst, src []float32) {
 	if n > 0 {
 		siluKernel(&dst[0], &src[0], n)
 	}
+	if actUseAsm {
+		actTail(siluKernel, dst[n:], src[n:])
+		return
+	}
 	siluScalar(dst[n:], src[n:])
 }
 
@@ -108,6 +120,10 @@ func sigmoidAVX2(dst, src []float32) {
 	n := actVecLen(dst, src)
 	if n > 0 {
 		sigmoidKernel(&dst[0], &src[0], n)
+	}
+	if actUseAsm {
+		actTail(sigmoidKernel, dst[n:], src[n:])
+		return
 	}
 	sigmoidScalar(dst[n:], src[n:])
 }
@@ -118,6 +134,10 @@ func geluAVX2(dst, src []float32) {
 	n := actVecLen(dst, src)
 	if n > 0 {
 		geluKernel(&dst[0], &src[0], n)
+	}
+	if actUseAsm {
+		actTail(geluKernel, dst[n:], src[n:])
+		return
 	}
 	geluScalar(dst[n:], src[n:])
 }
@@ -157,4 +177,29 @@ func softmaxRowF32(y, x []float32) bool {
 		}
 	}
 	return true
+}
+
+// actTail runs an eight-wide kernel on the last len(src) < 8 elements
+// through a padded copy, so that short rows (a batch norm's 7x7 planes)
+// do not fall to the scalar loop's float64 exp.
+func actTail(kernel func(dst, src *float32, n int), dst, src []float32) {
+	if len(src) == 0 {
+		return
+	}
+	var in, out [8]float32
+	k := copy(in[:], src)
+	kernel(&out[0], &in[0], 8)
+	copy(dst[:k], out[:k])
+}
+
+// actGradTail is actTail for the gradient kernels.
+func actGradTail(kernel func(dx, x, dy *float32, n int), dx, x, dy []float32) {
+	if len(dy) == 0 {
+		return
+	}
+	var xin, gin, out [8]float32
+	k := copy(gin[:], dy)
+	copy(xin[:], x[:k])
+	kernel(&out[0], &xin[0], &gin[0], 8)
+	copy(dx[:k], out[:k])
 }

@@ -320,6 +320,10 @@ TEXT ·siluGradKernel(SB), NOSPLIT, $0-32
 siluGradLoop:
 	VMOVUPS     (SI), Y0
 	ONE_PLUS_EXPNEG
+	// As in siluKernel, x is clamped at -88 where e^-x is: below it the
+	// derivative is s*(1 + x) with s ~ e^x, which underflows to 0, not
+	// the x*e^88 the unclamped product gives (NaN still comes through s).
+	VMAXPS      actConst<>+960(SB), Y0, Y0
 	VDIVPS      Y3, Y15, Y6 // s
 	VSUBPS      Y6, Y15, Y7 // 1 - s
 	VFMADD213PS Y15, Y0, Y7 // 1 + x*(1 - s)
