@@ -65,6 +65,12 @@ func AdaptiveAvgPool2d[T Float](s PoolShape, y, x []T) {
 	ParallelFor(s.Planes, s.H*s.W, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			xp := x[p*s.H*s.W : (p+1)*s.H*s.W]
+			if s.OH == 1 && s.OW == 1 {
+				// The global average (every backbone's last pooling): the
+				// norms' vectorised float64 sum.
+				y[p] = T(normSum(xp) / float64(len(xp)))
+				continue
+			}
 			for oy := 0; oy < s.OH; oy++ {
 				y0, y1 := adaptiveBin(oy, s.H, s.OH)
 				for ox := 0; ox < s.OW; ox++ {
