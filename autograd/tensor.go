@@ -131,14 +131,6 @@ func (l like) zeros() *Tensor {
 	return z
 }
 
-// zerosLike is an op-owned tensor of zeros like t, for backward rules
-// that accumulate.
-func zerosLike(t *Tensor) *Tensor {
-	z := t.empty(t.shape...)
-	t.Device().Fill(z.st, 0)
-	return z
-}
-
 // Zeros returns a tensor of zeros.
 func Zeros(dt DType, shape ...int) *Tensor { return Full(dt, 0, shape...) }
 

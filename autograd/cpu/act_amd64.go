@@ -170,12 +170,7 @@ func softmaxRowF32(y, x []float32) bool {
 		y[j] = e
 		s += float64(e)
 	}
-	inv := float32(1 / s)
-	if !normAffineF32(y, y, inv, 0) {
-		for j := range y {
-			y[j] *= inv
-		}
-	}
+	normAffineF32(y, y, float32(1/s), 0) // runs: actUseAsm is set
 	return true
 }
 

@@ -196,6 +196,31 @@ func convBench(b *testing.B, name string, s ConvShape) {
 	}
 }
 
+// benchPasses runs each pass as a sub-benchmark, first with the assembly
+// kernels (actUseAsm) and then with the Go loops, reporting bytes per op.
+func benchPasses(b *testing.B, passes []benchPass) {
+	saved := actUseAsm
+	defer func() { actUseAsm = saved }()
+	for _, asm := range []bool{true, false} {
+		for _, p := range passes {
+			b.Run(p.name+"/"+map[bool]string{true: "asm", false: "go"}[asm], func(b *testing.B) {
+				actUseAsm = asm && saved
+				for i := range b.N {
+					p.run(i)
+				}
+				b.SetBytes(p.bytes)
+			})
+		}
+	}
+}
+
+// benchPass is one kernel call of benchPasses; i counts the calls.
+type benchPass struct {
+	name  string
+	bytes int64
+	run   func(i int)
+}
+
 // BenchmarkBatchNorm measures a training batch norm (with the fused ReLU)
 // and its gradient on a ResNet stage-1 activation, batch 8 (256 channels
 // at 56x56), with the assembly loops and with the Go ones.
@@ -206,25 +231,14 @@ func BenchmarkBatchNorm(b *testing.B) {
 	y, dx := make([]float32, len(x)), make([]float32, len(x))
 	w, bias := gemmRandSlice[float32](r, n), gemmRandSlice[float32](r, n)
 	mean, rstd, dw, db := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
-	saved := actUseAsm
-	defer func() { actUseAsm = saved }()
-	for _, asm := range []bool{true, false} {
-		name := map[bool]string{true: "asm", false: "go"}[asm]
-		b.Run("forward/"+name, func(b *testing.B) {
-			actUseAsm = asm && saved
-			for range b.N {
-				BatchNorm(y, x, w, bias, nil, nil, mean, rstd, outer, n, inner, true, 0.1, 1e-5, ActReLU)
-			}
-			b.SetBytes(int64(8 * len(x)))
-		})
-		b.Run("backward/"+name, func(b *testing.B) {
-			actUseAsm = asm && saved
-			for range b.N {
-				BatchNormGrad(dx, dw, db, x, w, bias, dy, mean, rstd, outer, n, inner, true, ActReLU)
-			}
-			b.SetBytes(int64(12 * len(x)))
-		})
-	}
+	benchPasses(b, []benchPass{
+		{"forward", int64(8 * len(x)), func(int) {
+			BatchNorm(y, x, w, bias, nil, nil, mean, rstd, outer, n, inner, true, 0.1, 1e-5, ActReLU)
+		}},
+		{"backward", int64(12 * len(x)), func(int) {
+			BatchNormGrad(dx, dw, db, x, w, bias, dy, mean, rstd, outer, n, inner, true, ActReLU)
+		}},
+	})
 }
 
 // BenchmarkLayerNorm measures a layer norm and its gradient over ViT-B/16's
@@ -237,25 +251,10 @@ func BenchmarkLayerNorm(b *testing.B) {
 	w, bias := gemmRandSlice[float32](r, n), gemmRandSlice[float32](r, n)
 	y, dx := make([]float32, len(x)), make([]float32, len(x))
 	mean, rstd, dw, db := make([]float32, rows), make([]float32, rows), make([]float32, n), make([]float32, n)
-	saved := actUseAsm
-	defer func() { actUseAsm = saved }()
-	for _, asm := range []bool{true, false} {
-		name := map[bool]string{true: "asm", false: "go"}[asm]
-		b.Run("forward/"+name, func(b *testing.B) {
-			actUseAsm = asm && saved
-			for range b.N {
-				LayerNorm(y, x, w, bias, mean, rstd, rows, n, 1, 1e-6)
-			}
-			b.SetBytes(int64(8 * len(x)))
-		})
-		b.Run("backward/"+name, func(b *testing.B) {
-			actUseAsm = asm && saved
-			for range b.N {
-				LayerNormGrad(dx, dw, db, x, w, dy, mean, rstd, rows, n, 1)
-			}
-			b.SetBytes(int64(12 * len(x)))
-		})
-	}
+	benchPasses(b, []benchPass{
+		{"forward", int64(8 * len(x)), func(int) { LayerNorm(y, x, w, bias, mean, rstd, rows, n, 1, 1e-6) }},
+		{"backward", int64(12 * len(x)), func(int) { LayerNormGrad(dx, dw, db, x, w, dy, mean, rstd, rows, n, 1) }},
+	})
 }
 
 // BenchmarkSoftmax measures the attention softmax of ViT-B/16 at batch 8
@@ -266,25 +265,10 @@ func BenchmarkSoftmax(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	x, dy := gemmRandSlice[float32](r, rows*n), gemmRandSlice[float32](r, rows*n)
 	y, dx := make([]float32, len(x)), make([]float32, len(x))
-	saved := actUseAsm
-	defer func() { actUseAsm = saved }()
-	for _, asm := range []bool{true, false} {
-		name := map[bool]string{true: "asm", false: "go"}[asm]
-		b.Run("forward/"+name, func(b *testing.B) {
-			actUseAsm = asm && saved
-			for range b.N {
-				Softmax(y, x, rows, n, 1, false)
-			}
-			b.SetBytes(int64(8 * len(x)))
-		})
-		b.Run("backward/"+name, func(b *testing.B) {
-			actUseAsm = asm && saved
-			for range b.N {
-				SoftmaxGrad(dx, y, dy, rows, n, 1, false)
-			}
-			b.SetBytes(int64(12 * len(x)))
-		})
-	}
+	benchPasses(b, []benchPass{
+		{"forward", int64(8 * len(x)), func(int) { Softmax(y, x, rows, n, 1, false) }},
+		{"backward", int64(12 * len(x)), func(int) { SoftmaxGrad(dx, y, dy, rows, n, 1, false) }},
+	})
 }
 
 // BenchmarkAdamW measures one float32 AdamW step over 8M parameters, with
@@ -293,15 +277,7 @@ func BenchmarkAdamW(b *testing.B) {
 	const n = 8 << 20
 	r := rand.New(rand.NewPCG(1, 1))
 	p, g, m, v := gemmRandSlice[float32](r, n), gemmRandSlice[float32](r, n), make([]float32, n), make([]float32, n)
-	saved := actUseAsm
-	defer func() { actUseAsm = saved }()
-	for _, asm := range []bool{true, false} {
-		b.Run(map[bool]string{true: "asm", false: "go"}[asm], func(b *testing.B) {
-			actUseAsm = asm && saved
-			for i := range b.N {
-				AdamW(p, g, m, v, kernel.AdamW{LR: 1e-4, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.02, Step: i + 1})
-			}
-			b.SetBytes(16 * n)
-		})
-	}
+	benchPasses(b, []benchPass{{"step", 16 * n, func(i int) {
+		AdamW(p, g, m, v, kernel.AdamW{LR: 1e-4, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.02, Step: i + 1})
+	}}})
 }

@@ -137,7 +137,13 @@ func layerNormGradRows(dx, dw, db, x, w, dy, mean, rstd []float32, rows, n int) 
 	var accW, accB []float64
 	params := dw != nil || db != nil
 	if params {
-		accW, accB = make([]float64, chunks*n), make([]float64, chunks*n)
+		// Pooled: every layer norm's backward in a step asks for these.
+		bw, bb := gemmGetBuf[float64](chunks*n), gemmGetBuf[float64](chunks*n)
+		defer gemmPutBuf(bw)
+		defer gemmPutBuf(bb)
+		accW, accB = (*bw)[:chunks*n], (*bb)[:chunks*n]
+		clear(accW)
+		clear(accB)
 	}
 	ParallelFor(chunks, 6*n*rows/max(chunks, 1), func(lo, hi int) {
 		for c := lo; c < hi; c++ {
@@ -214,7 +220,9 @@ func BatchNorm[T Float](y, x, w, b, runMean, runVar, mean, rstd []T, outer, n, i
 				src := x[(o*n+j)*inner : (o*n+j+1)*inner]
 				dst := y[(o*n+j)*inner : (o*n+j+1)*inner][:len(src)]
 				normAffine(dst, src, sc, sh)
-				activate(act, dst, dst)
+				if act != Identity {
+					activate(act, dst, dst)
+				}
 			}
 		}
 	})
@@ -263,9 +271,7 @@ func normGrad[T Float](dx, g, x []T, a, b, m, c T) {
 func activate[T Float](act Activation, dst, src []T) {
 	switch act {
 	case Identity:
-		if &dst[0] != &src[0] {
-			copy(dst, src)
-		}
+		copy(dst, src)
 	case ActReLU:
 		if d32, ok := any(dst).([]float32); ok {
 			reluF32(d32, any(src).([]float32))
@@ -323,17 +329,22 @@ func BatchNormGrad[T Float](dx, dw, db, x, w, b, dy, mean, rstd []T, outer, n, i
 		for j := lo; j < hi; j++ {
 			m, r := float64(mean[j]), float64(rstd[j])
 			// g(o) is the gradient of the normalised output in row o of
-			// channel j: dy itself, or dy * act'(z) computed into scratch.
-			g := func(o int) []T { return dy[(o*n+j)*inner : (o*n+j+1)*inner] }
+			// channel j: dy itself, or dy * act'(z) computed into dz.
+			var dz []T
 			if act != Identity {
-				dz := (*scratch)[:outer*inner]
+				dz = (*scratch)[:outer*inner]
 				sc, sh := bnAffine(m, r, w, b, j)
 				for o := 0; o < outer; o++ {
 					row := dz[o*inner : (o+1)*inner]
 					normAffine(row, x[(o*n+j)*inner:(o*n+j+1)*inner], sc, sh)
 					activateGrad(act, row, row, dy[(o*n+j)*inner:(o*n+j+1)*inner])
 				}
-				g = func(o int) []T { return dz[o*inner : (o+1)*inner] }
+			}
+			g := func(o int) []T {
+				if dz != nil {
+					return dz[o*inner : (o+1)*inner]
+				}
+				return dy[(o*n+j)*inner : (o*n+j+1)*inner]
 			}
 			var sg, sgx float64
 			for o := 0; o < outer; o++ {
