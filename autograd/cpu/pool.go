@@ -6,37 +6,54 @@ import "math"
 // positions to arg. Padding acts as -inf, as in PyTorch.
 func MaxPool2d[T Float](s PoolShape, y []T, arg []int32, x []T) {
 	dh, dw := max(s.DH, 1), max(s.DW, 1)
+	// The taps of each output column that fall inside the input, computed
+	// once: the window loops then run without a test per tap.
+	kx0, kx1 := make([]int, s.OW), make([]int, s.OW)
+	for ox := range s.OW {
+		kx0[ox], kx1[ox] = poolTaps(ox*s.SW-s.PW, dw, s.KW, s.W)
+	}
 	ParallelFor(s.Planes, s.OH*s.OW*s.KH*s.KW, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			xp := x[p*s.H*s.W : (p+1)*s.H*s.W]
-			for oy := 0; oy < s.OH; oy++ {
-				for ox := 0; ox < s.OW; ox++ {
+			for oy := range s.OH {
+				iy0 := oy*s.SH - s.PH
+				ky0, ky1 := poolTaps(iy0, dh, s.KH, s.H)
+				o := (p*s.OH + oy) * s.OW
+				yr, ar := y[o:o+s.OW], arg[o:o+s.OW]
+				for ox := range yr {
+					ix0 := ox*s.SW - s.PW
 					best, bi := T(math.Inf(-1)), int32(-1)
-					for ky := 0; ky < s.KH; ky++ {
-						iy := oy*s.SH - s.PH + ky*dh
-						if iy < 0 || iy >= s.H {
-							continue
-						}
-						for kx := 0; kx < s.KW; kx++ {
-							ix := ox*s.SW - s.PW + kx*dw
-							if ix < 0 || ix >= s.W {
-								continue
-							}
-							v := xp[iy*s.W+ix]
-							if v > best || bi < 0 || v != v {
-								best, bi = v, int32(iy*s.W+ix)
-								if v != v {
-									break
-								}
+					for ky := ky0; ky < ky1; ky++ {
+						row := (iy0 + ky*dh) * s.W
+						for kx := kx0[ox]; kx < kx1[ox]; kx++ {
+							i := row + ix0 + kx*dw
+							// As PyTorch's CPU kernel: the first maximum in
+							// scan order wins, and so does every NaN (the
+							// last one is the argmax).
+							if v := xp[i]; v > best || bi < 0 || v != v {
+								best, bi = v, int32(i)
 							}
 						}
 					}
-					o := (p*s.OH+oy)*s.OW + ox
-					y[o], arg[o] = best, bi
+					yr[ox], ar[ox] = best, bi
 				}
 			}
 		}
 	})
+}
+
+// poolTaps returns the taps [k0, k1) of a window of k taps dil apart,
+// starting at input position start, that fall inside [0, n).
+func poolTaps(start, dil, k, n int) (int, int) {
+	k0 := 0
+	if start < 0 {
+		k0 = (-start + dil - 1) / dil
+	}
+	k1 := k
+	if last := start + (k-1)*dil; last >= n {
+		k1 = max(k0, (n-start+dil-1)/dil)
+	}
+	return min(k0, k1), k1
 }
 
 // MaxPool2dGrad routes dy to the arg positions; dx is overwritten.

@@ -23,10 +23,11 @@ template <typename T> __device__ void max_pool(T* y, int* arg, const T* x, Pool 
 				int ix = ox * s.SW - s.PW + kx * s.DW;
 				if (ix < 0 || ix >= s.W) continue;
 				T v = xp[iy * s.W + ix];
+				// As PyTorch: the first maximum wins, and every NaN (the
+				// last one is the argmax).
 				if (v > best || bi < 0 || is_nan(v)) {
 					best = v;
 					bi = iy * s.W + ix;
-					if (is_nan(v)) break;
 				}
 			}
 		}
