@@ -10,14 +10,14 @@ func MaxPool2d[T Float](s PoolShape, y []T, arg []int32, x []T) {
 	// once: the window loops then run without a test per tap.
 	kx0, kx1 := make([]int, s.OW), make([]int, s.OW)
 	for ox := range s.OW {
-		kx0[ox], kx1[ox] = poolTaps(ox*s.SW-s.PW, dw, s.KW, s.W)
+		kx0[ox], kx1[ox] = convRange(ox*s.SW-s.PW, dw, s.W, s.KW)
 	}
 	ParallelFor(s.Planes, s.OH*s.OW*s.KH*s.KW, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			xp := x[p*s.H*s.W : (p+1)*s.H*s.W]
 			for oy := range s.OH {
 				iy0 := oy*s.SH - s.PH
-				ky0, ky1 := poolTaps(iy0, dh, s.KH, s.H)
+				ky0, ky1 := convRange(iy0, dh, s.H, s.KH)
 				o := (p*s.OH + oy) * s.OW
 				yr, ar := y[o:o+s.OW], arg[o:o+s.OW]
 				for ox := range yr {
@@ -40,20 +40,6 @@ func MaxPool2d[T Float](s PoolShape, y []T, arg []int32, x []T) {
 			}
 		}
 	})
-}
-
-// poolTaps returns the taps [k0, k1) of a window of k taps dil apart,
-// starting at input position start, that fall inside [0, n).
-func poolTaps(start, dil, k, n int) (int, int) {
-	k0 := 0
-	if start < 0 {
-		k0 = (-start + dil - 1) / dil
-	}
-	k1 := k
-	if last := start + (k-1)*dil; last >= n {
-		k1 = max(k0, (n-start+dil-1)/dil)
-	}
-	return min(k0, k1), k1
 }
 
 // MaxPool2dGrad routes dy to the arg positions; dx is overwritten.

@@ -64,6 +64,9 @@ func TestMaxPool2dMatchesTapByTap(t *testing.T) {
 		s := PoolShape{Planes: 3, H: c.h, W: c.w, KH: c.k, KW: c.k, SH: c.st, SW: c.st, PH: c.pad, PW: c.pad, DH: c.dil, DW: c.dil}
 		s.OH, s.OW = out(c.h, c.k, c.st, c.pad, c.dil, c.ceil), out(c.w, c.k, c.st, c.pad, c.dil, c.ceil)
 		t.Run(fmt.Sprintf("%dx%d_k%d_s%d_p%d_d%d", c.h, c.w, c.k, c.st, c.pad, c.dil), func(t *testing.T) {
+			if err := s.ValidateWindow(); err != nil {
+				t.Fatal(err)
+			}
 			x := make([]float32, s.Planes*c.h*c.w)
 			for i := range x {
 				switch u := r.IntN(20); {
