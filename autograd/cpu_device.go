@@ -2,8 +2,12 @@ package autograd
 
 import (
 	"fmt"
+	"math"
 	"math/bits"
+	"runtime"
+	"runtime/metrics"
 	"sync"
+	"unsafe"
 
 	"github.com/vertebra-ml/vertebra/autograd/cpu"
 	"github.com/vertebra-ml/vertebra/autograd/kernel"
@@ -36,14 +40,27 @@ func (s *hostStorage) Len() int {
 // cpuDevice keeps a pool of released buffers by element type and size
 // class, so that a training loop whose steps run in a Scope reuses the
 // previous step's buffers instead of asking the garbage collector for new
-// ones. The pool holds at most poolLimit bytes; buffers beyond that are left
-// to the garbage collector.
+// ones, which the runtime would zero. Buffers that become garbage without
+// being released come back too, through a finalizer on their array
+// (recycleWhenUnreachable): a no-grad forward pass, whose activations die
+// a layer later, reuses them as well. A pooled buffer that no allocation
+// took while two garbage collections passed is handed to the collector,
+// so the pool holds what the program is using again, not its history; and
+// it never holds more than limit bytes.
 type cpuDevice struct {
 	mu           sync.Mutex
-	free         map[poolKey][]any
+	free         map[poolKey][]pooledBuf
 	pooled       int64 // bytes held in free
 	limit        int64
-	hits, misses int // pooled allocations served from the pool, and not
+	collections  uint64 // garbage collections seen (watchCollections)
+	hits, misses int    // pooled allocations served from the pool, and not
+	// reused counts the bytes served from the pool since the last
+	// collection. The collector paces itself by new memory only, which a
+	// pool serving every allocation never asks for, so that the buffers
+	// dying meanwhile would wait ever longer for the finalizer that
+	// returns them; past pace bytes, the pool starts a collection itself.
+	reused, pace int64
+	collecting   bool
 }
 
 type poolKey struct {
@@ -51,8 +68,17 @@ type poolKey struct {
 	class int
 }
 
+// pooledBuf is a buffer in the pool: a zero-length slice of its whole
+// capacity, and the collection count when it came in.
+type pooledBuf struct {
+	buf any
+	gen uint64
+}
+
 func newCPUDevice() *cpuDevice {
-	return &cpuDevice{free: map[poolKey][]any{}, limit: 2 << 30}
+	c := &cpuDevice{free: map[poolKey][]pooledBuf{}, limit: 2 << 30, pace: minPace}
+	c.watchCollections()
+	return c
 }
 
 // sizeClass rounds n up to one of four sizes per power of two, so a pooled
@@ -85,17 +111,23 @@ func (c *cpuDevice) alloc(dt DType, n int) *hostStorage {
 	c.mu.Lock()
 	var buf any
 	if l := c.free[key]; len(l) > 0 {
-		buf = l[len(l)-1]
-		l[len(l)-1] = nil
+		buf = l[len(l)-1].buf
+		l[len(l)-1] = pooledBuf{}
 		c.free[key] = l[:len(l)-1]
 		c.pooled -= int64(class * dt.Size())
 		c.hits++
+		c.reused += int64(class * dt.Size())
+		if c.reused > c.pace && !c.collecting {
+			c.collecting = true
+			go runtime.GC()
+		}
 	} else {
 		c.misses++
 	}
 	c.mu.Unlock()
 	if buf == nil {
 		buf = make32or64(dt, n, class)
+		c.recycleWhenUnreachable(buf)
 	}
 	return newHost(dt, reslice(buf, n))
 }
@@ -105,28 +137,152 @@ func (c *cpuDevice) alloc(dt DType, n int) *hostStorage {
 func (c *cpuDevice) Release(st Storage) {
 	h := host(st)
 	var buf any
-	var capacity int
 	switch h.dt {
 	case Float32:
-		buf, capacity = h.f32[:0], cap(h.f32)
+		buf = h.f32[:0]
 	case Float64:
-		buf, capacity = h.f64[:0], cap(h.f64)
+		buf = h.f64[:0]
 	default:
-		buf, capacity = h.i32[:0], cap(h.i32)
+		buf = h.i32[:0]
 	}
 	h.f32, h.f64, h.i32 = nil, nil, nil
-	if capacity < minPooled || sizeClass(capacity) != capacity {
+	if capacity := bufCap(buf); capacity < minPooled || sizeClass(capacity) != capacity {
 		return
 	}
-	size := int64(capacity * h.dt.Size())
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// A buffer the pool has no room for keeps its finalizer, which offers
+	// it again once it is garbage.
+	c.put(buf)
+}
+
+// put adds buf to the pool if there is room and reports whether it did;
+// c.mu is held.
+func (c *cpuDevice) put(buf any) bool {
+	dt, capacity := bufType(buf), bufCap(buf)
+	size := int64(capacity * dt.Size())
 	if c.pooled+size > c.limit {
-		return
+		return false
 	}
-	key := poolKey{h.dt, capacity}
-	c.free[key] = append(c.free[key], buf)
+	key := poolKey{dt, capacity}
+	c.free[key] = append(c.free[key], pooledBuf{buf, c.collections})
 	c.pooled += size
+	return true
+}
+
+// recycleWhenUnreachable arranges for a pooled-size buffer that becomes
+// garbage to be offered to the pool instead of to the collector. The
+// finalizer sits on the buffer's array, not on the storage, so it fires
+// only when no slice of the array is left anywhere, a kernel's argument
+// included. It must not refer to the buffer, or the buffer would never
+// become garbage; it rebuilds the slice from the pointer it is given.
+func (c *cpuDevice) recycleWhenUnreachable(buf any) {
+	switch b := buf.(type) {
+	case []float32:
+		n := cap(b)
+		runtime.SetFinalizer(&b[:1][0], func(p *float32) { c.recycle(unsafe.Slice(p, n)[:0]) })
+	case []float64:
+		n := cap(b)
+		runtime.SetFinalizer(&b[:1][0], func(p *float64) { c.recycle(unsafe.Slice(p, n)[:0]) })
+	case []int32:
+		n := cap(b)
+		runtime.SetFinalizer(&b[:1][0], func(p *int32) { c.recycle(unsafe.Slice(p, n)[:0]) })
+	}
+}
+
+// forget removes buf's finalizer, so that dropping it from the pool hands
+// it to the collector for good.
+func forget(buf any) {
+	switch b := buf.(type) {
+	case []float32:
+		runtime.SetFinalizer(&b[:1][0], nil)
+	case []float64:
+		runtime.SetFinalizer(&b[:1][0], nil)
+	case []int32:
+		runtime.SetFinalizer(&b[:1][0], nil)
+	}
+}
+
+// recycle is an unreachable buffer's finalizer: it pools the buffer and
+// arms the finalizer again, or, with the pool full, lets it go.
+func (c *cpuDevice) recycle(buf any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.put(buf) {
+		c.recycleWhenUnreachable(buf)
+	}
+}
+
+// gcSentinel is garbage from birth; its finalizer tells the pool that a
+// collection ran. It is larger than the runtime's 16-byte tiny blocks,
+// whose finalizers need not run.
+type gcSentinel struct{ _ [4]uint64 }
+
+// watchCollections counts garbage collections: each one finalizes the
+// current sentinel, whose finalizer trims the pool and sets a new one.
+func (c *cpuDevice) watchCollections() {
+	runtime.SetFinalizer(&gcSentinel{}, func(*gcSentinel) {
+		c.collected()
+		c.watchCollections()
+	})
+}
+
+// collected drops from the pool the buffers that stayed there since before
+// the previous collection: no allocation of their size wanted them in a
+// whole collection cycle.
+func (c *cpuDevice) collected() {
+	live := heapLive()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.collections++
+	c.reused, c.collecting = 0, false
+	if pct := gcPercent(); pct < 0 {
+		c.pace = math.MaxInt64
+	} else {
+		c.pace = max(minPace, (live-c.pooled)*pct/100)
+	}
+	for k, l := range c.free {
+		// The oldest are at the bottom of each stack.
+		i := 0
+		for i < len(l) && l[i].gen+2 <= c.collections {
+			forget(l[i].buf)
+			c.pooled -= int64(k.class * k.dt.Size())
+			i++
+		}
+		if i == len(l) {
+			delete(c.free, k)
+			continue
+		}
+		c.free[k] = append(l[:0], l[i:]...)
+		clear(l[len(l)-i:])
+	}
+}
+
+// minPace is the least reuse between collections the pool starts: below
+// it a program's live heap is small enough for the collector's own pacing.
+const minPace = 64 << 20
+
+// heapLive is the heap the last collection found live, in bytes.
+func heapLive() int64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return int64(s[0].Value.Uint64())
+}
+
+// gcPercent is the collector's GOGC setting, -1 when it is off.
+func gcPercent() int64 {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 100
+	}
+	if v := s[0].Value.Uint64(); v <= math.MaxInt32 {
+		return int64(v)
+	}
+	return -1
 }
 
 // SetPoolLimit bounds the bytes of released CPU buffers kept for reuse
@@ -139,6 +295,8 @@ func SetPoolLimit(bytes int64) int64 {
 	d.limit = bytes
 	for k, l := range d.free {
 		for len(l) > 0 && d.pooled > d.limit {
+			forget(l[len(l)-1].buf)
+			l[len(l)-1] = pooledBuf{}
 			l = l[:len(l)-1]
 			d.pooled -= int64(k.class * k.dt.Size())
 		}
@@ -154,6 +312,29 @@ func PoolStats() (hits, misses int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.hits, d.misses
+}
+
+// bufType and bufCap read a pooled buffer's element type and capacity.
+func bufType(buf any) DType {
+	switch buf.(type) {
+	case []float32:
+		return Float32
+	case []float64:
+		return Float64
+	}
+	return Int32
+}
+
+func bufCap(buf any) int {
+	switch b := buf.(type) {
+	case []float32:
+		return cap(b)
+	case []float64:
+		return cap(b)
+	case []int32:
+		return cap(b)
+	}
+	return 0
 }
 
 func make32or64(dt DType, n, capacity int) any {

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 	"weak"
 )
 
@@ -260,5 +261,109 @@ func TestBatchNormActivationIsTheComposition(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// waitCollections runs collections until the pool has seen n more of them,
+// so that the finalizers of the buffers that were garbage have run.
+func waitCollections(t *testing.T, n uint64) {
+	t.Helper()
+	d := CPU.(*cpuDevice)
+	d.mu.Lock()
+	want := d.collections + n
+	d.mu.Unlock()
+	for range 1000 {
+		runtime.GC()
+		d.mu.Lock()
+		seen := d.collections
+		d.mu.Unlock()
+		if seen >= want {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("the pool saw fewer than %d collections", n)
+}
+
+// TestGarbageBuffersReturnToThePool drops an op result without a Scope, as
+// a no-grad forward pass drops its activations, and checks that its buffer
+// serves the next allocation of its size instead of new memory.
+func TestGarbageBuffersReturnToThePool(t *testing.T) {
+	const n = 3 << 14 // a pooled size of its own, which no other test uses
+	x := Full(Float32, 1, n)
+	NoGrad(func() { _ = AddScalar(x, 1) })
+	waitCollections(t, 1)
+	hits0, misses0 := PoolStats()
+	var y *Tensor
+	NoGrad(func() { y = AddScalar(x, 2) })
+	hits1, misses1 := PoolStats()
+	if hits1 != hits0+1 || misses1 != misses0 {
+		t.Errorf("pool hits %d -> %d, misses %d -> %d; want the garbage buffer reused", hits0, hits1, misses0, misses1)
+	}
+	if got := y.Float32s()[n-1]; got != 3 {
+		t.Errorf("reused buffer holds %v, want 3", got)
+	}
+}
+
+// TestRecycledBuffersNeverAlias keeps some op results alive and drops the
+// rest, over many collections, and checks that every kept tensor still
+// holds its own values: a buffer goes back to the pool only when no slice
+// of it is left.
+func TestRecycledBuffersNeverAlias(t *testing.T) {
+	const n = 5 << 12
+	base := Full(Float32, 0, n)
+	var kept []*Tensor
+	var views []*Tensor
+	for i := range 200 {
+		var v *Tensor
+		NoGrad(func() { v = AddScalar(base, float64(i)) })
+		switch i % 4 {
+		case 0:
+			kept = append(kept, v)
+		case 1:
+			// Only a view survives: its storage must stay out of the pool.
+			views = append(views, Reshape(v, n/4, 4))
+		}
+		if i%25 == 0 {
+			runtime.GC()
+		}
+	}
+	waitCollections(t, 2)
+	for i, v := range kept {
+		if got := v.Float32s(); got[0] != float32(4*i) || got[n-1] != float32(4*i) {
+			t.Fatalf("kept tensor %d holds %v..%v, want %d", i, got[0], got[n-1], 4*i)
+		}
+	}
+	for i, v := range views {
+		if got := v.Float32s(); got[0] != float32(4*i+1) || got[n-1] != float32(4*i+1) {
+			t.Fatalf("view %d holds %v..%v, want %d", i, got[0], got[n-1], 4*i+1)
+		}
+	}
+}
+
+// TestPoolLetsIdleBuffersGo checks that buffers no allocation takes leave
+// the pool after two collections, so that a program's pooled memory follows
+// what it uses now.
+func TestPoolLetsIdleBuffersGo(t *testing.T) {
+	const n = 7 << 13 // a pooled size of its own
+	d := CPU.(*cpuDevice)
+	key := poolKey{Float32, sizeClass(n)}
+	x := Full(Float32, 0, n)
+	for range 3 {
+		NoGrad(func() { _ = AddScalar(x, 1) })
+	}
+	Scope(func() { _ = AddScalar(x, 1) })
+	d.mu.Lock()
+	pooled := len(d.free[key])
+	d.mu.Unlock()
+	if pooled == 0 {
+		t.Fatalf("no buffer of %d elements pooled after the scope ended", n)
+	}
+	waitCollections(t, 3)
+	d.mu.Lock()
+	left := len(d.free[key])
+	d.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d idle buffers of %d elements still pooled after three collections", left, n)
 	}
 }
