@@ -69,10 +69,11 @@ type poolKey struct {
 }
 
 // pooledBuf is a buffer in the pool: a zero-length slice of its whole
-// capacity, and the collection count when it came in.
+// capacity, and the garbage collection at whose end it leaves the pool if
+// no allocation took it by then.
 type pooledBuf struct {
-	buf any
-	gen uint64
+	buf     any
+	expires uint64
 }
 
 func newCPUDevice() *cpuDevice {
@@ -151,21 +152,23 @@ func (c *cpuDevice) Release(st Storage) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	// A buffer the pool has no room for keeps its finalizer, which offers
-	// it again once it is garbage.
-	c.put(buf)
+	// A released buffer waits for two collections: a Scope releases a
+	// whole step's activations at once, and the next step takes them back
+	// over its length. One the pool has no room for keeps its finalizer,
+	// which offers it again once it is garbage.
+	c.put(buf, gcCycles()+2)
 }
 
-// put adds buf to the pool if there is room and reports whether it did;
-// c.mu is held.
-func (c *cpuDevice) put(buf any) bool {
+// put adds buf to the pool until collection expires if there is room and
+// reports whether it did; c.mu is held.
+func (c *cpuDevice) put(buf any, expires uint64) bool {
 	dt, capacity := bufType(buf), bufCap(buf)
 	size := int64(capacity * dt.Size())
 	if c.pooled+size > c.limit {
 		return false
 	}
 	key := poolKey{dt, capacity}
-	c.free[key] = append(c.free[key], pooledBuf{buf, c.collections})
+	c.free[key] = append(c.free[key], pooledBuf{buf, expires})
 	c.pooled += size
 	return true
 }
@@ -204,11 +207,15 @@ func forget(buf any) {
 }
 
 // recycle is an unreachable buffer's finalizer: it pools the buffer and
-// arms the finalizer again, or, with the pool full, lets it go.
+// arms the finalizer again, or, with the pool full, lets it go. A buffer
+// that died mid-pass serves the allocations until the next collection,
+// which come from the same stretch of the network and want its size; after
+// that it would only hold memory until the next step.
 func (c *cpuDevice) recycle(buf any) {
+	expires := gcCycles() + 1
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.put(buf) {
+	if c.put(buf, expires) {
 		c.recycleWhenUnreachable(buf)
 	}
 }
@@ -227,11 +234,10 @@ func (c *cpuDevice) watchCollections() {
 	})
 }
 
-// collected drops from the pool the buffers that stayed there since before
-// the previous collection: no allocation of their size wanted them in a
-// whole collection cycle.
+// collected drops from the pool the buffers whose time is up (put) and
+// paces the next collection.
 func (c *cpuDevice) collected() {
-	live := heapLive()
+	live, now := heapLive(), gcCycles()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.collections++
@@ -242,19 +248,21 @@ func (c *cpuDevice) collected() {
 		c.pace = max(minPace, (live-c.pooled)*pct/100)
 	}
 	for k, l := range c.free {
-		// The oldest are at the bottom of each stack.
-		i := 0
-		for i < len(l) && l[i].gen+2 <= c.collections {
-			forget(l[i].buf)
+		kept := l[:0]
+		for _, b := range l {
+			if b.expires > now {
+				kept = append(kept, b)
+				continue
+			}
+			forget(b.buf)
 			c.pooled -= int64(k.class * k.dt.Size())
-			i++
 		}
-		if i == len(l) {
+		if len(kept) == 0 {
 			delete(c.free, k)
 			continue
 		}
-		c.free[k] = append(l[:0], l[i:]...)
-		clear(l[len(l)-i:])
+		clear(l[len(kept):])
+		c.free[k] = kept
 	}
 }
 
@@ -270,6 +278,16 @@ func heapLive() int64 {
 		return 0
 	}
 	return int64(s[0].Value.Uint64())
+}
+
+// gcCycles is the number of garbage collections completed.
+func gcCycles() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
 }
 
 // gcPercent is the collector's GOGC setting, -1 when it is off.
