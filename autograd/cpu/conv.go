@@ -29,10 +29,15 @@ func convCheckLen(fn string, s ConvShape, name string, l, need int) {
 	}
 }
 
-// convFill sets every element of s to v.
+// convFill sets every element of s to v, by doubling copies, which run
+// at memmove's vector speed.
 func convFill[T Float](s []T, v T) {
-	for i := range s {
-		s[i] = v
+	if len(s) == 0 {
+		return
+	}
+	s[0] = v
+	for i := 1; i < len(s); i *= 2 {
+		copy(s[i:], s[:i])
 	}
 }
 

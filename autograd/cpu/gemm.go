@@ -303,13 +303,25 @@ func gemmPrepackA[T Float](transA bool, m, k int, a []T, lda int) *gemmPrepacked
 	bl := gemmBlocking[T]()
 	p := &gemmPrepacked[T]{m: m, k: k, kc: gemmKC(bl, k), mp: (m + bl.mr - 1) / bl.mr * bl.mr}
 	p.buf = gemmGetBuf[T](p.mp * k)
-	for pc := 0; pc < k; pc += p.kc {
-		kb := min(p.kc, k-pc)
-		for ic := 0; ic < m; ic += bl.mc {
-			gemmPackA(transA, a, lda, ic, pc, min(bl.mc, m-ic), kb, bl.mr, (*p.buf)[pc*p.mp+ic*kb:])
-		}
+	// The blocks are independent; packing them in parallel matters because
+	// a convolution packs its weights on every call.
+	blocks := (k + p.kc - 1) / p.kc * ((m + bl.mc - 1) / bl.mc)
+	if Workers < 2 || blocks < 2 {
+		p.packBlocks(bl, transA, a, lda, 0, blocks)
+		return p
 	}
+	ParallelFor(blocks, bl.mc*p.kc, func(lo, hi int) { p.packBlocks(bl, transA, a, lda, lo, hi) })
 	return p
+}
+
+// packBlocks packs blocks [lo, hi) of op(A), counted along m first.
+func (p *gemmPrepacked[T]) packBlocks(bl *gemmBlocks, transA bool, a []T, lda, lo, hi int) {
+	mblocks := (p.m + bl.mc - 1) / bl.mc
+	for b := lo; b < hi; b++ {
+		pc, ic := b/mblocks*p.kc, b%mblocks*bl.mc
+		kb := min(p.kc, p.k-pc)
+		gemmPackA(transA, a, lda, ic, pc, min(bl.mc, p.m-ic), kb, bl.mr, (*p.buf)[pc*p.mp+ic*kb:])
+	}
 }
 
 // release returns the packed data to the pool.
