@@ -5,7 +5,7 @@ package cpu
 import "math"
 
 // actUseAsm reports whether the float32 SiLU, sigmoid and GELU use the
-// AVX2+FMA kernels in act_amd64.s (tests switch it off to check the Go
+// kernels in act_amd64.s (tests switch it off to check the Go
 // loops).
 var actUseAsm = gemmUseAsm
 
@@ -33,35 +33,95 @@ func siluGradKernel(dx, x, dy *float32, n int)
 //go:noescape
 func geluGradKernel(dx, x, dy *float32, n int)
 
-// siluGradF32 sets dx[i] = dy[i] * SiLU'(x[i]), eight at a time in
-// assembly where the CPU has AVX2 and FMA, the rest in Go.
-func siluGradF32(dx, x, dy []float32) {
-	n := actVecLen(dx, dy)
-	_ = x[:len(dy)]
-	if n > 0 {
-		siluGradKernel(&dx[0], &x[0], &dy[0], n)
-	}
-	if actUseAsm {
-		actGradTail(siluGradKernel, dx[n:], x[n:], dy[n:])
+// The AVX-512 twins of the kernels above take n a multiple of 16 and give
+// the same bits.
+
+//go:noescape
+func siluKernel512(dst, src *float32, n int)
+
+//go:noescape
+func sigmoidKernel512(dst, src *float32, n int)
+
+//go:noescape
+func geluKernel512(dst, src *float32, n int)
+
+//go:noescape
+func siluGradKernel512(dx, x, dy *float32, n int)
+
+//go:noescape
+func geluGradKernel512(dx, x, dy *float32, n int)
+
+// actUseAVX512 reports whether the activations run their sixteen-wide
+// kernels where a row is long enough (tests switch it off to check the
+// eight-wide ones).
+var actUseAVX512 = gemmUseAVX512
+
+// actKernels are an activation's eight- and sixteen-wide kernels.
+type actKernels struct {
+	k8, k16 func(dst, src *float32, n int)
+}
+
+// actGradKernels are an activation gradient's kernels.
+type actGradKernels struct {
+	k8, k16 func(dx, x, dy *float32, n int)
+}
+
+var (
+	siluKernels     = actKernels{siluKernel, siluKernel512}
+	sigmoidKernels  = actKernels{sigmoidKernel, sigmoidKernel512}
+	geluKernels     = actKernels{geluKernel, geluKernel512}
+	siluGradKernels = actGradKernels{siluGradKernel, siluGradKernel512}
+	geluGradKernels = actGradKernels{geluGradKernel, geluGradKernel512}
+)
+
+// apply runs k over dst = f(src): the vector kernels on the leading
+// multiple of 8 (of 16 first with AVX-512), the tail through a padded
+// copy; the Go loop scalar when assembly is off.
+func (k actKernels) apply(dst, src []float32, scalar func(dst, src []float32)) {
+	n := actVecLen(dst, src)
+	if !actUseAsm {
+		scalar(dst, src)
 		return
 	}
-	siluGradScalar(dx[n:], x[n:], dy[n:])
+	i := 0
+	if actUseAVX512 {
+		if i = n &^ 15; i > 0 {
+			k.k16(&dst[0], &src[0], i)
+		}
+	}
+	if i < n {
+		k.k8(&dst[i], &src[i], n-i)
+	}
+	actTail(k.k8, dst[n:], src[n:])
 }
+
+// apply is actKernels.apply for dx = dy * f'(x).
+func (k actGradKernels) apply(dx, x, dy []float32, scalar func(dx, x, dy []float32)) {
+	n := actVecLen(dx, dy)
+	_ = x[:len(dy)]
+	if !actUseAsm {
+		scalar(dx, x, dy)
+		return
+	}
+	i := 0
+	if actUseAVX512 {
+		if i = n &^ 15; i > 0 {
+			k.k16(&dx[0], &x[0], &dy[0], i)
+		}
+	}
+	if i < n {
+		k.k8(&dx[i], &x[i], &dy[i], n-i)
+	}
+	actGradTail(k.k8, dx[n:], x[n:], dy[n:])
+}
+
+// siluGradF32 sets dx[i] = dy[i] * SiLU'(x[i]) in assembly where
+// the CPU has AVX2 and FMA (see actKernels.apply), in Go elsewhere.
+func siluGradF32(dx, x, dy []float32) { siluGradKernels.apply(dx, x, dy, siluGradScalar) }
 
 // geluGradF32 sets dx[i] = dy[i] * GELU'(x[i]) for the exact GELU, as
 // siluGradF32.
-func geluGradF32(dx, x, dy []float32) {
-	n := actVecLen(dx, dy)
-	_ = x[:len(dy)]
-	if n > 0 {
-		geluGradKernel(&dx[0], &x[0], &dy[0], n)
-	}
-	if actUseAsm {
-		actGradTail(geluGradKernel, dx[n:], x[n:], dy[n:])
-		return
-	}
-	geluGradScalar(dx[n:], x[n:], dy[n:])
-}
+func geluGradF32(dx, x, dy []float32) { geluGradKernels.apply(dx, x, dy, geluGradScalar) }
 
 // reluF32 sets dst[i] = max(src[i], 0), NaN kept, 32 at a time in
 // assembly where the CPU has AVX2, the rest in Go.
@@ -101,46 +161,16 @@ func actVecLen(dst, src []float32) int {
 	return n
 }
 
-// siluAVX2 sets dst[i] = src[i] / (1 + e^-src[i]), eight at a time in
-// assembly where the CPU has AVX2 and FMA, the rest in Go.
-func siluAVX2(dst, src []float32) {
-	n := actVecLen(dst, src)
-	if n > 0 {
-		siluKernel(&dst[0], &src[0], n)
-	}
-	if actUseAsm {
-		actTail(siluKernel, dst[n:], src[n:])
-		return
-	}
-	siluScalar(dst[n:], src[n:])
-}
+// siluF32 sets dst[i] = src[i] / (1 + e^-src[i]) in assembly where the
+// CPU has AVX2 and FMA (see actKernels.apply), in Go elsewhere.
+func siluF32(dst, src []float32) { siluKernels.apply(dst, src, siluScalar) }
 
-// sigmoidAVX2 sets dst[i] = 1 / (1 + e^-src[i]), as siluAVX2.
-func sigmoidAVX2(dst, src []float32) {
-	n := actVecLen(dst, src)
-	if n > 0 {
-		sigmoidKernel(&dst[0], &src[0], n)
-	}
-	if actUseAsm {
-		actTail(sigmoidKernel, dst[n:], src[n:])
-		return
-	}
-	sigmoidScalar(dst[n:], src[n:])
-}
+// sigmoidF32 sets dst[i] = 1 / (1 + e^-src[i]), as siluF32.
+func sigmoidF32(dst, src []float32) { sigmoidKernels.apply(dst, src, sigmoidScalar) }
 
-// geluAVX2 sets dst[i] = 0.5*x*(1 + erf(x/sqrt2)) for x = src[i], with the
-// erfFloat32 approximation, as siluAVX2.
-func geluAVX2(dst, src []float32) {
-	n := actVecLen(dst, src)
-	if n > 0 {
-		geluKernel(&dst[0], &src[0], n)
-	}
-	if actUseAsm {
-		actTail(geluKernel, dst[n:], src[n:])
-		return
-	}
-	geluScalar(dst[n:], src[n:])
-}
+// geluF32 sets dst[i] = 0.5*x*(1 + erf(x/sqrt2)) for x = src[i], with the
+// erfFloat32 approximation, as siluF32.
+func geluF32(dst, src []float32) { geluKernels.apply(dst, src, geluScalar) }
 
 //go:noescape
 func rowMaxKernel(src *float32, n int) float32

@@ -558,3 +558,195 @@ expSumDone:
 	VZEROUPPER
 	MOVSD        X10, ret+32(FP)
 	RET
+
+// The AVX-512 twins of siluKernel, sigmoidKernel, geluKernel and their
+// gradients: the same instructions in the same order on sixteen lanes
+// (the results are bit for bit the eight-wide ones), n a multiple of 16,
+// each constant broadcast from the first lane of its actConst row.
+
+// ONE_PLUS_EXPNEG512 is ONE_PLUS_EXPNEG on Z0..Z5, with Z13, Z14 and Z15
+// holding the clamp's bounds and 1.0.
+#define ONE_PLUS_EXPNEG512 \
+	VPXORD.BCST       actConst<>+0(SB), Z0, Z1; \
+	VMAXPS            Z1, Z13, Z1; \
+	VMINPS            Z1, Z14, Z1; \
+	VMULPS.BCST       actConst<>+128(SB), Z1, Z2; \
+	VRNDSCALEPS       $0, Z2, Z2; \
+	VFNMADD231PS.BCST actConst<>+160(SB), Z2, Z1; \
+	VFNMADD231PS.BCST actConst<>+192(SB), Z2, Z1; \
+	VBROADCASTSS      actConst<>+224(SB), Z3; \
+	VFMADD213PS.BCST  actConst<>+256(SB), Z1, Z3; \
+	VFMADD213PS.BCST  actConst<>+288(SB), Z1, Z3; \
+	VFMADD213PS.BCST  actConst<>+320(SB), Z1, Z3; \
+	VFMADD213PS.BCST  actConst<>+352(SB), Z1, Z3; \
+	VFMADD213PS.BCST  actConst<>+384(SB), Z1, Z3; \
+	VMULPS            Z1, Z1, Z4; \
+	VFMADD213PS       Z1, Z4, Z3; \
+	VADDPS            Z15, Z3, Z3; \
+	VCVTPS2DQ         Z2, Z5; \
+	VPADDD.BCST       actConst<>+416(SB), Z5, Z5; \
+	VPSLLD            $23, Z5, Z5; \
+	VMULPS            Z5, Z3, Z3; \
+	VADDPS            Z15, Z3, Z3
+
+#define ACT512_CONSTS \
+	VBROADCASTSS actConst<>+32(SB), Z15; \
+	VBROADCASTSS actConst<>+64(SB), Z13; \
+	VBROADCASTSS actConst<>+96(SB), Z14
+
+// ERF512 sets Z3 = 1 + erf(Z1) for Z1 = x/sqrt2 with geluKernel's
+// formula; clobbers Z1, Z2 and Z4.
+#define ERF512 \
+	VMAXPS.BCST      actConst<>+512(SB), Z1, Z1; \
+	VMINPS.BCST      actConst<>+544(SB), Z1, Z1; \
+	VMULPS           Z1, Z1, Z2; \
+	VBROADCASTSS     actConst<>+576(SB), Z3; \
+	VFMADD213PS.BCST actConst<>+608(SB), Z2, Z3; \
+	VFMADD213PS.BCST actConst<>+640(SB), Z2, Z3; \
+	VFMADD213PS.BCST actConst<>+672(SB), Z2, Z3; \
+	VFMADD213PS.BCST actConst<>+704(SB), Z2, Z3; \
+	VFMADD213PS.BCST actConst<>+736(SB), Z2, Z3; \
+	VFMADD213PS.BCST actConst<>+768(SB), Z2, Z3; \
+	VBROADCASTSS     actConst<>+800(SB), Z4; \
+	VFMADD213PS.BCST actConst<>+832(SB), Z2, Z4; \
+	VFMADD213PS.BCST actConst<>+864(SB), Z2, Z4; \
+	VFMADD213PS.BCST actConst<>+896(SB), Z2, Z4; \
+	VFMADD213PS.BCST actConst<>+928(SB), Z2, Z4; \
+	VMULPS           Z1, Z3, Z3; \
+	VDIVPS           Z4, Z3, Z3; \
+	VADDPS           Z15, Z3, Z3
+
+// func siluKernel512(dst, src *float32, n int)
+TEXT ·siluKernel512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $4, CX
+	JZ   silu512Done
+	ACT512_CONSTS
+
+silu512Loop:
+	VMOVUPS     (SI), Z0
+	ONE_PLUS_EXPNEG512
+	VMAXPS.BCST actConst<>+960(SB), Z0, Z0
+	VDIVPS      Z3, Z0, Z0
+	VMOVUPS     Z0, (DI)
+	ADDQ        $64, SI
+	ADDQ        $64, DI
+	DECQ        CX
+	JNZ         silu512Loop
+
+silu512Done:
+	VZEROUPPER
+	RET
+
+// func sigmoidKernel512(dst, src *float32, n int)
+TEXT ·sigmoidKernel512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $4, CX
+	JZ   sigmoid512Done
+	ACT512_CONSTS
+
+sigmoid512Loop:
+	VMOVUPS (SI), Z0
+	ONE_PLUS_EXPNEG512
+	VDIVPS  Z3, Z15, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     sigmoid512Loop
+
+sigmoid512Done:
+	VZEROUPPER
+	RET
+
+// func geluKernel512(dst, src *float32, n int)
+TEXT ·geluKernel512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $4, CX
+	JZ   gelu512Done
+	VBROADCASTSS actConst<>+32(SB), Z15
+
+gelu512Loop:
+	VMOVUPS     (SI), Z0
+	VMULPS.BCST actConst<>+480(SB), Z0, Z1
+	ERF512
+	VMULPS.BCST actConst<>+448(SB), Z0, Z0
+	VMULPS      Z3, Z0, Z0
+	VMOVUPS     Z0, (DI)
+	ADDQ        $64, SI
+	ADDQ        $64, DI
+	DECQ        CX
+	JNZ         gelu512Loop
+
+gelu512Done:
+	VZEROUPPER
+	RET
+
+// func siluGradKernel512(dx, x, dy *float32, n int)
+TEXT ·siluGradKernel512(SB), NOSPLIT, $0-32
+	MOVQ dx+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ dy+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHRQ $4, CX
+	JZ   siluGrad512Done
+	ACT512_CONSTS
+
+siluGrad512Loop:
+	VMOVUPS     (SI), Z0
+	ONE_PLUS_EXPNEG512
+	VMAXPS.BCST actConst<>+960(SB), Z0, Z0
+	VDIVPS      Z3, Z15, Z6
+	VSUBPS      Z6, Z15, Z7
+	VFMADD213PS Z15, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VMULPS      (DX), Z7, Z7
+	VMOVUPS     Z7, (DI)
+	ADDQ        $64, SI
+	ADDQ        $64, DX
+	ADDQ        $64, DI
+	DECQ        CX
+	JNZ         siluGrad512Loop
+
+siluGrad512Done:
+	VZEROUPPER
+	RET
+
+// func geluGradKernel512(dx, x, dy *float32, n int)
+TEXT ·geluGradKernel512(SB), NOSPLIT, $0-32
+	MOVQ dx+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ dy+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHRQ $4, CX
+	JZ   geluGrad512Done
+	ACT512_CONSTS
+
+geluGrad512Loop:
+	VMOVUPS          (SI), Z6
+	VMULPS           Z6, Z6, Z0
+	VMULPS.BCST      actConst<>+448(SB), Z0, Z0
+	ONE_PLUS_EXPNEG512
+	VSUBPS           Z15, Z3, Z7
+	VMULPS.BCST      actConst<>+992(SB), Z7, Z7
+	VMULPS           Z6, Z7, Z7
+	VMULPS.BCST      actConst<>+480(SB), Z6, Z1
+	ERF512
+	VFMADD132PS.BCST actConst<>+448(SB), Z7, Z3
+	VMULPS           (DX), Z3, Z3
+	VMOVUPS          Z3, (DI)
+	ADDQ             $64, SI
+	ADDQ             $64, DX
+	ADDQ             $64, DI
+	DECQ             CX
+	JNZ              geluGrad512Loop
+
+geluGrad512Done:
+	VZEROUPPER
+	RET

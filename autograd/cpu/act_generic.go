@@ -8,9 +8,12 @@ package cpu
 // switch it as they do on amd64.
 var actUseAsm = false
 
-func siluAVX2(dst, src []float32)     { siluScalar(dst, src) }
-func sigmoidAVX2(dst, src []float32)  { sigmoidScalar(dst, src) }
-func geluAVX2(dst, src []float32)     { geluScalar(dst, src) }
+// actUseAVX512 is always false here, as actUseAsm.
+var actUseAVX512 = false
+
+func siluF32(dst, src []float32)      { siluScalar(dst, src) }
+func sigmoidF32(dst, src []float32)   { sigmoidScalar(dst, src) }
+func geluF32(dst, src []float32)      { geluScalar(dst, src) }
 func reluF32(dst, src []float32)      { reluScalar(dst, src) }
 func reluGradF32(dx, x, dy []float32) { reluGradScalar(dx, x, dy) }
 func siluGradF32(dx, x, dy []float32) { siluGradScalar(dx, x, dy) }

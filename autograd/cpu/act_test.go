@@ -17,9 +17,9 @@ type actCase struct {
 }
 
 var actCases = []actCase{
-	{"SiLU", siluAVX2, func(x float64) float64 { return x / (1 + math.Exp(-x)) }, 2e-7},
-	{"Sigmoid", sigmoidAVX2, func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }, 2e-7},
-	{"GELU", geluAVX2, func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x*invSqrt2)) }, 2e-6},
+	{"SiLU", siluF32, func(x float64) float64 { return x / (1 + math.Exp(-x)) }, 2e-7},
+	{"Sigmoid", sigmoidF32, func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }, 2e-7},
+	{"GELU", geluF32, func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x*invSqrt2)) }, 2e-6},
 }
 
 // actInputs is a dense grid over [-100, 100] (finer over [-10, 10]) plus
@@ -85,7 +85,7 @@ func TestActivationsSpecial(t *testing.T) {
 	xs = append(xs, xs[:8]...) // fill a vector and leave a tail
 	y := make([]float32, len(xs))
 
-	sigmoidAVX2(y, xs)
+	sigmoidF32(y, xs)
 	for i, x := range xs {
 		want := float32(1)
 		if x < 0 {
@@ -98,7 +98,7 @@ func TestActivationsSpecial(t *testing.T) {
 		}
 	}
 
-	siluAVX2(y, xs)
+	siluF32(y, xs)
 	for i, x := range xs {
 		switch {
 		case math.IsInf(float64(x), -1) && !actUseAsm:
@@ -114,7 +114,7 @@ func TestActivationsSpecial(t *testing.T) {
 		}
 	}
 
-	geluAVX2(y, xs)
+	geluF32(y, xs)
 	for i, x := range xs {
 		var want float32
 		if x > 0 {
@@ -174,9 +174,9 @@ func BenchmarkActivations(b *testing.B) {
 		name string
 		f    func(d, s []float32)
 	}{
-		{"SiLU/asm", siluAVX2}, {"SiLU/go", siluScalar},
-		{"Sigmoid/asm", sigmoidAVX2}, {"Sigmoid/go", sigmoidScalar},
-		{"GELU/asm", geluAVX2}, {"GELU/go", geluScalar},
+		{"SiLU/asm", siluF32}, {"SiLU/go", siluScalar},
+		{"Sigmoid/asm", sigmoidF32}, {"Sigmoid/go", sigmoidScalar},
+		{"GELU/asm", geluF32}, {"GELU/go", geluScalar},
 	}
 	for _, im := range impls {
 		b.Run(im.name, func(b *testing.B) {
@@ -293,5 +293,51 @@ func TestActivationGradsFloat32(t *testing.T) {
 			}
 		}
 		actUseAsm = saved
+	}
+}
+
+// TestActivationWidthsAgree checks that the sixteen-wide AVX-512 kernels
+// give the eight-wide ones' bits, on actInputs and on lengths that leave
+// every kind of remainder.
+func TestActivationWidthsAgree(t *testing.T) {
+	if !actUseAsm || !actUseAVX512 {
+		t.Skip("no AVX-512 activation kernels here")
+	}
+	xs := actInputs()
+	dy := make([]float32, len(xs))
+	for i := range dy {
+		dy[i] = float32(i%7) - 3
+	}
+	fwd := []struct {
+		name string
+		f    func(dst, src []float32)
+	}{{"SiLU", siluF32}, {"Sigmoid", sigmoidF32}, {"GELU", geluF32}}
+	grad := []struct {
+		name string
+		f    func(dx, x, dy []float32)
+	}{{"SiLU'", siluGradF32}, {"GELU'", geluGradF32}}
+	run := func(wide bool, f func([]float32)) []float32 {
+		defer func(saved bool) { actUseAVX512 = saved }(actUseAVX512)
+		actUseAVX512 = wide
+		y := make([]float32, len(xs))
+		f(y)
+		return y
+	}
+	check := func(name string, n int, a, b []float32) {
+		for i := range n {
+			if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+				t.Fatalf("%s n=%d: x=%g: sixteen-wide %g, eight-wide %g", name, n, xs[i], a[i], b[i])
+			}
+		}
+	}
+	for _, n := range []int{1, 7, 17, 33, 255, len(xs)} {
+		for _, c := range fwd {
+			f := func(y []float32) { c.f(y[:n], xs[:n]) }
+			check(c.name, n, run(true, f), run(false, f))
+		}
+		for _, c := range grad {
+			f := func(dx []float32) { c.f(dx[:n], xs[:n], dy[:n]) }
+			check(c.name, n, run(true, f), run(false, f))
+		}
 	}
 }

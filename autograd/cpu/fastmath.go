@@ -12,11 +12,11 @@ import "math"
 func unaryFloat32(op UnaryOp, d, s []float32) bool {
 	switch op {
 	case GELU:
-		geluAVX2(d, s)
+		geluF32(d, s)
 	case Sigmoid:
-		sigmoidAVX2(d, s)
+		sigmoidF32(d, s)
 	case SiLU:
-		siluAVX2(d, s)
+		siluF32(d, s)
 	default:
 		return false
 	}
@@ -58,7 +58,7 @@ func geluGradScalar(dx, x, dy []float32) {
 }
 
 // geluScalar, sigmoidScalar and siluScalar are the Go loops behind
-// geluAVX2, sigmoidAVX2 and siluAVX2: all of the work without assembly,
+// geluF32, sigmoidF32 and siluF32: all of the work without assembly,
 // the tail of fewer than 8 elements with it.
 
 func geluScalar(d, s []float32) {
