@@ -72,6 +72,27 @@ func BenchmarkSgemmTransposed(b *testing.B) {
 	}
 }
 
+// BenchmarkSgemmLinear measures the forward products y = x W^T of
+// ViT-B/16's Linear layers at batch 8 (1576 tokens): the attention's qkv
+// (768 -> 2304) and the MLP's two (768 -> 3072, 3072 -> 768).
+func BenchmarkSgemmLinear(b *testing.B) {
+	const m = 1576
+	for _, tc := range []struct {
+		name string
+		k, n int
+	}{{"qkv", 768, 2304}, {"fc1", 768, 3072}, {"fc2", 3072, 768}} {
+		b.Run(tc.name, func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 1))
+			x, w := gemmRandSlice[float32](r, m*tc.k), gemmRandSlice[float32](r, tc.n*tc.k)
+			y := make([]float32, m*tc.n)
+			for range b.N {
+				Gemm(false, true, m, tc.n, tc.k, 1, x, tc.k, w, tc.k, 0, y, tc.n)
+			}
+			gemmReportFlops(b, 2*float64(m)*float64(tc.n)*float64(tc.k))
+		})
+	}
+}
+
 // BenchmarkFMAPeak measures the float32 multiply-add peak on one and two
 // cores (AVX-512), the yardstick of BenchmarkSgemm.
 func BenchmarkFMAPeak(b *testing.B) {

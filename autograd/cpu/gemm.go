@@ -209,12 +209,19 @@ func gemmRunPre[T Float](pre *gemmPrepacked[T], packB gemmBPacker[T], transA, tr
 		return
 	}
 	// More column tiles than workers, taken in turn, so that a worker on a
-	// core shared with another program does not hold the product up.
-	// Column tiles pack disjoint parts of B; each packs all of its rows of
-	// A, which costs little when A is prepacked or the tiles are wide.
+	// core shared with another program does not hold the product up. Each
+	// tile streams all of its rows of A, so tiles are kept wide unless A is
+	// a convolution's weights, prepacked by the caller and small.
 	minWidth := 512
 	if pre != nil {
 		minWidth = 4 * bl.nr
+	}
+	// Column tiles pack disjoint parts of B, but each would pack all of
+	// its rows of A: with several, A is packed once for all of them (in
+	// parallel), unless it is too big to hold twice.
+	if pre == nil && pc > 1 && m*k <= gemmPrepackMax {
+		pre = gemmPrepackA(transA, m, k, a, lda)
+		defer pre.release()
 	}
 	for f := chunksPerWorker; f > 1; f-- {
 		if n/(pc*f) >= minWidth {
@@ -224,6 +231,10 @@ func gemmRunPre[T Float](pre *gemmPrepacked[T], packB gemmBPacker[T], transA, tr
 	}
 	gemmParallel(pre, packB, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, pr, pc, bl.mr, bl.nr)
 }
+
+// gemmPrepackMax is the most elements of op(A) that gemmRunPre packs once
+// for all of a product's column tiles (32 MiB of float32).
+const gemmPrepackMax = 1 << 23
 
 // gemmParallel runs the pr x pc grid of tiles of C through ParallelFor.
 // Tile edges fall on micro-tile boundaries so that only the last tile has
