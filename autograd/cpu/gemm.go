@@ -497,8 +497,13 @@ func gemmPackA[T Float](transA bool, a []T, lda, i0, p0, mb, kb, mr int, dst []T
 	if mr%6 == 0 && gemmIsF32[T]() {
 		// Whole strips of the float32 assembly kernels, six rows a pass.
 		s = mb / mr * mr
-		for q := 0; q < mr; q += 6 {
-			gemmPackA6(transA, gemmF32(a), lda, i0+q, p0, s, kb, mr, gemmF32(dst[q:]))
+		for t := 0; t < s; t += mr {
+			if mr == 12 && !transA && gemmPackTransposed(gemmF32(dst[t*kb:]), mr, gemmF32(a[(i0+t)*lda+p0:]), lda, mr, kb) {
+				continue
+			}
+			for q := 0; q < mr; q += 6 {
+				gemmPackA6(transA, gemmF32(a), lda, i0+t+q, p0, mr, kb, mr, gemmF32(dst[t*kb+q:]))
+			}
 		}
 	}
 	for ; s < mb; s += mr {
@@ -585,19 +590,25 @@ func gemmPackB16(b []float32, ldb, p0, j0, kb, nb, nr int, dst []float32) {
 }
 
 // gemmPackBT16 is gemmPackB16 for a transposed B: column j of op(B) is
-// row j of b. Four rows at a time fill four values of each packed row.
+// row j of b. Sixteen rows at a time go through gemmPackTransposed;
+// without it, four rows at a time fill four values of each packed row.
 func gemmPackBT16(b []float32, ldb, p0, j0, kb, nb, nr int, dst []float32) {
 	for s := 0; s < nb; s += nr {
 		d := dst[s*kb : (s+nr)*kb]
-		for q := 0; q < nr; q += 4 {
-			row := (j0+s+q)*ldb + p0
-			r0 := b[row:][:kb]
-			r1 := b[row+ldb:][:kb]
-			r2 := b[row+2*ldb:][:kb]
-			r3 := b[row+3*ldb:][:kb]
-			for p := range r0 {
-				dp := d[p*nr+q : p*nr+q+4 : p*nr+q+4]
-				dp[0], dp[1], dp[2], dp[3] = r0[p], r1[p], r2[p], r3[p]
+		for g := 0; g < nr; g += 16 {
+			if gemmPackTransposed(d[g:], nr, b[(j0+s+g)*ldb+p0:], ldb, 16, kb) {
+				continue
+			}
+			for q := g; q < g+16; q += 4 {
+				row := (j0+s+q)*ldb + p0
+				r0 := b[row:][:kb]
+				r1 := b[row+ldb:][:kb]
+				r2 := b[row+2*ldb:][:kb]
+				r3 := b[row+3*ldb:][:kb]
+				for p := range r0 {
+					dp := d[p*nr+q : p*nr+q+4 : p*nr+q+4]
+					dp[0], dp[1], dp[2], dp[3] = r0[p], r1[p], r2[p], r3[p]
+				}
 			}
 		}
 	}

@@ -284,3 +284,131 @@ peak:
 	JNZ         peak
 	VZEROUPPER
 	RET
+
+// func gemmPackT16(dst *float32, ldd int, src *float32, lds, rows, n16 int)
+//
+// Transposes rows (12 or 16) rows of src (row stride lds elements) into
+// dst: dst[p*ldd + i] = src[i*lds + p] for p < 16*n16, sixteen columns of
+// src at a time through a 16x16 transpose in registers (unpack pairs of
+// rows, then pairs of pairs, then exchange 128-bit lanes twice). With 12
+// rows, Z12-Z15 keep whatever they held and the stores write 12 lanes.
+TEXT ·gemmPackT16(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), R9
+	SHLQ $2, R9
+	MOVQ src+16(FP), SI
+	MOVQ lds+24(FP), BX
+	SHLQ $2, BX
+	LEAQ (BX)(BX*2), DX // three rows
+	MOVQ rows+32(FP), R14
+	MOVQ n16+40(FP), CX
+	TESTQ CX, CX
+	JZ   packT16Done
+	MOVL $0xffff, AX
+	CMPQ R14, $16
+	JEQ  packT16Mask
+	MOVL $0x0fff, AX
+
+packT16Mask:
+	KMOVW AX, K1
+
+packT16Loop:
+	MOVQ    SI, R8
+	VMOVUPS (R8), Z0
+	VMOVUPS (R8)(BX*1), Z1
+	VMOVUPS (R8)(BX*2), Z2
+	VMOVUPS (R8)(DX*1), Z3
+	LEAQ    (R8)(BX*4), R8
+	VMOVUPS (R8), Z4
+	VMOVUPS (R8)(BX*1), Z5
+	VMOVUPS (R8)(BX*2), Z6
+	VMOVUPS (R8)(DX*1), Z7
+	LEAQ    (R8)(BX*4), R8
+	VMOVUPS (R8), Z8
+	VMOVUPS (R8)(BX*1), Z9
+	VMOVUPS (R8)(BX*2), Z10
+	VMOVUPS (R8)(DX*1), Z11
+	CMPQ    R14, $16
+	JNE     packT16Rows
+	LEAQ    (R8)(BX*4), R8
+	VMOVUPS (R8), Z12
+	VMOVUPS (R8)(BX*1), Z13
+	VMOVUPS (R8)(BX*2), Z14
+	VMOVUPS (R8)(DX*1), Z15
+
+packT16Rows:
+	// Pairs of rows: Z16+g and Z24+g interleave rows 2g and 2g+1.
+	VUNPCKLPS Z1, Z0, Z16
+	VUNPCKHPS Z1, Z0, Z24
+	VUNPCKLPS Z3, Z2, Z17
+	VUNPCKHPS Z3, Z2, Z25
+	VUNPCKLPS Z5, Z4, Z18
+	VUNPCKHPS Z5, Z4, Z26
+	VUNPCKLPS Z7, Z6, Z19
+	VUNPCKHPS Z7, Z6, Z27
+	VUNPCKLPS Z9, Z8, Z20
+	VUNPCKHPS Z9, Z8, Z28
+	VUNPCKLPS Z11, Z10, Z21
+	VUNPCKHPS Z11, Z10, Z29
+	VUNPCKLPS Z13, Z12, Z22
+	VUNPCKHPS Z13, Z12, Z30
+	VUNPCKLPS Z15, Z14, Z23
+	VUNPCKHPS Z15, Z14, Z31
+
+	// Pairs of pairs: Z(4q+m), lane L, is column 4L+m of rows 4q..4q+3.
+	VUNPCKLPD Z17, Z16, Z0
+	VUNPCKHPD Z17, Z16, Z1
+	VUNPCKLPD Z25, Z24, Z2
+	VUNPCKHPD Z25, Z24, Z3
+	VUNPCKLPD Z19, Z18, Z4
+	VUNPCKHPD Z19, Z18, Z5
+	VUNPCKLPD Z27, Z26, Z6
+	VUNPCKHPD Z27, Z26, Z7
+	VUNPCKLPD Z21, Z20, Z8
+	VUNPCKHPD Z21, Z20, Z9
+	VUNPCKLPD Z29, Z28, Z10
+	VUNPCKHPD Z29, Z28, Z11
+	VUNPCKLPD Z23, Z22, Z12
+	VUNPCKHPD Z23, Z22, Z13
+	VUNPCKLPD Z31, Z30, Z14
+	VUNPCKHPD Z31, Z30, Z15
+
+	// R10-R13 point at columns m, 4+m, 8+m and 12+m of dst.
+	MOVQ DI, R10
+	LEAQ (DI)(R9*4), R11
+	LEAQ (R11)(R9*4), R12
+	LEAQ (R12)(R9*4), R13
+
+#define PACKT16_COLUMN(c0, c1, c2, c3) \
+	VSHUFF32X4 $0x44, c1, c0, Z16; \
+	VSHUFF32X4 $0xee, c1, c0, Z17; \
+	VSHUFF32X4 $0x44, c3, c2, Z18; \
+	VSHUFF32X4 $0xee, c3, c2, Z19; \
+	VSHUFF32X4 $0x88, Z18, Z16, Z20; \
+	VSHUFF32X4 $0xdd, Z18, Z16, Z21; \
+	VSHUFF32X4 $0x88, Z19, Z17, Z22; \
+	VSHUFF32X4 $0xdd, Z19, Z17, Z23; \
+	VMOVUPS    Z20, K1, (R10); \
+	VMOVUPS    Z21, K1, (R11); \
+	VMOVUPS    Z22, K1, (R12); \
+	VMOVUPS    Z23, K1, (R13); \
+	ADDQ       R9, R10; \
+	ADDQ       R9, R11; \
+	ADDQ       R9, R12; \
+	ADDQ       R9, R13
+
+	PACKT16_COLUMN(Z0, Z4, Z8, Z12)
+	PACKT16_COLUMN(Z1, Z5, Z9, Z13)
+	PACKT16_COLUMN(Z2, Z6, Z10, Z14)
+	PACKT16_COLUMN(Z3, Z7, Z11, Z15)
+
+	ADDQ $64, SI
+	MOVQ R9, AX
+	SHLQ $4, AX // sixteen columns on
+	ADDQ AX, DI
+	DECQ CX
+	JNZ  packT16Loop
+
+packT16Done:
+	VZEROUPPER
+	RET

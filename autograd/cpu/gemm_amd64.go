@@ -36,6 +36,28 @@ func gemmPeakFMA512(n int)
 //go:noescape
 func gemmKernel12x32(kc int, a *float32, b, c *float32, ldc int, alpha, beta float32)
 
+//go:noescape
+func gemmPackT16(dst *float32, ldd int, src *float32, lds, rows, n16 int)
+
+// gemmPackTransposed sets dst[p*ldd+i] = src[i*lds+p] for i < rows (12 or
+// 16) and p < kb, sixteen values of p at a time in AVX-512 registers,
+// reporting whether it ran: it does not without AVX-512 or with kb < 16,
+// where the callers' Go loops do as well.
+func gemmPackTransposed(dst []float32, ldd int, src []float32, lds, rows, kb int) bool {
+	if !gemmUseAVX512 || kb < 16 || rows != 12 && rows != 16 || ldd < rows {
+		return false
+	}
+	n := kb &^ 15
+	_, _ = src[(rows-1)*lds+kb-1], dst[(kb-1)*ldd+rows-1]
+	gemmPackT16(&dst[0], ldd, &src[0], lds, rows, n/16)
+	for p := n; p < kb; p++ {
+		for i := range rows {
+			dst[p*ldd+i] = src[i*lds+p]
+		}
+	}
+	return true
+}
+
 func gemmCPUID(leaf, sub uint32) (eax, ebx, ecx, edx uint32)
 
 func gemmXGETBV() (eax uint32)

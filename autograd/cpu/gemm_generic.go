@@ -43,5 +43,8 @@ func gemmMicroF32Strided[T Float](kc int, a []T, lda int, b []T, alpha, beta T, 
 	}
 }
 
+// gemmPackTransposed has no kernel here; the callers' Go loops pack.
+func gemmPackTransposed(dst []float32, ldd int, src []float32, lds, rows, kb int) bool { return false }
+
 // gemmPeakFMA512 has nothing to measure without assembly.
 func gemmPeakFMA512(n int) {}

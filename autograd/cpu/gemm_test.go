@@ -406,3 +406,49 @@ func TestGemmNoAlloc(t *testing.T) {
 		}
 	})
 }
+
+// TestGemmPackTransposed checks the AVX-512 transposing pack against the
+// element-by-element definition on awkward k extents, with 12 and 16
+// rows, leaving everything outside the packed lanes untouched.
+func TestGemmPackTransposed(t *testing.T) {
+	if !gemmUseAVX512 {
+		t.Skip("no AVX-512 here")
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, rows := range []int{12, 16} {
+		for _, kb := range []int{16, 17, 33, 255, 512} {
+			for _, ldd := range []int{rows, 32} {
+				lds := kb + 7
+				src := gemmRandSlice[float32](r, rows*lds)
+				dst := make([]float32, kb*ldd+3)
+				for i := range dst {
+					dst[i] = -1
+				}
+				if !gemmPackTransposed(dst, ldd, src, lds, rows, kb) {
+					t.Fatalf("rows %d kb %d: did not run", rows, kb)
+				}
+				for p := range kb {
+					for i := range ldd {
+						want := float32(-1)
+						if i < rows {
+							want = src[i*lds+p]
+						}
+						if got := dst[p*ldd+i]; got != want {
+							t.Fatalf("rows %d kb %d ldd %d: dst[%d*%d+%d] = %v, want %v", rows, kb, ldd, p, ldd, i, got, want)
+						}
+					}
+				}
+				for _, v := range dst[kb*ldd:] {
+					if v != -1 {
+						t.Fatalf("rows %d kb %d ldd %d: wrote past the end", rows, kb, ldd)
+					}
+				}
+			}
+		}
+	}
+	for _, kb := range []int{1, 7, 15} {
+		if gemmPackTransposed(make([]float32, 16*kb), 16, make([]float32, 16*kb), kb, 16, kb) {
+			t.Errorf("kb %d: ran below 16", kb)
+		}
+	}
+}
