@@ -78,12 +78,11 @@ var (
 // multiple of 8 (of 16 first with AVX-512), the tail through a padded
 // copy; the Go loop scalar when assembly is off.
 func (k actKernels) apply(dst, src []float32, scalar func(dst, src []float32)) {
-	n := actVecLen(dst, src)
 	if !actUseAsm {
 		scalar(dst, src)
 		return
 	}
-	i := 0
+	n, i := actVecLen(dst, src), 0
 	if actUseAVX512 {
 		if i = n &^ 15; i > 0 {
 			k.k16(&dst[0], &src[0], i)
@@ -97,13 +96,12 @@ func (k actKernels) apply(dst, src []float32, scalar func(dst, src []float32)) {
 
 // apply is actKernels.apply for dx = dy * f'(x).
 func (k actGradKernels) apply(dx, x, dy []float32, scalar func(dx, x, dy []float32)) {
-	n := actVecLen(dx, dy)
-	_ = x[:len(dy)]
 	if !actUseAsm {
 		scalar(dx, x, dy)
 		return
 	}
-	i := 0
+	n, i := actVecLen(dx, dy), 0
+	_ = x[:len(dy)]
 	if actUseAVX512 {
 		if i = n &^ 15; i > 0 {
 			k.k16(&dx[0], &x[0], &dy[0], i)

@@ -58,8 +58,8 @@ func geluGradScalar(dx, x, dy []float32) {
 }
 
 // geluScalar, sigmoidScalar and siluScalar are the Go loops behind
-// geluF32, sigmoidF32 and siluF32: all of the work without assembly,
-// the tail of fewer than 8 elements with it.
+// geluF32, sigmoidF32 and siluF32 when the assembly is off (with it, a
+// tail of fewer than 8 elements goes through a padded vector call).
 
 func geluScalar(d, s []float32) {
 	for i, v := range s {

@@ -315,7 +315,8 @@ func gemmPrepackA[T Float](transA bool, m, k int, a []T, lda int) *gemmPrepacked
 	p := &gemmPrepacked[T]{m: m, k: k, kc: gemmKC(bl, k), mp: (m + bl.mr - 1) / bl.mr * bl.mr}
 	p.buf = gemmGetBuf[T](p.mp * k)
 	// The blocks are independent; packing them in parallel matters because
-	// a convolution packs its weights on every call.
+	// a convolution packs its weights on every call. One worker calls
+	// packBlocks itself: ParallelFor's closure would allocate.
 	blocks := (k + p.kc - 1) / p.kc * ((m + bl.mc - 1) / bl.mc)
 	if Workers < 2 || blocks < 2 {
 		p.packBlocks(bl, transA, a, lda, 0, blocks)
@@ -514,7 +515,7 @@ func gemmPackA[T Float](transA bool, a []T, lda, i0, p0, mb, kb, mr int, dst []T
 		// Whole strips of the float32 assembly kernels, six rows a pass.
 		s = mb / mr * mr
 		for t := 0; t < s; t += mr {
-			if mr == 12 && !transA && gemmPackTransposed(gemmF32(dst[t*kb:]), mr, gemmF32(a[(i0+t)*lda+p0:]), lda, mr, kb) {
+			if !transA && gemmPackTransposed(gemmF32(dst[t*kb:]), mr, gemmF32(a[(i0+t)*lda+p0:]), lda, mr, kb) {
 				continue
 			}
 			for q := 0; q < mr; q += 6 {
