@@ -784,36 +784,71 @@ func gemmAxpy[T Float](s T, x, y []T) {
 	}
 }
 
-// Packing and scratch buffers, pooled by element size and by capacity: a
-// pool holds buffers of exactly 1<<i elements, so that any buffer taken
-// from pool i fits any request of more than 1<<(i-1) elements and buffers
-// of different uses do not evict one another.
-var gemmPools32, gemmPools64 [48]sync.Pool
+// Packing and scratch buffers are kept by element size and capacity: a
+// class holds buffers of exactly 1<<i elements, so that any buffer of
+// class i fits any request of more than 1<<(i-1) elements and buffers of
+// different uses do not evict one another. Unlike a sync.Pool, the cache
+// survives garbage collections, which a training or inference loop runs
+// dozens of times a step: a buffer dropped by one would come back as new
+// memory, zeroed by the runtime and faulted in by the kernel. It holds at
+// most gemmCacheLimit bytes; buffers past that go to the collector.
+var gemmCache struct {
+	mu     sync.Mutex
+	free32 [48][]*[]float32
+	free64 [48][]*[]float64
+	bytes  int64
+}
 
-// gemmClass returns the pool index for n elements: ceil(log2(n)).
+// gemmCacheLimit bounds the bytes of idle scratch buffers kept.
+const gemmCacheLimit = 256 << 20
+
+// gemmClass returns the cache class of n elements: ceil(log2(n)).
 func gemmClass(n int) int {
 	return bits.Len(uint(max(n, 1) - 1))
 }
 
-func gemmPool[T Float](class int) *sync.Pool {
-	if gemmIsF32[T]() {
-		return &gemmPools32[class]
-	}
-	return &gemmPools64[class]
-}
-
-// gemmGetBuf returns a pooled slice of length n; its contents are garbage.
+// gemmGetBuf returns a cached slice of length n; its contents are garbage.
 func gemmGetBuf[T Float](n int) *[]T {
 	c := gemmClass(n)
-	if p, ok := gemmPool[T](c).Get().(*[]T); ok {
-		*p = (*p)[:n]
-		return p
+	size := int64(unsafe.Sizeof(T(0))) << c
+	var p *[]T
+	gemmCache.mu.Lock()
+	if gemmIsF32[T]() {
+		if l := gemmCache.free32[c]; len(l) > 0 {
+			p = (*[]T)(unsafe.Pointer(l[len(l)-1]))
+			l[len(l)-1] = nil
+			gemmCache.free32[c] = l[:len(l)-1]
+		}
+	} else if l := gemmCache.free64[c]; len(l) > 0 {
+		p = (*[]T)(unsafe.Pointer(l[len(l)-1]))
+		l[len(l)-1] = nil
+		gemmCache.free64[c] = l[:len(l)-1]
 	}
-	s := make([]T, n, 1<<c)
-	return &s
+	if p != nil {
+		gemmCache.bytes -= size
+	}
+	gemmCache.mu.Unlock()
+	if p == nil {
+		s := make([]T, n, 1<<c)
+		return &s
+	}
+	*p = (*p)[:n]
+	return p
 }
 
-// gemmPutBuf returns a slice obtained from gemmGetBuf to its pool.
+// gemmPutBuf returns a slice obtained from gemmGetBuf to the cache.
 func gemmPutBuf[T Float](p *[]T) {
-	gemmPool[T](gemmClass(cap(*p))).Put(p)
+	c := gemmClass(cap(*p))
+	size := int64(unsafe.Sizeof(T(0))) << c
+	gemmCache.mu.Lock()
+	defer gemmCache.mu.Unlock()
+	if gemmCache.bytes+size > gemmCacheLimit {
+		return
+	}
+	gemmCache.bytes += size
+	if gemmIsF32[T]() {
+		gemmCache.free32[c] = append(gemmCache.free32[c], (*[]float32)(unsafe.Pointer(p)))
+	} else {
+		gemmCache.free64[c] = append(gemmCache.free64[c], (*[]float64)(unsafe.Pointer(p)))
+	}
 }

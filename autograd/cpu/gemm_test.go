@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -450,5 +451,44 @@ func TestGemmPackTransposed(t *testing.T) {
 		if gemmPackTransposed(make([]float32, 16*kb), 16, make([]float32, 16*kb), kb, 16, kb) {
 			t.Errorf("kb %d: ran below 16", kb)
 		}
+	}
+}
+
+// TestGemmBufCache checks that scratch buffers come back from the cache
+// after garbage collections (a sync.Pool would have dropped them), that a
+// buffer of the class fits any request of that class, and that the cache
+// stops taking buffers at gemmCacheLimit.
+func TestGemmBufCache(t *testing.T) {
+	p := gemmGetBuf[float32](3000)
+	if len(*p) != 3000 || cap(*p) != 4096 {
+		t.Fatalf("len %d cap %d, want 3000 and 4096", len(*p), cap(*p))
+	}
+	first := &(*p)[:1][0]
+	gemmPutBuf(p)
+	runtime.GC()
+	runtime.GC()
+	q := gemmGetBuf[float32](2049)
+	if &(*q)[:1][0] != first || len(*q) != 2049 {
+		t.Errorf("after two collections got a new buffer (len %d), want the cached one", len(*q))
+	}
+	gemmPutBuf(q)
+
+	// Fill the cache past its limit with buffers of one large class.
+	const n = 1 << 24 // 64 MiB of float32
+	var bufs []*[]float32
+	for range gemmCacheLimit/(4*n) + 2 {
+		bufs = append(bufs, gemmGetBuf[float32](n))
+	}
+	for _, b := range bufs {
+		gemmPutBuf(b)
+	}
+	gemmCache.mu.Lock()
+	held, kept := gemmCache.bytes, len(gemmCache.free32[gemmClass(n)])
+	gemmCache.mu.Unlock()
+	if held > gemmCacheLimit || kept >= len(bufs) {
+		t.Errorf("cache holds %d bytes in %d of %d buffers, want at most %d bytes", held, kept, len(bufs), gemmCacheLimit)
+	}
+	for range kept { // leave the cache as other tests expect it
+		gemmGetBuf[float32](n)
 	}
 }
