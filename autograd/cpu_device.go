@@ -48,12 +48,17 @@ func (s *hostStorage) Len() int {
 // so the pool holds what the program is using again, not its history; and
 // it never holds more than limit bytes.
 type cpuDevice struct {
-	mu           sync.Mutex
-	free         map[poolKey][]pooledBuf
-	pooled       int64 // bytes held in free
-	limit        int64
-	collections  uint64 // garbage collections seen (watchCollections)
-	hits, misses int    // pooled allocations served from the pool, and not
+	mu          sync.Mutex
+	free        map[poolKey][]pooledBuf
+	pooled      int64 // bytes held in free
+	limit       int64
+	collections uint64 // garbage collections seen (watchCollections)
+	// forced counts the collections the pool started (reused past pace).
+	// Pooled buffers age by the others (clock), which the runtime paces
+	// by new memory: a loop served from the pool runs so many of its own
+	// that a buffer would expire between two uses a step apart.
+	forced       uint64
+	hits, misses int // pooled allocations served from the pool, and not
 	// reused counts the bytes served from the pool since the last
 	// collection. The collector paces itself by new memory only, which a
 	// pool serving every allocation never asks for, so that the buffers
@@ -88,7 +93,7 @@ func sizeClass(n int) int {
 	if n <= 64 {
 		return n
 	}
-	step := 1 << (bits.Len(uint(n-1)) - 2) // a quarter of the next power of two
+	step := 1 << (bits.Len(uint(n-1)) - 3) // an eighth of the next power of two
 	return (n + step - 1) / step * step
 }
 
@@ -108,16 +113,10 @@ func (c *cpuDevice) alloc(dt DType, n int) *hostStorage {
 		return newHost(dt, make32or64(dt, n, n))
 	}
 	class := sizeClass(n)
-	key := poolKey{dt, class}
 	c.mu.Lock()
-	var buf any
-	if l := c.free[key]; len(l) > 0 {
-		buf = l[len(l)-1].buf
-		l[len(l)-1] = pooledBuf{}
-		c.free[key] = l[:len(l)-1]
-		c.pooled -= int64(class * dt.Size())
+	buf := c.take(dt, class)
+	if buf != nil {
 		c.hits++
-		c.reused += int64(class * dt.Size())
 		if c.reused > c.pace && !c.collecting {
 			c.collecting = true
 			go runtime.GC()
@@ -131,6 +130,28 @@ func (c *cpuDevice) alloc(dt DType, n int) *hostStorage {
 		c.recycleWhenUnreachable(buf)
 	}
 	return newHost(dt, reslice(buf, n))
+}
+
+// take removes from the pool a buffer of the given size class or, failing
+// that, of one of the next classes up to twice its size, and returns it
+// (nil if there is none); c.mu is held. A larger buffer serves while an
+// exact one would be new memory beside it idle: a network's layers ask
+// for many sizes, and the pool would hold several of each.
+func (c *cpuDevice) take(dt DType, class int) any {
+	for k := class; k <= 2*class; k = sizeClass(k + 1) {
+		key := poolKey{dt, k}
+		l := c.free[key]
+		if len(l) == 0 {
+			continue
+		}
+		buf := l[len(l)-1].buf
+		l[len(l)-1] = pooledBuf{}
+		c.free[key] = l[:len(l)-1]
+		c.pooled -= int64(k * dt.Size())
+		c.reused += int64(k * dt.Size())
+		return buf
+	}
+	return nil
 }
 
 // Release puts the storage's buffer back in the pool, unless it is too
@@ -156,7 +177,7 @@ func (c *cpuDevice) Release(st Storage) {
 	// whole step's activations at once, and the next step takes them back
 	// over its length. One the pool has no room for keeps its finalizer,
 	// which offers it again once it is garbage.
-	c.put(buf, gcCycles()+2)
+	c.put(buf, c.clock()+2)
 }
 
 // put adds buf to the pool until collection expires if there is room and
@@ -212,10 +233,9 @@ func forget(buf any) {
 // which come from the same stretch of the network and want its size; after
 // that it would only hold memory until the next step.
 func (c *cpuDevice) recycle(buf any) {
-	expires := gcCycles() + 1
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.put(buf, expires) {
+	if c.put(buf, c.clock()+1) {
 		c.recycleWhenUnreachable(buf)
 	}
 }
@@ -237,10 +257,14 @@ func (c *cpuDevice) watchCollections() {
 // collected drops from the pool the buffers whose time is up (put) and
 // paces the next collection.
 func (c *cpuDevice) collected() {
-	live, now := heapLive(), gcCycles()
+	live := heapLive()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.collections++
+	if c.collecting {
+		c.forced++
+	}
+	now := c.clock()
 	c.reused, c.collecting = 0, false
 	if pct := gcPercent(); pct < 0 {
 		c.pace = math.MaxInt64
@@ -270,15 +294,11 @@ func (c *cpuDevice) collected() {
 // it a program's live heap is small enough for the collector's own pacing.
 const minPace = 64 << 20
 
-// heapLive is the heap the last collection found live, in bytes.
-func heapLive() int64 {
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0
-	}
-	return int64(s[0].Value.Uint64())
-}
+// clock is the number of collections completed that the pool did not
+// start; c.mu is held. A collection the pool started counts until its
+// end is seen (collected), which only makes a buffer pooled meanwhile
+// stay one collection longer.
+func (c *cpuDevice) clock() uint64 { return gcCycles() - c.forced }
 
 // gcCycles is the number of garbage collections completed.
 func gcCycles() uint64 {
@@ -288,6 +308,16 @@ func gcCycles() uint64 {
 		return 0
 	}
 	return s[0].Value.Uint64()
+}
+
+// heapLive is the heap the last collection found live, in bytes.
+func heapLive() int64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return int64(s[0].Value.Uint64())
 }
 
 // gcPercent is the collector's GOGC setting, -1 when it is off.
