@@ -367,3 +367,126 @@ func TestPoolLetsIdleBuffersGo(t *testing.T) {
 		t.Errorf("%d idle buffers of %d elements still pooled after three collections", left, n)
 	}
 }
+
+// TestLocalReleasesIntermediates runs a block in Local without gradients
+// and checks that its intermediates are released at once (their buffers
+// serve the next block), that the result and a view of it survive until
+// the enclosing Scope ends, and that using an intermediate panics.
+func TestLocalReleasesIntermediates(t *testing.T) {
+	const n = 7 << 12 // a pooled size of its own
+	x := Full(Float32, 1, n)
+	var inner, out, view *Tensor
+	block := func() *Tensor {
+		inner = AddScalar(x, 1)    // 2
+		return MulScalar(inner, 3) // 6
+	}
+	Scope(func() {
+		NoGrad(func() {
+			out = Local(block)
+			view = Reshape(out, n/4, 4)
+			hits0, misses0 := PoolStats()
+			again := Local(block) // reuses the first block's intermediate
+			hits1, misses1 := PoolStats()
+			if hits1-hits0 < 1 || misses1-misses0 > 1 {
+				t.Errorf("second block: pool hits %d -> %d, misses %d -> %d; want the first block's intermediate reused", hits0, hits1, misses0, misses1)
+			}
+			if got := again.Float32s()[n-1]; got != 6 {
+				t.Errorf("second block's result %v, want 6", got)
+			}
+		})
+		if got := view.Float32s()[0]; got != 6 {
+			t.Errorf("view of the result %v, want 6", got)
+		}
+		func() {
+			defer func() {
+				if msg, _ := recover().(string); !strings.Contains(msg, "after the Scope") {
+					t.Errorf("intermediate used after Local: %q, want a panic", msg)
+				}
+			}()
+			inner.Float32s()
+		}()
+	})
+	func() {
+		defer func() {
+			if msg, _ := recover().(string); !strings.Contains(msg, "after the Scope") {
+				t.Errorf("Local's result used after the enclosing Scope: %q, want a panic", msg)
+			}
+		}()
+		out.Float32s()
+	}()
+}
+
+// TestLocalKeepsWhatTheGraphNeeds runs a block that records a graph in
+// Local and checks that nothing is released: the backward pass reads the
+// intermediates its rules saved.
+func TestLocalKeepsWhatTheGraphNeeds(t *testing.T) {
+	w := FromFloat64([]float64{1, 2, 3}, 3).SetRequiresGrad(true)
+	var inner *Tensor
+	y := Local(func() *Tensor {
+		inner = Mul(w, w)
+		return Tanh(inner)
+	})
+	Sum(y, nil, false).Backward()
+	if got := inner.Float64s()[2]; got != 9 {
+		t.Errorf("intermediate after Local with a graph: %v, want 9", got)
+	}
+	for i, g := range w.Grad().Float64s() {
+		v := float64(i + 1)
+		if want := 2 * v * (1 - math.Pow(math.Tanh(v*v), 2)); math.Abs(g-want) > 1e-12 {
+			t.Errorf("grad[%d] = %v, want %v", i, g, want)
+		}
+	}
+}
+
+// TestPoolAgesByTheRuntimesCollections checks that collections the pool
+// starts itself (past its reuse pace) do not expire a released buffer,
+// and that the runtime's own ones do.
+func TestPoolAgesByTheRuntimesCollections(t *testing.T) {
+	const n = 9 << 12 // a pooled size of its own
+	d := CPU.(*cpuDevice)
+	release := func() { Scope(func() { NoGrad(func() { _ = AddScalar(Full(Float32, 1, n), 1) }) }) }
+	hitAfter := func(started bool, collections uint64) bool {
+		release()
+		for range collections {
+			if started {
+				d.mu.Lock()
+				d.collecting = true
+				d.mu.Unlock()
+			}
+			waitCollections(t, 1)
+		}
+		_, misses0 := PoolStats()
+		NoGrad(func() { _ = AddScalar(Full(Float32, 1, n), 1) })
+		_, misses1 := PoolStats()
+		return misses1 == misses0
+	}
+	if !hitAfter(true, 5) {
+		t.Error("a released buffer expired over collections the pool started")
+	}
+	if hitAfter(false, 3) {
+		t.Error("a released buffer outlived three collections of the runtime's")
+	}
+}
+
+// TestPoolServesFromTheNextClasses pools a buffer in a device of its own
+// and checks which requests take it: those of its size class and of the
+// smaller classes whose double reaches it, not those smaller still.
+func TestPoolServesFromTheNextClasses(t *testing.T) {
+	const class = 1 << 20
+	for _, tc := range []struct {
+		n    int
+		want bool
+	}{{class, true}, {3 << 18, true}, {1<<19 + 1, true}, {7 << 16, false}, {1 << 19, true}, {class + 1, false}} {
+		d := newCPUDevice()
+		d.mu.Lock()
+		d.put(make([]float32, 0, class), 2)
+		d.mu.Unlock()
+		st := d.alloc(Float32, tc.n)
+		if got := cap(st.f32) == class; got != tc.want {
+			t.Errorf("%d values with a pooled buffer of %d: took it %v, want %v", tc.n, class, got, tc.want)
+		}
+		if len(st.f32) != tc.n {
+			t.Errorf("%d values: got %d", tc.n, len(st.f32))
+		}
+	}
+}

@@ -54,32 +54,48 @@ var (
 //		})
 //	}
 func Scope(fn func()) {
+	s := open()
+	defer func() { s.close(); s.release(nil) }()
+	fn()
+}
+
+// open registers a new innermost scope.
+func open() *scope {
 	s := &scope{}
 	scopeMu.Lock()
 	scopes = append(scopes, s)
 	scopeMu.Unlock()
-	defer s.end()
-	fn()
+	return s
 }
 
-// end unregisters the scope and releases its live tensors' storage.
-func (s *scope) end() {
+// close unregisters s and returns the scope that encloses it, if any.
+func (s *scope) close() (parent *scope) {
 	scopeMu.Lock()
+	defer scopeMu.Unlock()
 	for i := len(scopes) - 1; i >= 0; i-- {
 		if scopes[i] == s {
 			scopes = append(scopes[:i], scopes[i+1:]...)
 			break
 		}
 	}
-	scopeMu.Unlock()
+	if len(scopes) > 0 {
+		return scopes[len(scopes)-1]
+	}
+	return nil
+}
+
+// release releases the storage of s's live tensors, but those kept and
+// those for which spare (when not nil) is true.
+func (s *scope) release(spare func(*Tensor) bool) {
 	seen := map[Storage]bool{}
 	var free []Storage
+	scopeMu.Lock()
 	for _, w := range s.tensors {
 		t := w.Value()
 		if t == nil {
 			continue
 		}
-		if _, done := t.st.(released); done || s.kept[t.st] {
+		if _, done := t.st.(released); done || s.kept[t.st] || spare != nil && spare(t) {
 			continue
 		}
 		if !seen[t.st] {
@@ -89,6 +105,7 @@ func (s *scope) end() {
 		t.st = released{dt: t.st.DType(), n: t.st.Len(), shape: t.shape}
 		t.node, t.grad = nil, nil
 	}
+	scopeMu.Unlock()
 	for _, st := range free {
 		st.Device().Release(st)
 	}
@@ -160,4 +177,72 @@ func callerOp() string {
 		}
 	}
 	return op
+}
+
+// Local runs fn and returns its result. When no op inside fn recorded a
+// graph (inference, or a frozen part of a network), the tensors that ops
+// made inside fn are released as it returns, all but the result and the
+// views sharing its storage: a layer's intermediates go back to the pool
+// at once, for the next layer, instead of waiting for the collector or
+// the end of the enclosing Scope. When an op did record a graph (their
+// values may be saved for the backward pass), they stay alive and the
+// enclosing Scope, if any, releases them as usual. The backbones in
+// vision/models run each block in Local.
+//
+// The intermediates must not be used after Local returns: as after a
+// Scope, such a use panics.
+func Local(fn func() *Tensor) *Tensor {
+	s := open()
+	var out *Tensor
+	defer func() {
+		parent := s.close()
+		if out == nil || s.recorded() {
+			s.handTo(parent, nil)
+			return
+		}
+		shared := func(t *Tensor) bool { return t.st == out.st || s.kept[t.st] }
+		s.handTo(parent, shared)
+		s.release(shared)
+	}()
+	out = fn()
+	return out
+}
+
+// recorded reports whether one of s's live tensors has a graph node.
+func (s *scope) recorded() bool {
+	scopeMu.Lock()
+	defer scopeMu.Unlock()
+	for _, w := range s.tensors {
+		if t := w.Value(); t != nil && t.node != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// handTo moves s's live tensors for which which is true (all when which
+// is nil), and the storages s keeps, to parent, which releases them when
+// it ends; with no parent they are left to the collector.
+func (s *scope) handTo(parent *scope, which func(*Tensor) bool) {
+	scopeMu.Lock()
+	defer scopeMu.Unlock()
+	for _, w := range s.tensors {
+		t := w.Value()
+		if t == nil || which != nil && !which(t) {
+			continue
+		}
+		t.scope = parent
+		if parent != nil {
+			parent.tensors = append(parent.tensors, w)
+		}
+	}
+	if parent == nil {
+		return
+	}
+	for st := range s.kept {
+		if parent.kept == nil {
+			parent.kept = map[Storage]bool{}
+		}
+		parent.kept[st] = true
+	}
 }

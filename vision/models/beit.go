@@ -468,7 +468,7 @@ func (m *Beit) Features(x *ag.Tensor) *ag.Tensor {
 		shared = rpb.Bias()
 	}
 	for _, l := range m.Beit.Encoder.Layer {
-		h = l.Forward(h, shared)
+		h = ag.Local(func() *ag.Tensor { return l.Forward(h, shared) })
 	}
 
 	if m.Beit.Layernorm != nil {

@@ -116,7 +116,7 @@ type ConvNeXtStage []*ConvNeXtBlock
 // Forward runs the blocks in order.
 func (s ConvNeXtStage) Forward(x *ag.Tensor) *ag.Tensor {
 	for _, b := range s {
-		x = b.Forward(x)
+		x = ag.Local(func() *ag.Tensor { return b.Forward(x) })
 	}
 	return x
 }

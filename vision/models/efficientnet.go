@@ -149,7 +149,7 @@ type EfficientNetV2Stage []*EfficientNetV2Block
 // Forward runs the blocks in order.
 func (s EfficientNetV2Stage) Forward(x *ag.Tensor) *ag.Tensor {
 	for _, b := range s {
-		x = b.Forward(x)
+		x = ag.Local(func() *ag.Tensor { return b.Forward(x) })
 	}
 	return x
 }

@@ -234,7 +234,7 @@ func (m *ResNet) Features(x *ag.Tensor) *ag.Tensor {
 	x = ag.MaxPool2d(x, ag.MaxPool2dOptions{Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}, Padding: [2]int{1, 1}})
 	for _, stage := range [][]*ResNetBlock{m.Layer1, m.Layer2, m.Layer3, m.Layer4} {
 		for _, blk := range stage {
-			x = blk.Forward(x)
+			x = ag.Local(func() *ag.Tensor { return blk.Forward(x) })
 		}
 	}
 	return ag.Flatten(ag.AdaptiveAvgPool2d(x, 1, 1), 1)

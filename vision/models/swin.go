@@ -428,7 +428,7 @@ func (m *Swin) Features(x *ag.Tensor) *ag.Tensor {
 	x = m.embedDropout.Forward(x)
 	for _, st := range m.Stages {
 		for _, blk := range st.Blocks {
-			x = blk.Forward(x)
+			x = ag.Local(func() *ag.Tensor { return blk.Forward(x) })
 		}
 		if st.Downsample != nil {
 			x = st.Downsample.Forward(x)

@@ -241,7 +241,7 @@ func (m *ViTMLP) Forward(x *ag.Tensor) *ag.Tensor {
 func (e *ViTEncoder) Forward(x *ag.Tensor) *ag.Tensor {
 	x = e.Dropout.Forward(ag.Add(x, e.PosEmbedding))
 	for _, blk := range e.Layers {
-		x = blk.Forward(x)
+		x = ag.Local(func() *ag.Tensor { return blk.Forward(x) })
 	}
 	return e.LN.Forward(x)
 }
