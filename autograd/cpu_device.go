@@ -728,11 +728,11 @@ func (c *cpuDevice) LayerNormGrad(dx, dw, db, x, w, dy, mean, rstd Storage, oute
 	}
 }
 
-func (c *cpuDevice) BatchNorm(y, x, w, b, rm, rv, mean, rstd Storage, outer, n, inner int, training bool, momentum, eps float64, act kernel.Activation) {
+func (c *cpuDevice) BatchNorm(y, x, w, b, res, rm, rv, mean, rstd Storage, outer, n, inner int, training bool, momentum, eps float64, act kernel.Activation) {
 	if host(y).dt == Float64 {
-		cpu.BatchNorm(f64(y), f64(x), f64(w), f64(b), f64(rm), f64(rv), f64(mean), f64(rstd), outer, n, inner, training, momentum, eps, act)
+		cpu.BatchNorm(f64(y), f64(x), f64(w), f64(b), f64(res), f64(rm), f64(rv), f64(mean), f64(rstd), outer, n, inner, training, momentum, eps, act)
 	} else {
-		cpu.BatchNorm(f32(y), f32(x), f32(w), f32(b), f32(rm), f32(rv), f32(mean), f32(rstd), outer, n, inner, training, momentum, eps, act)
+		cpu.BatchNorm(f32(y), f32(x), f32(w), f32(b), f32(res), f32(rm), f32(rv), f32(mean), f32(rstd), outer, n, inner, training, momentum, eps, act)
 	}
 }
 

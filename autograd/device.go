@@ -76,10 +76,13 @@ type Device interface {
 	Conv2dBackwardBias(s kernel.ConvShape, dy, db Storage)
 	LayerNorm(y, x, w, b, mean, rstd Storage, outer, n, inner int, eps float64)
 	LayerNormGrad(dx, dw, db, x, w, dy, mean, rstd Storage, outer, n, inner int)
-	// BatchNorm writes act(batch norm of x) to y; BatchNormGrad's dy is
-	// the gradient of that output, and it recomputes the pre-activation
-	// from x, w and b where act is not the identity.
-	BatchNorm(y, x, w, b, runMean, runVar, mean, rstd Storage, outer, n, inner int, training bool, momentum, eps float64, act kernel.Activation)
+	// BatchNorm writes act(batch norm of x + res) to y, res (nil for none)
+	// added after the normalised value is rounded to y's type, as a
+	// separate addition would. BatchNormGrad's dy is the gradient of the
+	// normalised value, or of act's output where act is not the identity
+	// (and there was no res): it recomputes the pre-activation from x, w
+	// and b.
+	BatchNorm(y, x, w, b, res, runMean, runVar, mean, rstd Storage, outer, n, inner int, training bool, momentum, eps float64, act kernel.Activation)
 	BatchNormGrad(dx, dw, db, x, w, b, dy, mean, rstd Storage, outer, n, inner int, training bool, act kernel.Activation)
 	MaxPool2d(s kernel.PoolShape, y, arg, x Storage)
 	MaxPool2dGrad(s kernel.PoolShape, dx, dy, arg Storage)

@@ -127,6 +127,14 @@ func gradCases() []gradCase {
 		{"batch_norm/train-relu", shapes(leaf, s(3, 2, 2, 3), s(2), s(2)), func(in []*Tensor) *Tensor {
 			return BatchNorm(in[0], in[1], in[2], nil, nil, BatchNormOptions{Training: true, Eps: 1e-5, Activation: ActReLU})
 		}},
+		{"batch_norm/train-add-relu", shapes(leaf, s(3, 2, 2, 3), s(2), s(2), s(3, 2, 2, 3)), func(in []*Tensor) *Tensor {
+			return BatchNorm(in[0], in[1], in[2], nil, nil, BatchNormOptions{Training: true, Eps: 1e-5, Activation: ActReLU, Residual: in[3]})
+		}},
+		{"batch_norm/eval-add", shapes(leaf, s(2, 3, 2, 2), s(3), s(3), s(2, 3, 2, 2)), func(in []*Tensor) *Tensor {
+			rm := FromFloat64([]float64{0.1, -0.2, 0.3}, 3)
+			rv := FromFloat64([]float64{0.5, 1.5, 2}, 3)
+			return BatchNorm(in[0], in[1], in[2], rm, rv, BatchNormOptions{Eps: 1e-3, Residual: in[3]})
+		}},
 		{"batch_norm/eval-silu", shapes(leaf, s(2, 3, 2, 2), s(3), s(3)), func(in []*Tensor) *Tensor {
 			rm := FromFloat64([]float64{0.1, -0.2, 0.3}, 3)
 			rv := FromFloat64([]float64{0.5, 1.5, 2}, 3)

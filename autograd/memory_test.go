@@ -1,6 +1,7 @@
 package autograd
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -212,38 +213,47 @@ func TestParameterGradientSurvivesItsScope(t *testing.T) {
 }
 
 // TestBatchNormActivationIsTheComposition checks that BatchNorm with a
-// fused activation gives the values and gradients of the activation
-// applied to BatchNorm's output, in float64, in both modes, with and
-// without affine parameters.
+// fused activation, and with a residual added before it, gives the values
+// and gradients of the activation applied to BatchNorm's output (plus the
+// residual), in float64, in both modes, with and without affine
+// parameters.
 func TestBatchNormActivationIsTheComposition(t *testing.T) {
-	acts := []struct {
-		act Activation
-		f   func(*Tensor) *Tensor
-	}{{ActReLU, ReLU}, {ActSiLU, SiLU}}
-	for _, a := range acts {
+	identity := func(x *Tensor) *Tensor { return x }
+	cases := []struct {
+		act      Activation
+		f        func(*Tensor) *Tensor
+		residual bool
+	}{{ActReLU, ReLU, false}, {ActSiLU, SiLU, false}, {ActReLU, ReLU, true}, {NoActivation, identity, true}}
+	for _, a := range cases {
 		for _, training := range []bool{true, false} {
 			for _, affine := range []bool{true, false} {
 				rng := rand.New(rand.NewPCG(5, 6))
 				x := RandN(rng, Float64, 3, 4, 5, 2).SetRequiresGrad(true)
-				var w, b *Tensor
+				var w, b, r *Tensor
 				if affine {
 					w = RandN(rng, Float64, 4).SetRequiresGrad(true)
 					b = RandN(rng, Float64, 4).SetRequiresGrad(true)
+				}
+				if a.residual {
+					r = RandN(rng, Float64, 3, 4, 5, 2).SetRequiresGrad(true)
 				}
 				up := RandN(rng, Float64, 3, 4, 5, 2)
 				run := func(fused bool) [][]float64 {
 					rm, rv := FromFloat64([]float64{0.1, -0.2, 0.3, 0}, 4), FromFloat64([]float64{0.5, 1.5, 2, 1}, 4)
 					o := BatchNormOptions{Training: training, Momentum: 0.1, Eps: 1e-5}
 					var y *Tensor
-					if fused {
-						o.Activation = a.act
+					switch {
+					case fused:
+						o.Activation, o.Residual = a.act, r
 						y = BatchNorm(x, w, b, rm, rv, o)
-					} else {
+					case r != nil:
+						y = a.f(Add(BatchNorm(x, w, b, rm, rv, o), r))
+					default:
 						y = a.f(BatchNorm(x, w, b, rm, rv, o))
 					}
 					Sum(Mul(y, up), nil, false).Backward()
 					out := [][]float64{y.Float64s(), rm.Float64s(), rv.Float64s()}
-					for _, p := range []*Tensor{x, w, b} {
+					for _, p := range []*Tensor{x, w, b, r} {
 						if p != nil {
 							out = append(out, p.Grad().Float64s())
 							p.ZeroGrad()
@@ -255,12 +265,58 @@ func TestBatchNormActivationIsTheComposition(t *testing.T) {
 				for i := range want {
 					for j := range want[i] {
 						if d := math.Abs(got[i][j] - want[i][j]); d > 1e-12*(1+math.Abs(want[i][j])) {
-							t.Fatalf("%v training=%v affine=%v: output %d[%d] = %g, composition %g", a.act, training, affine, i, j, got[i][j], want[i][j])
+							t.Fatalf("%v residual=%v training=%v affine=%v: output %d[%d] = %g, composition %g", a.act, a.residual, training, affine, i, j, got[i][j], want[i][j])
 						}
 					}
 				}
 			}
 		}
+	}
+}
+
+// TestBatchNormResidualRoundsAsTheComposition checks that in float32 the
+// fused residual gives ReLU(BatchNorm(x) + r) bit for bit, on rows long
+// enough for the vector kernels and with a tail.
+func TestBatchNormResidualRoundsAsTheComposition(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, training := range []bool{true, false} {
+		x, r := RandN(rng, Float32, 2, 3, 7, 11), RandN(rng, Float32, 2, 3, 7, 11)
+		w, b := RandN(rng, Float32, 3), RandN(rng, Float32, 3)
+		rm, rv := FromFloat32([]float32{0.1, -0.2, 0.3}, 3), FromFloat32([]float32{0.5, 1.5, 2}, 3)
+		o := BatchNormOptions{Training: training, Momentum: 0.1, Eps: 1e-5}
+		want := ReLU(Add(BatchNorm(x, w, b, rm, rv, o), r)).Float32s()
+		o.Activation, o.Residual = ActReLU, r
+		got := BatchNorm(x, w, b, rm, rv, o).Float32s()
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("training=%v: element %d = %v, composition %v", training, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestBatchNormResidualChecksItsArguments checks the panics for a residual
+// of another shape and for an activation that does not fuse with one.
+func TestBatchNormResidualChecksItsArguments(t *testing.T) {
+	x := Zeros(Float32, 2, 3, 4)
+	for _, c := range []struct {
+		name string
+		o    BatchNormOptions
+		want string
+	}{
+		{"shape", BatchNormOptions{Training: true, Residual: Zeros(Float32, 2, 3, 5)}, "residual [2 3 5]"},
+		{"dtype", BatchNormOptions{Training: true, Residual: Zeros(Float64, 2, 3, 4)}, "residual [2 3 4] float64"},
+		{"silu", BatchNormOptions{Training: true, Residual: Zeros(Float32, 2, 3, 4), Activation: ActSiLU}, "not silu"},
+	} {
+		func() {
+			defer func() {
+				msg := fmt.Sprint(recover())
+				if !strings.Contains(msg, c.want) {
+					t.Errorf("%s: panic %q, want it to mention %q", c.name, msg, c.want)
+				}
+			}()
+			BatchNorm(x, nil, nil, nil, nil, c.o)
+		}()
 	}
 }
 

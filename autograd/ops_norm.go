@@ -75,6 +75,12 @@ type BatchNormOptions struct {
 	// with ActReLU is ReLU(BatchNorm(...)) with one tensor written and
 	// saved instead of two.
 	Activation Activation
+	// Residual, when not nil, is added to the normalised output before
+	// the activation, as a residual block ends: BatchNorm with ActReLU
+	// and Residual r is ReLU(BatchNorm(...) + r), in one pass, with the
+	// same rounding. It has x's shape; only NoActivation and ActReLU take
+	// one.
+	Residual *Tensor
 }
 
 // Activation is an element-wise function that BatchNorm applies in its
@@ -108,36 +114,71 @@ func BatchNorm(x, w, b, runningMean, runningVar *Tensor, o BatchNormOptions) *Te
 	if o.Activation < NoActivation || o.Activation > ActSiLU {
 		panic(fmt.Sprintf("autograd: BatchNorm: unknown activation %v", o.Activation))
 	}
+	res := o.Residual
+	if res != nil {
+		if !sameShape(res.shape, x.shape) || res.DType() != x.DType() || res.Device() != x.Device() {
+			panic(fmt.Sprintf("autograd: BatchNorm: residual %v %v on %s for input %v %v on %s",
+				res.shape, res.DType(), res.Device().Name(), x.shape, x.DType(), x.Device().Name()))
+		}
+		if o.Activation != NoActivation && o.Activation != ActReLU {
+			panic(fmt.Sprintf("autograd: BatchNorm: a residual fuses with ReLU or no activation, not %v", o.Activation))
+		}
+	}
 	if o.Training && outer*inner <= 1 {
 		panic(fmt.Sprintf("autograd: BatchNorm: training needs more than one value per channel, got input %v", x.shape))
 	}
 	dev := x.Device()
 	y := x.empty(x.shape...)
 	mean, rstd := x.empty(c), x.empty(c)
-	dev.BatchNorm(y.st, x.st, storageOf(w), storageOf(b), storageOf(runningMean), storageOf(runningVar), mean.st, rstd.st, outer, c, inner, o.Training, o.Momentum, o.Eps, o.Activation)
-	lx, lw, lb := likeOf(x), likeOf(w), likeOf(b)
+	dev.BatchNorm(y.st, x.st, storageOf(w), storageOf(b), storageOf(res), storageOf(runningMean), storageOf(runningVar), mean.st, rstd.st, outer, c, inner, o.Training, o.Momentum, o.Eps, o.Activation)
+	lx, lw, lb, lr := likeOf(x), likeOf(w), likeOf(b), likeOf(res)
 	xs, ws, bs := x.st, storageOf(w), Storage(nil)
-	if o.Activation != NoActivation {
-		bs = storageOf(b) // the pre-activation is recomputed from x, w and b
+	act := o.Activation
+	// With a residual the ReLU's mask is read off the output (y > 0
+	// exactly where the sum is), and BatchNormGrad gets the sum's
+	// gradient; without one it recomputes the pre-activation from x, w
+	// and b.
+	var ys Storage
+	if res != nil {
+		if act == ActReLU {
+			ys = y.st
+		}
+		act = NoActivation
+	} else if act != NoActivation {
+		bs = storageOf(b)
 	}
 	op := "batch_norm"
+	if res != nil {
+		op += "_add"
+	}
 	if o.Activation != NoActivation {
 		op += "_" + o.Activation.String()
 	}
-	return record(y, op, []*Tensor{x, w, b}, func(g *Tensor) []*Tensor {
-		gx := lx.empty()
-		var gw, gb *Tensor
+	return record(y, op, []*Tensor{x, w, b, res}, func(g *Tensor) []*Tensor {
+		gz := g
+		if ys != nil {
+			gz = lx.empty()
+			dev.UnaryGrad(kernel.ReLU, gz.st, ys, ys, g.st, 0)
+		}
+		var gx, gw, gb *Tensor
 		if lw.needs {
 			gw = lw.zeros()
 		}
 		if lb.needs {
 			gb = lb.zeros()
 		}
-		dev.BatchNormGrad(gx.st, storageOf(gw), storageOf(gb), xs, ws, bs, g.st, mean.st, rstd.st, outer, c, inner, o.Training, o.Activation)
+		if lx.needs || lw.needs || lb.needs {
+			gx = lx.empty()
+			dev.BatchNormGrad(gx.st, storageOf(gw), storageOf(gb), xs, ws, bs, gz.st, mean.st, rstd.st, outer, c, inner, o.Training, act)
+		}
 		if !lx.needs {
 			gx = nil
 		}
-		return []*Tensor{gx, gw, gb}
+		var gr *Tensor
+		if lr.needs {
+			gr = gz // the pass counts references, as Add's rule returns g twice
+		}
+		return []*Tensor{gx, gw, gb, gr}
 	})
 }
 

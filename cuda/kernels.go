@@ -329,8 +329,8 @@ func (d *Device) bnChunks(outer, n, inner int) int {
 // BatchNorm normalises each channel j over (o, i): per-channel statistics
 // from chunked partial sums (two passes in training), then an element-wise
 // pass.
-func (d *Device) BatchNorm(y, x, w, b, runMean, runVar, mean, rstd ag.Storage, outer, n, inner int, training bool, momentum, eps float64, act kernel.Activation) {
-	ys, xs, ws, bs := d.own(y), d.own(x), d.own(w), d.own(b)
+func (d *Device) BatchNorm(y, x, w, b, res, runMean, runVar, mean, rstd ag.Storage, outer, n, inner int, training bool, momentum, eps float64, act kernel.Activation) {
+	ys, xs, ws, bs, addend := d.own(y), d.own(x), d.own(w), d.own(b), d.own(res)
 	rms, rvs, ms, rs := d.own(runMean), d.own(runVar), d.own(mean), d.own(rstd)
 	d.lock()
 	defer d.unlock()
@@ -353,7 +353,7 @@ func (d *Device) BatchNorm(y, x, w, b, runMean, runVar, mean, rstd ag.Storage, o
 	}
 	d.elementwise("bn_finish"+sfx, int64(n), scale, shift, ms, rs, rms, rvs, ws, bs, center, part,
 		cInt(n), cInt(chunks), cnt, cBool(training), momentum, eps)
-	d.elementwise("bn_apply"+sfx, int64(outer*n*inner), ys, xs, scale, shift, cInt(outer), cInt(n), cInt(inner), cInt(act))
+	d.elementwise("bn_apply"+sfx, int64(outer*n*inner), ys, xs, addend, scale, shift, cInt(outer), cInt(n), cInt(inner), cInt(act))
 }
 
 // BatchNormGrad computes dx and accumulates dw and db (either may be nil).

@@ -111,12 +111,19 @@ func (n *BatchNorm2d) Forward(x *ag.Tensor) *ag.Tensor { return n.ForwardAct(x, 
 // ForwardAct is act(Forward(x)) in one pass, which also saves the
 // pre-activation tensor in training (ag.BatchNormOptions.Activation).
 func (n *BatchNorm2d) ForwardAct(x *ag.Tensor, act ag.Activation) *ag.Tensor {
+	return n.ForwardAddAct(x, nil, act)
+}
+
+// ForwardAddAct is act(Forward(x) + residual) in one pass, as a residual
+// block ends (ag.BatchNormOptions.Residual; act is ag.NoActivation or
+// ag.ActReLU when residual is not nil).
+func (n *BatchNorm2d) ForwardAddAct(x, residual *ag.Tensor, act ag.Activation) *ag.Tensor {
 	training := n.store.Training()
 	if training {
 		n.NumBatchesTracked.Values[0]++
 	}
 	return ag.BatchNorm(x, n.Weight, n.Bias, n.RunningMean, n.RunningVar,
-		ag.BatchNormOptions{Training: training, Momentum: n.Momentum, Eps: n.Eps, Activation: act})
+		ag.BatchNormOptions{Training: training, Momentum: n.Momentum, Eps: n.Eps, Activation: act, Residual: residual})
 }
 
 // LayerNorm is torch.nn.LayerNorm over the trailing dimensions Shape.
@@ -199,6 +206,10 @@ func NewDropPath(b Builder, p float64) *DropPath { return &DropPath{P: p, store:
 func (d *DropPath) Forward(x *ag.Tensor) *ag.Tensor {
 	return ag.DropPath(x, d.P, d.store.Training(), d.store.Generator())
 }
+
+// Active reports whether Forward would drop anything now (training mode
+// and P > 0); when it would not, Forward returns its input.
+func (d *DropPath) Active() bool { return d.P > 0 && d.store.Training() }
 
 // GELU is the exact (erf) GELU activation.
 type GELU struct{}

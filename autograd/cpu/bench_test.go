@@ -254,7 +254,7 @@ func BenchmarkBatchNorm(b *testing.B) {
 	mean, rstd, dw, db := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
 	benchPasses(b, []benchPass{
 		{"forward", int64(8 * len(x)), func(int) {
-			BatchNorm(y, x, w, bias, nil, nil, mean, rstd, outer, n, inner, true, 0.1, 1e-5, ActReLU)
+			BatchNorm(y, x, w, bias, nil, nil, nil, mean, rstd, outer, n, inner, true, 0.1, 1e-5, ActReLU)
 		}},
 		{"backward", int64(12 * len(x)), func(int) {
 			BatchNormGrad(dx, dw, db, x, w, bias, dy, mean, rstd, outer, n, inner, true, ActReLU)

@@ -179,13 +179,17 @@ func layerNormGradRows(dx, dw, db, x, w, dy, mean, rstd []float32, rows, n int) 
 	}
 }
 
-// BatchNorm writes act((x - mean) * rstd * w + b) per channel j of the
-// (outer, n, inner) input, with the batch statistics in training (also
+// BatchNorm writes act((x - mean) * rstd * w + b + res) per channel j of
+// the (outer, n, inner) input, with the batch statistics in training (also
 // updating the running ones, either of which may be nil) and the running
-// ones otherwise; w and b may be nil. mean and rstd receive the statistics
-// used, for BatchNormGrad.
-func BatchNorm[T Float](y, x, w, b, runMean, runVar, mean, rstd []T, outer, n, inner int, training bool, momentum, eps float64, act Activation) {
+// ones otherwise; w, b and res may be nil. The normalised value is rounded
+// to T before res is added, as a separate addition would. mean and rstd
+// receive the statistics used, for BatchNormGrad.
+func BatchNorm[T Float](y, x, w, b, res, runMean, runVar, mean, rstd []T, outer, n, inner int, training bool, momentum, eps float64, act Activation) {
 	checkLen("BatchNorm", len(x), outer*n*inner)
+	if res != nil {
+		checkLen("BatchNorm residual", len(res), len(x))
+	}
 	cnt := outer * inner
 	ParallelFor(n, 3*cnt, func(lo, hi int) {
 		for j := lo; j < hi; j++ {
@@ -220,6 +224,9 @@ func BatchNorm[T Float](y, x, w, b, runMean, runVar, mean, rstd []T, outer, n, i
 				src := x[(o*n+j)*inner : (o*n+j+1)*inner]
 				dst := y[(o*n+j)*inner : (o*n+j+1)*inner][:len(src)]
 				normAffine(dst, src, sc, sh)
+				if res != nil {
+					addRow(dst, res[(o*n+j)*inner:(o*n+j+1)*inner])
+				}
 				if act != Identity {
 					activate(act, dst, dst)
 				}
@@ -254,6 +261,18 @@ func normAffine[T Float](dst, src []T, scale, shift T) {
 	}
 	for ; i < len(src); i++ {
 		dst[i] = src[i]*scale + shift
+	}
+}
+
+// addRow accumulates dst += src in the calling goroutine.
+func addRow[T Float](dst, src []T) {
+	src = src[:len(dst)]
+	if d32, ok := any(dst).([]float32); ok {
+		k := binaryVVF32(Add, d32, d32, any(src).([]float32))
+		dst, src = dst[k:], src[k:]
+	}
+	for i := range dst {
+		dst[i] += src[i]
 	}
 }
 

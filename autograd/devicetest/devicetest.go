@@ -711,19 +711,30 @@ func testBatchNorm(c *checker) {
 		for _, run := range []struct {
 			training bool
 			act      kernel.Activation
-		}{{true, kernel.Identity}, {false, kernel.Identity}, {true, kernel.ActReLU}, {true, kernel.ActSiLU}, {false, kernel.ActSiLU}} {
+			residual bool
+		}{
+			{true, kernel.Identity, false}, {false, kernel.Identity, false}, {true, kernel.ActReLU, false},
+			{true, kernel.ActSiLU, false}, {false, kernel.ActSiLU, false},
+			{true, kernel.ActReLU, true}, {false, kernel.ActReLU, true}, {true, kernel.Identity, true},
+		} {
 			training, act := run.training, run.act
 			rm, rv := c.uniform(ch, -0.5, 0.5), c.uniform(ch, 0.5, 2)
 			y, mean, rstd := c.garbage(size), c.garbage(ch), c.garbage(ch)
-			c.dev.BatchNorm(y.dev, x.dev, w.dev, b.dev, rm.dev, rv.dev, mean.dev, rstd.dev, outer, ch, inner, training, 0.1, 1e-5, act)
-			c.ref.BatchNorm(y.ref, x.ref, w.ref, b.ref, rm.ref, rv.ref, mean.ref, rstd.ref, outer, ch, inner, training, 0.1, 1e-5, act)
-			name := fmt.Sprintf("%v training=%v act=%v", s, training, act)
+			var resDev, resRef ag.Storage
+			if run.residual {
+				res := c.uniform(size, -2, 2)
+				resDev, resRef = res.dev, res.ref
+			}
+			c.dev.BatchNorm(y.dev, x.dev, w.dev, b.dev, resDev, rm.dev, rv.dev, mean.dev, rstd.dev, outer, ch, inner, training, 0.1, 1e-5, act)
+			c.ref.BatchNorm(y.ref, x.ref, w.ref, b.ref, resRef, rm.ref, rv.ref, mean.ref, rstd.ref, outer, ch, inner, training, 0.1, 1e-5, act)
+			name := fmt.Sprintf("%v training=%v act=%v residual=%v", s, training, act, run.residual)
 			c.check(name+" y", y, TolReduction)
 			c.check(name+" running mean", rm, TolReduction)
 			c.check(name+" running var", rv, TolReduction)
-			if !training {
+			if !training || run.residual {
 				// Eval mode reads the running statistics; the saved ones are
-				// only defined in training.
+				// only defined in training. The op differentiates a residual
+				// sum through its output, not through BatchNormGrad.
 				continue
 			}
 			c.check(name+" mean", mean, TolReduction)

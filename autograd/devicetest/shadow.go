@@ -132,8 +132,8 @@ func (d *Shadow) LayerNorm(y ag.Storage, x ag.Storage, w ag.Storage, b ag.Storag
 func (d *Shadow) LayerNormGrad(dx ag.Storage, dw ag.Storage, db ag.Storage, x ag.Storage, w ag.Storage, dy ag.Storage, mean ag.Storage, rstd ag.Storage, outer int, n int, inner int) {
 	d.cpu.LayerNormGrad(u(dx), u(dw), u(db), u(x), u(w), u(dy), u(mean), u(rstd), outer, n, inner)
 }
-func (d *Shadow) BatchNorm(y ag.Storage, x ag.Storage, w ag.Storage, b ag.Storage, runMean ag.Storage, runVar ag.Storage, mean ag.Storage, rstd ag.Storage, outer int, n int, inner int, training bool, momentum float64, eps float64, act kernel.Activation) {
-	d.cpu.BatchNorm(u(y), u(x), u(w), u(b), u(runMean), u(runVar), u(mean), u(rstd), outer, n, inner, training, momentum, eps, act)
+func (d *Shadow) BatchNorm(y ag.Storage, x ag.Storage, w ag.Storage, b ag.Storage, res ag.Storage, runMean ag.Storage, runVar ag.Storage, mean ag.Storage, rstd ag.Storage, outer int, n int, inner int, training bool, momentum float64, eps float64, act kernel.Activation) {
+	d.cpu.BatchNorm(u(y), u(x), u(w), u(b), u(res), u(runMean), u(runVar), u(mean), u(rstd), outer, n, inner, training, momentum, eps, act)
 }
 func (d *Shadow) BatchNormGrad(dx ag.Storage, dw ag.Storage, db ag.Storage, x ag.Storage, w ag.Storage, b ag.Storage, dy ag.Storage, mean ag.Storage, rstd ag.Storage, outer int, n int, inner int, training bool, act kernel.Activation) {
 	d.cpu.BatchNormGrad(u(dx), u(dw), u(db), u(x), u(w), u(b), u(dy), u(mean), u(rstd), outer, n, inner, training, act)

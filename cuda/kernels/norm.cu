@@ -253,16 +253,22 @@ __device__ __forceinline__ double bn_act_grad(int act, double z, double g) {
 	return g;
 }
 
-// bn_apply: y = act(x*scale[j] + shift[j]), element by element.
+// bn_apply: y = act(x*scale[j] + shift[j] + res), element by element; the
+// normalised value is rounded to T before res (null for none) is added, as
+// a separate addition would.
 template <typename T>
-__device__ void bn_apply(T* y, const T* x, const double* scale, const double* shift, int outer, int n, int inner, int act) {
+__device__ void bn_apply(T* y, const T* x, const T* res, const double* scale, const double* shift, int outer, int n, int inner,
+                         int act) {
 	GRID_LOOP(e, (long long)outer * n * inner) {
 		int j = (e / inner) % n;
-		y[e] = bn_act<T>(act, (T)((double)x[e] * scale[j] + shift[j]));
+		T z = (T)((double)x[e] * scale[j] + shift[j]);
+		if (res) z = z + res[e];
+		y[e] = bn_act<T>(act, z);
 	}
 }
-#define BN_APPLY_PARAMS(T) (T * y, const T* x, const double* scale, const double* shift, int outer, int n, int inner, int act)
-KERNEL(bn_apply, BN_APPLY_PARAMS, (y, x, scale, shift, outer, n, inner, act))
+#define BN_APPLY_PARAMS(T) \
+	(T * y, const T* x, const T* res, const double* scale, const double* shift, int outer, int n, int inner, int act)
+KERNEL(bn_apply, BN_APPLY_PARAMS, (y, x, res, scale, shift, outer, n, inner, act))
 
 // bn_grad_in is the gradient of the normalised value at element k of
 // channel j: dy itself, or dy * act'(z) with the pre-activation z

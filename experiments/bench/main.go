@@ -14,8 +14,9 @@
 // in its own process, so that its peak RSS is its own. With --torch the
 // same row is measured with PyTorch (torchvision's backbone, the same
 // head) right after ours, through /usr/bin/python3 with 2 threads and
-// OPENBLAS_CORETYPE=SkylakeX on AVX-512 machines (Debian's OpenBLAS does
-// not recognise recent CPUs and falls back to SSE3 kernels otherwise).
+// OPENBLAS_CORETYPE=SkylakeX on AVX-512 machines, Haswell on AVX2 ones
+// (Debian's OpenBLAS does not recognise recent CPUs and falls back to SSE3
+// kernels otherwise).
 //
 // Effective GFLOP/s counts the forward multiply-adds of the backbone (as
 // torch_bench.py flops counts them) times two, times three in full
@@ -243,8 +244,10 @@ func parent(o options, stdout, stderr io.Writer) error {
 		coreType = "Haswell"
 		ourEnv = []string{"VERTEBRA_CPU_ISA=avx2"}
 		torchEnv = []string{"ONEDNN_MAX_CPU_ISA=AVX2", "DNNL_MAX_CPU_ISA=AVX2", "ATEN_CPU_CAPABILITY=avx2"}
-	case hasAVX512():
+	case hasCPUFlag("avx512f"):
 		coreType = "SkylakeX"
+	case hasCPUFlag("avx2"):
+		coreType = "Haswell"
 	}
 	for _, m := range o.models {
 		for _, mode := range o.modes {
@@ -368,8 +371,8 @@ func median(v []float64) float64 {
 	}
 }
 
-// hasAVX512 reports whether /proc/cpuinfo lists avx512f.
-func hasAVX512() bool { return slices.Contains(cpuInfo()["flags"], "avx512f") }
+// hasCPUFlag reports whether /proc/cpuinfo lists flag (such as avx512f).
+func hasCPUFlag(flag string) bool { return slices.Contains(cpuInfo()["flags"], flag) }
 
 // cpuInfo is the first processor's fields of /proc/cpuinfo, split into
 // words (empty where there is none).

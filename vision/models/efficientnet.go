@@ -171,11 +171,27 @@ type EfficientNetV2Block struct {
 // Forward adds the (stochastically dropped) branch to the input where the
 // block has a residual connection.
 func (blk *EfficientNetV2Block) Forward(x *ag.Tensor) *ag.Tensor {
-	y := blk.Block.Forward(x)
 	if !blk.UseResidual {
-		return y
+		return blk.Block.Forward(x)
 	}
-	return ag.Add(blk.StochasticDepth.Forward(y), x)
+	if last := blk.projection(); last != nil && !blk.StochasticDepth.Active() {
+		// Nothing dropped: the projection's BatchNorm adds x in its pass.
+		y := blk.Block[:len(blk.Block)-1].Forward(x)
+		return last.BN.ForwardAddAct(last.Conv.Forward(y), x, ag.NoActivation)
+	}
+	return ag.Add(blk.StochasticDepth.Forward(blk.Block.Forward(x)), x)
+}
+
+// projection is the block's last layer when it is a conv and BatchNorm
+// without activation (every torchvision block's), else nil.
+func (blk *EfficientNetV2Block) projection() *EfficientNetConvNormAct {
+	if len(blk.Block) == 0 {
+		return nil
+	}
+	if last, ok := blk.Block[len(blk.Block)-1].(*EfficientNetConvNormAct); ok && !last.Act {
+		return last
+	}
+	return nil
 }
 
 // EfficientNetConvNormAct is torchvision's Conv2dNormActivation with

@@ -215,17 +215,18 @@ func resnetBN(b nn.Builder, c int) *nn.BatchNorm2d { return nn.NewBatchNorm2d(b,
 // then ReLU.
 func (blk *ResNetBlock) Forward(x *ag.Tensor) *ag.Tensor {
 	out := blk.BN1.ForwardAct(blk.Conv1.Forward(x), ag.ActReLU)
+	last := blk.BN2
 	if blk.Conv3 != nil {
 		out = blk.BN2.ForwardAct(blk.Conv2.Forward(out), ag.ActReLU)
-		out = blk.BN3.Forward(blk.Conv3.Forward(out))
+		out, last = blk.Conv3.Forward(out), blk.BN3
 	} else {
-		out = blk.BN2.Forward(blk.Conv2.Forward(out))
+		out = blk.Conv2.Forward(out)
 	}
 	identity := x
 	if blk.Downsample != nil {
 		identity = blk.Downsample.BN.Forward(blk.Downsample.Conv.Forward(x))
 	}
-	return ag.ReLU(ag.Add(out, identity))
+	return last.ForwardAddAct(out, identity, ag.ActReLU) // ReLU(BN(out) + identity)
 }
 
 // Features returns the globally average-pooled output of layer4, (N, F).
