@@ -224,48 +224,51 @@ func TestBatchNormActivationIsTheComposition(t *testing.T) {
 		f        func(*Tensor) *Tensor
 		residual bool
 	}{{ActReLU, ReLU, false}, {ActSiLU, SiLU, false}, {ActReLU, ReLU, true}, {NoActivation, identity, true}}
-	for _, a := range cases {
-		for _, training := range []bool{true, false} {
-			for _, affine := range []bool{true, false} {
-				rng := rand.New(rand.NewPCG(5, 6))
-				x := RandN(rng, Float64, 3, 4, 5, 2).SetRequiresGrad(true)
-				var w, b, r *Tensor
-				if affine {
-					w = RandN(rng, Float64, 4).SetRequiresGrad(true)
-					b = RandN(rng, Float64, 4).SetRequiresGrad(true)
-				}
-				if a.residual {
-					r = RandN(rng, Float64, 3, 4, 5, 2).SetRequiresGrad(true)
-				}
-				up := RandN(rng, Float64, 3, 4, 5, 2)
-				run := func(fused bool) [][]float64 {
-					rm, rv := FromFloat64([]float64{0.1, -0.2, 0.3, 0}, 4), FromFloat64([]float64{0.5, 1.5, 2, 1}, 4)
-					o := BatchNormOptions{Training: training, Momentum: 0.1, Eps: 1e-5}
-					var y *Tensor
-					switch {
-					case fused:
-						o.Activation, o.Residual = a.act, r
-						y = BatchNorm(x, w, b, rm, rv, o)
-					case r != nil:
-						y = a.f(Add(BatchNorm(x, w, b, rm, rv, o), r))
-					default:
-						y = a.f(BatchNorm(x, w, b, rm, rv, o))
+	// 5x2 planes are finished in spans, 16x17 ones row by row.
+	for _, hw := range [][2]int{{5, 2}, {16, 17}} {
+		for _, a := range cases {
+			for _, training := range []bool{true, false} {
+				for _, affine := range []bool{true, false} {
+					rng := rand.New(rand.NewPCG(5, 6))
+					x := RandN(rng, Float64, 3, 4, hw[0], hw[1]).SetRequiresGrad(true)
+					var w, b, r *Tensor
+					if affine {
+						w = RandN(rng, Float64, 4).SetRequiresGrad(true)
+						b = RandN(rng, Float64, 4).SetRequiresGrad(true)
 					}
-					Sum(Mul(y, up), nil, false).Backward()
-					out := [][]float64{y.Float64s(), rm.Float64s(), rv.Float64s()}
-					for _, p := range []*Tensor{x, w, b, r} {
-						if p != nil {
-							out = append(out, p.Grad().Float64s())
-							p.ZeroGrad()
+					if a.residual {
+						r = RandN(rng, Float64, 3, 4, hw[0], hw[1]).SetRequiresGrad(true)
+					}
+					up := RandN(rng, Float64, 3, 4, hw[0], hw[1])
+					run := func(fused bool) [][]float64 {
+						rm, rv := FromFloat64([]float64{0.1, -0.2, 0.3, 0}, 4), FromFloat64([]float64{0.5, 1.5, 2, 1}, 4)
+						o := BatchNormOptions{Training: training, Momentum: 0.1, Eps: 1e-5}
+						var y *Tensor
+						switch {
+						case fused:
+							o.Activation, o.Residual = a.act, r
+							y = BatchNorm(x, w, b, rm, rv, o)
+						case r != nil:
+							y = a.f(Add(BatchNorm(x, w, b, rm, rv, o), r))
+						default:
+							y = a.f(BatchNorm(x, w, b, rm, rv, o))
 						}
+						Sum(Mul(y, up), nil, false).Backward()
+						out := [][]float64{y.Float64s(), rm.Float64s(), rv.Float64s()}
+						for _, p := range []*Tensor{x, w, b, r} {
+							if p != nil {
+								out = append(out, p.Grad().Float64s())
+								p.ZeroGrad()
+							}
+						}
+						return out
 					}
-					return out
-				}
-				want, got := run(false), run(true)
-				for i := range want {
-					for j := range want[i] {
-						if d := math.Abs(got[i][j] - want[i][j]); d > 1e-12*(1+math.Abs(want[i][j])) {
-							t.Fatalf("%v residual=%v training=%v affine=%v: output %d[%d] = %g, composition %g", a.act, a.residual, training, affine, i, j, got[i][j], want[i][j])
+					want, got := run(false), run(true)
+					for i := range want {
+						for j := range want[i] {
+							if d := math.Abs(got[i][j] - want[i][j]); d > 1e-12*(1+math.Abs(want[i][j])) {
+								t.Fatalf("%dx%d %v residual=%v training=%v affine=%v: output %d[%d] = %g, composition %g", hw[0], hw[1], a.act, a.residual, training, affine, i, j, got[i][j], want[i][j])
+							}
 						}
 					}
 				}
@@ -275,21 +278,35 @@ func TestBatchNormActivationIsTheComposition(t *testing.T) {
 }
 
 // TestBatchNormResidualRoundsAsTheComposition checks that in float32 the
-// fused residual gives ReLU(BatchNorm(x) + r) bit for bit, on rows long
-// enough for the vector kernels and with a tail.
+// fused residual and activation give ReLU(BatchNorm(x) + r) and
+// SiLU(BatchNorm(x)) bit for bit, on short rows (finished in spans, with
+// vector tails) and on rows long enough to be finished one by one.
 func TestBatchNormResidualRoundsAsTheComposition(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	for _, training := range []bool{true, false} {
-		x, r := RandN(rng, Float32, 2, 3, 7, 11), RandN(rng, Float32, 2, 3, 7, 11)
-		w, b := RandN(rng, Float32, 3), RandN(rng, Float32, 3)
-		rm, rv := FromFloat32([]float32{0.1, -0.2, 0.3}, 3), FromFloat32([]float32{0.5, 1.5, 2}, 3)
-		o := BatchNormOptions{Training: training, Momentum: 0.1, Eps: 1e-5}
-		want := ReLU(Add(BatchNorm(x, w, b, rm, rv, o), r)).Float32s()
-		o.Activation, o.Residual = ActReLU, r
-		got := BatchNorm(x, w, b, rm, rv, o).Float32s()
-		for i := range want {
-			if got[i] != want[i] {
-				t.Fatalf("training=%v: element %d = %v, composition %v", training, i, got[i], want[i])
+	for _, hw := range [][2]int{{7, 11}, {17, 17}} {
+		for _, training := range []bool{true, false} {
+			x, r := RandN(rng, Float32, 2, 3, hw[0], hw[1]), RandN(rng, Float32, 2, 3, hw[0], hw[1])
+			w, b := RandN(rng, Float32, 3), RandN(rng, Float32, 3)
+			rm, rv := FromFloat32([]float32{0.1, -0.2, 0.3}, 3), FromFloat32([]float32{0.5, 1.5, 2}, 3)
+			o := BatchNormOptions{Training: training, Momentum: 0.1, Eps: 1e-5}
+			for _, tc := range []struct {
+				name string
+				act  Activation
+				res  *Tensor
+				want *Tensor
+			}{
+				{"add-relu", ActReLU, r, ReLU(Add(BatchNorm(x, w, b, rm, rv, o), r))},
+				{"add", NoActivation, r, Add(BatchNorm(x, w, b, rm, rv, o), r)},
+				{"silu", ActSiLU, nil, SiLU(BatchNorm(x, w, b, rm, rv, o))},
+			} {
+				f := o
+				f.Activation, f.Residual = tc.act, tc.res
+				got, want := BatchNorm(x, w, b, rm, rv, f).Float32s(), tc.want.Float32s()
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("%dx%d training=%v %s: element %d = %v, composition %v", hw[0], hw[1], training, tc.name, i, got[i], want[i])
+					}
+				}
 			}
 		}
 	}

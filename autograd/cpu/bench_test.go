@@ -242,24 +242,31 @@ type benchPass struct {
 	run   func(i int)
 }
 
-// BenchmarkBatchNorm measures a training batch norm (with the fused ReLU)
-// and its gradient on a ResNet stage-1 activation, batch 8 (256 channels
-// at 56x56), with the assembly loops and with the Go ones.
+// BenchmarkBatchNorm measures a training batch norm and its gradient,
+// batch 8, on a ResNet stage-1 activation (256 channels at 56x56, fused
+// ReLU) and on an EfficientNetV2-M stage-6 one (1824 channels at 7x7,
+// fused SiLU: short rows), with the assembly loops and with the Go ones.
 func BenchmarkBatchNorm(b *testing.B) {
-	const outer, n, inner = 8, 256, 56 * 56
-	r := rand.New(rand.NewPCG(1, 1))
-	x, dy := gemmRandSlice[float32](r, outer*n*inner), gemmRandSlice[float32](r, outer*n*inner)
-	y, dx := make([]float32, len(x)), make([]float32, len(x))
-	w, bias := gemmRandSlice[float32](r, n), gemmRandSlice[float32](r, n)
-	mean, rstd, dw, db := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
-	benchPasses(b, []benchPass{
-		{"forward", int64(8 * len(x)), func(int) {
-			BatchNorm(y, x, w, bias, nil, nil, nil, mean, rstd, outer, n, inner, true, 0.1, 1e-5, ActReLU)
-		}},
-		{"backward", int64(12 * len(x)), func(int) {
-			BatchNormGrad(dx, dw, db, x, w, bias, dy, mean, rstd, outer, n, inner, true, ActReLU)
-		}},
-	})
+	for _, tc := range []struct {
+		name            string
+		outer, n, inner int
+		act             Activation
+	}{{"resnet56", 8, 256, 56 * 56, ActReLU}, {"effnet7-silu", 8, 1824, 7 * 7, ActSiLU}} {
+		outer, n, inner, act := tc.outer, tc.n, tc.inner, tc.act
+		r := rand.New(rand.NewPCG(1, 1))
+		x, dy := gemmRandSlice[float32](r, outer*n*inner), gemmRandSlice[float32](r, outer*n*inner)
+		y, dx := make([]float32, len(x)), make([]float32, len(x))
+		w, bias := gemmRandSlice[float32](r, n), gemmRandSlice[float32](r, n)
+		mean, rstd, dw, db := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+		benchPasses(b, []benchPass{
+			{tc.name + "/forward", int64(8 * len(x)), func(int) {
+				BatchNorm(y, x, w, bias, nil, nil, nil, mean, rstd, outer, n, inner, true, 0.1, 1e-5, act)
+			}},
+			{tc.name + "/backward", int64(12 * len(x)), func(int) {
+				BatchNormGrad(dx, dw, db, x, w, bias, dy, mean, rstd, outer, n, inner, true, act)
+			}},
+		})
+	}
 }
 
 // BenchmarkLayerNorm measures a layer norm and its gradient over ViT-B/16's

@@ -5,15 +5,17 @@
 // func normAffineKernel(dst, src *float32, n int, scale, shift float32)
 //
 // dst = src*scale + shift (one fused multiply-add), 32 elements per
-// iteration (n a multiple of 32).
+// iteration, then 8 (n a multiple of 8).
 TEXT ·normAffineKernel(SB), NOSPLIT, $0-32
 	MOVQ         dst+0(FP), DI
 	MOVQ         src+8(FP), SI
 	MOVQ         n+16(FP), CX
 	VBROADCASTSS scale+24(FP), Y14
 	VBROADCASTSS shift+28(FP), Y15
+	MOVQ         CX, DX
+	ANDQ         $31, DX
 	SHRQ         $5, CX
-	JZ           affineDone
+	JZ           affine8
 
 affineLoop:
 	VMOVUPS     (SI), Y0
@@ -32,6 +34,19 @@ affineLoop:
 	ADDQ        $128, DI
 	DECQ        CX
 	JNZ         affineLoop
+
+affine8:
+	SHRQ $3, DX
+	JZ   affineDone
+
+affine8Loop:
+	VMOVUPS     (SI), Y0
+	VFMADD213PS Y15, Y14, Y0
+	VMOVUPS     Y0, (DI)
+	ADDQ        $32, SI
+	ADDQ        $32, DI
+	DECQ        DX
+	JNZ         affine8Loop
 
 affineDone:
 	VZEROUPPER
