@@ -122,7 +122,7 @@ func gemmReportFlops(b *testing.B, flops float64) {
 
 // BenchmarkConv2d measures float32 convolutions of each backbone family,
 // batch 8, forward and both backward passes: ResNet's 3x3 and 1x1 at
-// 14x14, 3x3 at 56x56 and 7x7 (and stride 2 to 28x28), 1x1 at 7x7 and
+// 14x14 (and 1x1 256->1024), 3x3 at 56x56 and 7x7 (and stride 2 to 28x28), 1x1 at 7x7 and
 // 56x56 and its 7x7 stem, EfficientNetV2's depthwise 3x3 at 14x14 and
 // fused 3x3 at 56x56, ConvNeXt's depthwise 7x7 at 56x56, and the patch
 // embeddings of ViT (16x16 stride 16) and Swin (4x4 stride 4). The
@@ -170,6 +170,7 @@ func convBenchCases() []struct {
 	}{
 		{"resnet3x3", conv(256, 14, 256, 3, 1, 1, 1)},
 		{"resnet1x1", conv(1024, 14, 256, 1, 1, 0, 1)},
+		{"resnet1x1_expand", conv(256, 14, 1024, 1, 1, 0, 1)},
 		{"resnet_stem7x7", conv(3, 224, 64, 7, 2, 3, 1)},
 		{"resnet3x3_56", conv(64, 56, 64, 3, 1, 1, 1)},
 		{"resnet3x3_7", conv(512, 7, 512, 3, 1, 1, 1)},
