@@ -33,6 +33,10 @@ func gemmKernel6x16(kc int, a *float32, lda int, b, c *float32, ldc int, alpha, 
 // flops); benchmarks measure the FMA peak with it.
 func gemmPeakFMA512(n int)
 
+// gemmPeakFMA256 is gemmPeakFMA512 with 8-wide FMAs (192 flops), for
+// AVX2 machines.
+func gemmPeakFMA256(n int)
+
 //go:noescape
 func gemmKernel12x32(kc int, a *float32, b, c *float32, ldc int, alpha, beta float32)
 

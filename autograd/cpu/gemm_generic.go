@@ -48,3 +48,6 @@ func gemmPackTransposed(dst []float32, ldd int, src []float32, lds, rows, kb int
 
 // gemmPeakFMA512 has nothing to measure without assembly.
 func gemmPeakFMA512(n int) {}
+
+// gemmPeakFMA256 has nothing to measure without assembly.
+func gemmPeakFMA256(n int) {}
