@@ -365,7 +365,7 @@ func activateGrad[T Float](act Activation, dz, z, dy []T) {
 func BatchNormGrad[T Float](dx, dw, db, x, w, b, dy, mean, rstd []T, outer, n, inner int, training bool, act Activation) {
 	cnt := float64(outer * inner)
 	ParallelFor(n, 4*outer*inner, func(lo, hi int) {
-		// Short rows gather dy into gy and run act' once per channel, as
+		// Short rows copy dy into gather and run act' once per channel, as
 		// BatchNorm finishes them in spans.
 		var scratch, gather *[]T
 		perRow := inner >= bnShortRow
