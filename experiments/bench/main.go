@@ -10,7 +10,10 @@
 // level embedding and the head train) or full (everything trains). Each
 // step is models.NewStenosis on 224x224 float32 images, class-weighted
 // cross-entropy and optim.AdamW, in an autograd.Scope. After --warmup
-// steps the median of --steps steps is reported. Every measurement runs
+// steps the median of --steps steps is reported; with --repeat N each row
+// runs N times, ours and PyTorch's alternating, and reports the median of
+// the runs' medians and the highest peak RSS (the host's speed drifts
+// between runs more than within one). Every measurement runs
 // in its own process, so that its peak RSS is its own. With --torch the
 // same row is measured with PyTorch (torchvision's backbone, the same
 // head) right after ours, through /usr/bin/python3 with 2 threads and
@@ -88,6 +91,7 @@ type options struct {
 	models, modes []string
 	batch, steps  int
 	warmup        int
+	repeat        int // runs of each row, alternating ours and PyTorch's
 	torch, json   bool
 	python        string
 	cpuprofile    string
@@ -104,6 +108,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.batch, "batch", 8, "images per step")
 	fs.IntVar(&o.steps, "steps", 3, "measured steps per row (the median is reported)")
 	fs.IntVar(&o.warmup, "warmup", 2, "unmeasured steps before them")
+	fs.IntVar(&o.repeat, "repeat", 1, "runs of each row, alternating ours and PyTorch's (the median of their medians is reported)")
 	fs.BoolVar(&o.torch, "torch", false, "also measure PyTorch (/usr/bin/python3 with torch and torchvision), alternating with ours")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per row instead of the table")
 	fs.StringVar(&o.python, "python", "/usr/bin/python3", "the Python that has torch, for --torch")
@@ -121,8 +126,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bench: --isa %q: want avx2 (or nothing for what the CPU has)\n", o.isa)
 		return 2
 	}
-	if o.batch < 1 || o.steps < 1 || o.warmup < 0 {
-		fmt.Fprintf(stderr, "bench: --batch %d and --steps %d must be positive, --warmup %d non-negative\n", o.batch, o.steps, o.warmup)
+	if o.batch < 1 || o.steps < 1 || o.warmup < 0 || o.repeat < 1 {
+		fmt.Fprintf(stderr, "bench: --batch %d, --steps %d and --repeat %d must be positive, --warmup %d non-negative\n", o.batch, o.steps, o.repeat, o.warmup)
 		return 2
 	}
 	if o.child != "" {
@@ -256,46 +261,59 @@ func parent(o options, stdout, stderr io.Writer) error {
 			if o.cpuprofile != "" {
 				args = append(args, "--cpuprofile", o.cpuprofile)
 			}
-			ours := exec.Command(self, args...)
-			ours.Env = append(os.Environ(), ourEnv...)
-			if sec, rss, _, err := measure(ours, stderr); err != nil {
-				r.Error = err.Error()
-			} else {
-				r.ImgPerS = float64(o.batch) / sec
-				r.GFLOPs = r.ImgPerS * gflopPerImage[m] * map[string]float64{"infer": 1, "partial": 1, "full": 3}[mode]
-				r.PeakRSSMB = rss
+			// Ours and PyTorch's alternate --repeat times; the row reports
+			// the median of the runs' step medians and the highest peak RSS.
+			var ourSec, ourRSS, torchSec, torchRSS []float64
+			tn := torchName(m)
+			if o.torch && tn == "" {
+				r.TorchError = "torchvision has no " + m
 			}
-			if o.torch {
-				if tn := torchName(m); tn == "" {
-					r.TorchError = "torchvision has no " + m
+			for range o.repeat {
+				ours := exec.Command(self, args...)
+				ours.Env = append(os.Environ(), ourEnv...)
+				if sec, rss, _, err := measure(ours, stderr); err != nil {
+					r.Error = err.Error()
 				} else {
-					cmd := exec.Command(o.python, script, "--model", tn, "--mode", mode, "--batch", fmt.Sprint(o.batch),
-						"--steps", fmt.Sprint(o.steps), "--warmup", fmt.Sprint(o.warmup), "--threads", fmt.Sprint(runtime.GOMAXPROCS(0)))
-					cmd.Env = append(os.Environ(), fmt.Sprintf("OPENBLAS_NUM_THREADS=%d", runtime.GOMAXPROCS(0)))
-					cmd.Env = append(cmd.Env, torchEnv...)
+					ourSec, ourRSS = append(ourSec, sec), append(ourRSS, rss)
+				}
+				if !o.torch || tn == "" || r.TorchError != "" {
+					continue
+				}
+				cmd := exec.Command(o.python, script, "--model", tn, "--mode", mode, "--batch", fmt.Sprint(o.batch),
+					"--steps", fmt.Sprint(o.steps), "--warmup", fmt.Sprint(o.warmup), "--threads", fmt.Sprint(runtime.GOMAXPROCS(0)))
+				cmd.Env = append(os.Environ(), fmt.Sprintf("OPENBLAS_NUM_THREADS=%d", runtime.GOMAXPROCS(0)))
+				cmd.Env = append(cmd.Env, torchEnv...)
+				if coreType != "" {
+					cmd.Env = append(cmd.Env, "OPENBLAS_CORETYPE="+coreType)
+				}
+				sec, rss, meas, err := measure(cmd, stderr)
+				if err != nil {
+					r.TorchError = err.Error()
+					continue
+				}
+				torchSec, torchRSS = append(torchSec, sec), append(torchRSS, rss)
+				r.TorchBLAS = strings.Join(meas.BLAS, ",")
+				if torchBLAS == "" {
+					torchBLAS = fmt.Sprintf("PyTorch %s, BLAS %s", meas.Torch, r.TorchBLAS)
 					if coreType != "" {
-						cmd.Env = append(cmd.Env, "OPENBLAS_CORETYPE="+coreType)
+						torchBLAS += " with OPENBLAS_CORETYPE=" + coreType
 					}
-					if sec, rss, m, err := measure(cmd, stderr); err != nil {
-						r.TorchError = err.Error()
-					} else {
-						ips := float64(o.batch) / sec
-						r.TorchImgPerS, r.TorchRSSMB = &ips, &rss
-						r.TorchBLAS = strings.Join(m.BLAS, ",")
-						if torchBLAS == "" {
-							torchBLAS = fmt.Sprintf("PyTorch %s, BLAS %s", m.Torch, r.TorchBLAS)
-							if coreType != "" {
-								torchBLAS += " with OPENBLAS_CORETYPE=" + coreType
-							}
-							if len(torchEnv) > 0 {
-								torchBLAS += ", " + strings.Join(torchEnv, ", ")
-							}
-							if referenceBLAS(m.BLAS) {
-								fmt.Fprintln(stderr, "bench: warning: PyTorch runs on the reference BLAS ("+r.TorchBLAS+"), not OpenBLAS: its matrix products are tens of times slower than a user's PyTorch; install libopenblas0-pthread")
-							}
-						}
+					if len(torchEnv) > 0 {
+						torchBLAS += ", " + strings.Join(torchEnv, ", ")
+					}
+					if referenceBLAS(meas.BLAS) {
+						fmt.Fprintln(stderr, "bench: warning: PyTorch runs on the reference BLAS ("+r.TorchBLAS+"), not OpenBLAS: its matrix products are tens of times slower than a user's PyTorch; install libopenblas0-pthread")
 					}
 				}
+			}
+			if r.Error == "" && len(ourSec) > 0 {
+				r.ImgPerS = float64(o.batch) / median(ourSec)
+				r.GFLOPs = r.ImgPerS * gflopPerImage[m] * map[string]float64{"infer": 1, "partial": 1, "full": 3}[mode]
+				r.PeakRSSMB = slices.Max(ourRSS)
+			}
+			if r.TorchError == "" && len(torchSec) > 0 {
+				ips, rss := float64(o.batch)/median(torchSec), slices.Max(torchRSS)
+				r.TorchImgPerS, r.TorchRSSMB = &ips, &rss
 			}
 			if o.json {
 				b, _ := json.Marshal(r)
@@ -421,7 +439,11 @@ func printHeader(w io.Writer, o options) {
 	if o.isa != "" {
 		capped = " (both sides capped at " + o.isa + ")"
 	}
-	fmt.Fprintf(w, "%s%s\nbatch %d, 224x224, float32, median of %d steps after %d, %d threads\n", cpuDescription(), capped, o.batch, o.steps, o.warmup, runtime.GOMAXPROCS(0))
+	runs := ""
+	if o.repeat > 1 {
+		runs = fmt.Sprintf(", median of %d runs of each row (ours and PyTorch's alternating)", o.repeat)
+	}
+	fmt.Fprintf(w, "%s%s\nbatch %d, 224x224, float32, median of %d steps after %d%s, %d threads\n", cpuDescription(), capped, o.batch, o.steps, o.warmup, runs, runtime.GOMAXPROCS(0))
 	if o.torch {
 		fmt.Fprintln(w, "| model | mode | ours img/s | GFLOP/s | PyTorch img/s | ratio | ours RSS MiB | PyTorch RSS MiB | RSS ratio |")
 		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")

@@ -26,6 +26,7 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"--modes", "train"}, `--modes: unknown mode "train"`},
 		{[]string{"--models", ","}, "--models is empty"},
 		{[]string{"--batch", "0"}, "--batch 0"},
+		{[]string{"--repeat", "0"}, "--repeat 0"},
 		{[]string{"--cpuprofile", "x.pprof"}, "--cpuprofile needs exactly one model and one mode"},
 		{[]string{"extra"}, "unexpected arguments"},
 		{[]string{"--child", "resnet152"}, "want preset/mode"},
@@ -39,13 +40,13 @@ func TestFlagErrors(t *testing.T) {
 }
 
 // TestRows measures two rows of the smallest backbone through child
-// processes and checks the JSON objects.
+// processes, each twice (--repeat), and checks the JSON objects.
 func TestRows(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a full-size backbone")
 	}
 	var out, errb bytes.Buffer
-	args := []string{"--models", "efficientnet_v2_m", "--modes", "infer,partial", "--batch", "1", "--steps", "1", "--warmup", "0", "--json"}
+	args := []string{"--models", "efficientnet_v2_m", "--modes", "infer,partial", "--batch", "1", "--steps", "1", "--warmup", "0", "--repeat", "2", "--json"}
 	if code := run(args, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
