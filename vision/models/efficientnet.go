@@ -176,8 +176,7 @@ func (blk *EfficientNetV2Block) Forward(x *ag.Tensor) *ag.Tensor {
 	}
 	if last := blk.projection(); last != nil && !blk.StochasticDepth.Active() {
 		// Nothing dropped: the projection's BatchNorm adds x in its pass.
-		y := blk.Block[:len(blk.Block)-1].Forward(x)
-		return last.BN.ForwardAddAct(last.Conv.Forward(y), x, ag.NoActivation)
+		return last.forwardAdd(blk.Block[:len(blk.Block)-1].Forward(x), x)
 	}
 	return ag.Add(blk.StochasticDepth.Forward(blk.Block.Forward(x)), x)
 }
@@ -204,12 +203,16 @@ type EfficientNetConvNormAct struct {
 }
 
 // Forward applies conv, BatchNorm and the optional SiLU.
-func (c *EfficientNetConvNormAct) Forward(x *ag.Tensor) *ag.Tensor {
+func (c *EfficientNetConvNormAct) Forward(x *ag.Tensor) *ag.Tensor { return c.forwardAdd(x, nil) }
+
+// forwardAdd is Forward with residual (nil for none) added in the batch
+// norm's pass, before the activation (a residual takes none: !c.Act).
+func (c *EfficientNetConvNormAct) forwardAdd(x, residual *ag.Tensor) *ag.Tensor {
 	act := ag.NoActivation
 	if c.Act {
 		act = ag.ActSiLU
 	}
-	return c.BN.ForwardAct(c.Conv.Forward(x), act)
+	return c.BN.ForwardAddAct(c.Conv.Forward(x), residual, act)
 }
 
 // EfficientNetSqueezeExcitation is torchvision's SqueezeExcitation with
