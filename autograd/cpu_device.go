@@ -736,6 +736,14 @@ func (c *cpuDevice) BatchNorm(y, x, w, b, res, rm, rv, mean, rstd Storage, outer
 	}
 }
 
+func (c *cpuDevice) Conv2dBatchNorm(s kernel.ConvShape, x, w, b, y, bnW, bnB, res, rm, rv Storage, eps float64, act kernel.Activation) {
+	if is64(y) {
+		cpu.Conv2dBatchNorm(s, f64(x), f64(w), f64(b), f64(bnW), f64(bnB), f64(rm), f64(rv), f64(res), f64(y), eps, act)
+	} else {
+		cpu.Conv2dBatchNorm(s, f32(x), f32(w), f32(b), f32(bnW), f32(bnB), f32(rm), f32(rv), f32(res), f32(y), eps, act)
+	}
+}
+
 func (c *cpuDevice) BatchNormGrad(dx, dw, db, x, w, b, dy, mean, rstd Storage, outer, n, inner int, training bool, act kernel.Activation) {
 	if host(dx).dt == Float64 {
 		cpu.BatchNormGrad(f64(dx), f64(dw), f64(db), f64(x), f64(w), f64(b), f64(dy), f64(mean), f64(rstd), outer, n, inner, training, act)

@@ -84,6 +84,12 @@ type Device interface {
 	// and b.
 	BatchNorm(y, x, w, b, res, runMean, runVar, mean, rstd Storage, outer, n, inner int, training bool, momentum, eps float64, act kernel.Activation)
 	BatchNormGrad(dx, dw, db, x, w, b, dy, mean, rstd Storage, outer, n, inner int, training bool, act kernel.Activation)
+	// Conv2dBatchNorm writes to y what Conv2d into a temporary followed
+	// by an eval-mode BatchNorm of it (running statistics, none written)
+	// would, bit for bit: act(batch norm of conv(x, w) + b, + res). A
+	// device may run the two as they are; the CPU normalises the product
+	// while it is in cache.
+	Conv2dBatchNorm(s kernel.ConvShape, x, w, b, y, bnW, bnB, res, runMean, runVar Storage, eps float64, act kernel.Activation)
 	MaxPool2d(s kernel.PoolShape, y, arg, x Storage)
 	MaxPool2dGrad(s kernel.PoolShape, dx, dy, arg Storage)
 	AdaptiveAvgPool2d(s kernel.PoolShape, y, x Storage)

@@ -66,6 +66,38 @@ func layerNorm(op string, x, w, b *Tensor, outer, n, inner int, eps float64) *Te
 	})
 }
 
+// checkBatchNorm panics unless BatchNorm's arguments fit together.
+func checkBatchNorm(x, w, b, runningMean, runningVar *Tensor, o BatchNormOptions) {
+	if x.Rank() < 2 {
+		panic(fmt.Sprintf("autograd: BatchNorm: input %v needs a channel dimension", x.shape))
+	}
+	outer, c, inner := split3(x.shape, 1)
+	for _, p := range []*Tensor{w, b, runningMean, runningVar} {
+		if p != nil && p.Len() != c {
+			panic(fmt.Sprintf("autograd: BatchNorm: parameter %v for %d channels", p.shape, c))
+		}
+	}
+	if !o.Training && (runningMean == nil || runningVar == nil) {
+		panic("autograd: BatchNorm: eval mode needs running statistics")
+	}
+	if o.Activation < NoActivation || o.Activation > ActSiLU {
+		panic(fmt.Sprintf("autograd: BatchNorm: unknown activation %v", o.Activation))
+	}
+	res := o.Residual
+	if res != nil {
+		if !sameShape(res.shape, x.shape) || res.DType() != x.DType() || res.Device() != x.Device() {
+			panic(fmt.Sprintf("autograd: BatchNorm: residual %v %v on %s for input %v %v on %s",
+				res.shape, res.DType(), res.Device().Name(), x.shape, x.DType(), x.Device().Name()))
+		}
+		if o.Activation != NoActivation && o.Activation != ActReLU {
+			panic(fmt.Sprintf("autograd: BatchNorm: a residual fuses with ReLU or no activation, not %v", o.Activation))
+		}
+	}
+	if o.Training && outer*inner <= 1 {
+		panic(fmt.Sprintf("autograd: BatchNorm: training needs more than one value per channel, got input %v", x.shape))
+	}
+}
+
 // BatchNormOptions are batch norm's mode and constants.
 type BatchNormOptions struct {
 	Training bool    // normalise with batch statistics and update the running ones
@@ -99,37 +131,12 @@ const (
 // statistics and updates runningMean and runningVar in place (outside the
 // graph; either may be nil); otherwise it uses them. w and b may be nil.
 func BatchNorm(x, w, b, runningMean, runningVar *Tensor, o BatchNormOptions) *Tensor {
-	if x.Rank() < 2 {
-		panic(fmt.Sprintf("autograd: BatchNorm: input %v needs a channel dimension", x.shape))
-	}
+	checkBatchNorm(x, w, b, runningMean, runningVar, o)
 	outer, c, inner := split3(x.shape, 1)
-	for _, p := range []*Tensor{w, b, runningMean, runningVar} {
-		if p != nil && p.Len() != c {
-			panic(fmt.Sprintf("autograd: BatchNorm: parameter %v for %d channels", p.shape, c))
-		}
-	}
-	if !o.Training && (runningMean == nil || runningVar == nil) {
-		panic("autograd: BatchNorm: eval mode needs running statistics")
-	}
-	if o.Activation < NoActivation || o.Activation > ActSiLU {
-		panic(fmt.Sprintf("autograd: BatchNorm: unknown activation %v", o.Activation))
-	}
-	res := o.Residual
-	if res != nil {
-		if !sameShape(res.shape, x.shape) || res.DType() != x.DType() || res.Device() != x.Device() {
-			panic(fmt.Sprintf("autograd: BatchNorm: residual %v %v on %s for input %v %v on %s",
-				res.shape, res.DType(), res.Device().Name(), x.shape, x.DType(), x.Device().Name()))
-		}
-		if o.Activation != NoActivation && o.Activation != ActReLU {
-			panic(fmt.Sprintf("autograd: BatchNorm: a residual fuses with ReLU or no activation, not %v", o.Activation))
-		}
-	}
-	if o.Training && outer*inner <= 1 {
-		panic(fmt.Sprintf("autograd: BatchNorm: training needs more than one value per channel, got input %v", x.shape))
-	}
 	dev := x.Device()
 	y := x.empty(x.shape...)
 	mean, rstd := x.empty(c), x.empty(c)
+	res := o.Residual
 	dev.BatchNorm(y.st, x.st, storageOf(w), storageOf(b), storageOf(res), storageOf(runningMean), storageOf(runningVar), mean.st, rstd.st, outer, c, inner, o.Training, o.Momentum, o.Eps, o.Activation)
 	lx, lw, lb, lr := likeOf(x), likeOf(w), likeOf(b), likeOf(res)
 	xs, ws, bs := x.st, storageOf(w), Storage(nil)

@@ -356,6 +356,32 @@ func (d *Device) BatchNorm(y, x, w, b, res, runMean, runVar, mean, rstd ag.Stora
 	d.elementwise("bn_apply"+sfx, int64(outer*n*inner), ys, xs, addend, scale, shift, cInt(outer), cInt(n), cInt(inner), cInt(act))
 }
 
+// Conv2dBatchNorm runs Conv2d into a temporary and BatchNorm in eval mode
+// on it: the composition that the interface promises the bits of.
+func (d *Device) Conv2dBatchNorm(s kernel.ConvShape, x, w, b, y, bnW, bnB, res, runMean, runVar ag.Storage, eps float64, act kernel.Activation) {
+	ys := d.own(y)
+	oh, ow := s.OutHW()
+	var tmp [3]*storage // the convolution's output, then mean and rstd
+	d.lock()
+	for i, n := range []int{ys.n, s.O, s.O} {
+		var err error
+		if tmp[i], err = d.allocLocked(ys.dt, n); err != nil {
+			for _, t := range tmp[:i] {
+				d.releaseLocked(t)
+			}
+			d.failLocked(err)
+			d.unlock()
+			return
+		}
+	}
+	d.unlock()
+	d.Conv2d(s, x, w, b, tmp[0])
+	d.BatchNorm(y, tmp[0], bnW, bnB, res, runMean, runVar, tmp[1], tmp[2], s.N, s.O, oh*ow, false, 0, eps, act)
+	for _, t := range tmp {
+		d.Release(t)
+	}
+}
+
 // BatchNormGrad computes dx and accumulates dw and db (either may be nil).
 func (d *Device) BatchNormGrad(dx, dw, db, x, w, b, dy, mean, rstd ag.Storage, outer, n, inner int, training bool, act kernel.Activation) {
 	dxs, dws, dbs, xs, ws, dys, ms, rs := d.own(dx), d.own(dw), d.own(db), d.own(x), d.own(w), d.own(dy), d.own(mean), d.own(rstd)

@@ -126,6 +126,18 @@ func (n *BatchNorm2d) ForwardAddAct(x, residual *ag.Tensor, act ag.Activation) *
 		ag.BatchNormOptions{Training: training, Momentum: n.Momentum, Eps: n.Eps, Activation: act, Residual: residual})
 }
 
+// ForwardConv is ForwardAddAct(c.Forward(x), residual, act), a
+// convolution and this batch norm after it. In eval mode without
+// gradients to compute the two run as one op that never writes the
+// convolution's output (ag.Conv2dBatchNorm), with the same result.
+func (n *BatchNorm2d) ForwardConv(c *Conv2d, x, residual *ag.Tensor, act ag.Activation) *ag.Tensor {
+	if n.store.Training() {
+		return n.ForwardAddAct(c.Forward(x), residual, act)
+	}
+	return ag.Conv2dBatchNorm(x, c.Weight, c.Bias, c.Options, n.Weight, n.Bias, n.RunningMean, n.RunningVar,
+		ag.BatchNormOptions{Momentum: n.Momentum, Eps: n.Eps, Activation: act, Residual: residual})
+}
+
 // LayerNorm is torch.nn.LayerNorm over the trailing dimensions Shape.
 type LayerNorm struct {
 	Weight, Bias *ag.Tensor

@@ -198,10 +198,10 @@ func Conv2dForward[T Float](s ConvShape, x, w, bias []T, y []T) {
 		return
 	}
 	if s.Depthwise() {
-		convDepthwiseForward(s, &d, x, w, bias, y)
+		convDepthwiseForward[T](s, &d, x, w, bias, y, nil)
 		return
 	}
-	convPackedForward(s, &d, x, w, bias, y)
+	convPackedForward[T](s, &d, x, w, bias, y, nil)
 }
 
 // convPrepack packs each group's weights (transposed for the data

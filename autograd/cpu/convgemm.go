@@ -336,8 +336,9 @@ func convPadRows[T Float](d *convDims, L *convLayout, src []T, total, n0, n1 int
 	}
 }
 
-// convPackedForward computes y for a shape that is not depthwise.
-func convPackedForward[T Float](s ConvShape, d *convDims, x, w, bias, y []T) {
+// convPackedForward computes y for a shape that is not depthwise, then
+// applies e (nil for none) to it.
+func convPackedForward[T Float](s ConvShape, d *convDims, x, w, bias, y []T, e *convNorm[T]) {
 	L := convLayoutOf(s, d)
 	xq := x
 	if !L.direct {
@@ -354,20 +355,22 @@ func convPackedForward[T Float](s ConvShape, d *convDims, x, w, bias, y []T) {
 	if gemmSplitBatch(chunks, work) {
 		ParallelFor(chunks, work, func(lo, hi int) {
 			for c := lo; c < hi; c++ {
-				convForwardChunk(s, d, L, xq, w, bias, y, pre, c*per, min(s.N, (c+1)*per), 1)
+				convForwardChunk(s, d, L, xq, w, bias, y, pre, e, c*per, min(s.N, (c+1)*per), 1)
 			}
 		})
 		return
 	}
 	for c := range chunks {
-		convForwardChunk(s, d, L, xq, w, bias, y, pre, c*per, min(s.N, (c+1)*per), Workers)
+		convForwardChunk(s, d, L, xq, w, bias, y, pre, e, c*per, min(s.N, (c+1)*per), Workers)
 	}
 }
 
 // convForwardChunk computes output images [n0, n1). A single image whose
 // output rows need no dropped columns goes straight to y; otherwise the
-// product goes to scratch, copied out with the bias.
-func convForwardChunk[T Float](s ConvShape, d *convDims, L *convLayout, xq, w, bias, y []T, pre []*gemmPrepacked[T], n0, n1, workers int) {
+// product goes to scratch, copied out with the bias. e (nil for none)
+// finishes the chunk's planes: those of a single image after its product,
+// the others as they are copied out.
+func convForwardChunk[T Float](s ConvShape, d *convDims, L *convLayout, xq, w, bias, y []T, pre []*gemmPrepacked[T], e *convNorm[T], n0, n1, workers int) {
 	cn := n1 - n0
 	ncols := cn * L.cols
 	if cn == 1 && L.wq == d.ow {
@@ -383,6 +386,7 @@ func convForwardChunk[T Float](s ConvShape, d *convDims, L *convLayout, xq, w, b
 			pack := func(p0, j0, kb, nb, nr int, dst []T) { convPackB(L, xq, base, p0, j0, kb, nb, nr, dst) }
 			gemmRunPre(convGroupPre(pre, g), pack, false, false, d.og, ncols, d.k, 1, w[g*d.og*d.k:], d.k, nil, 0, beta, y[(n0*s.O+g*d.og)*d.ohw:], d.ohw, workers)
 		}
+		e.applyAll(y, s.O, d.ohw, n0, n1, workers)
 		return
 	}
 	buf := gemmGetBuf[T](s.O * ncols)
@@ -394,15 +398,26 @@ func convForwardChunk[T Float](s ConvShape, d *convDims, L *convLayout, xq, w, b
 		gemmRunPre(convGroupPre(pre, g), pack, false, false, d.og, ncols, d.k, 1, w[g*d.og*d.k:], d.k, nil, 0, 0, yq[g*d.og*ncols:], ncols, workers)
 	}
 	if workers <= 1 || s.O*ncols < convParallelCopy {
-		convCopyOut(s, d, L, yq, bias, y, n0, n1, 0, s.O)
+		convCopyOut(s, d, L, yq, bias, y, e, n0, n1, 0, s.O)
 		return
 	}
-	ParallelFor(s.O, ncols, func(lo, hi int) { convCopyOut(s, d, L, yq, bias, y, n0, n1, lo, hi) })
+	ParallelFor(s.O, ncols, func(lo, hi int) { convCopyOut(s, d, L, yq, bias, y, e, n0, n1, lo, hi) })
 }
 
 // convCopyOut writes output channels [o0, o1) of images [n0, n1) from the
-// padded product yq to y, adding the bias.
-func convCopyOut[T Float](s ConvShape, d *convDims, L *convLayout, yq, bias, y []T, n0, n1, o0, o1 int) {
+// padded product yq to y, adding the bias, and applies e (nil for none)
+// to every convNormBlock channels as they are written.
+func convCopyOut[T Float](s ConvShape, d *convDims, L *convLayout, yq, bias, y []T, e *convNorm[T], n0, n1, o0, o1 int) {
+	if e != nil {
+		for ob := o0; ob < o1; ob += convNormBlock {
+			oe := min(o1, ob+convNormBlock)
+			convCopyOut(s, d, L, yq, bias, y, nil, n0, n1, ob, oe)
+			for n := n0; n < n1; n++ {
+				e.apply(y, s.O, d.ohw, n, ob, oe)
+			}
+		}
+		return
+	}
 	ncols := (n1 - n0) * L.cols
 	for o := o0; o < o1; o++ {
 		var b T

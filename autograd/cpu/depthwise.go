@@ -345,7 +345,7 @@ func convBandCorrelate[T Float](g *convGeom, bd *convBandDims, x, w, y []T, mult
 
 // convDepthwiseForward computes y for a depthwise shape, parallel over the
 // N*C input planes, each feeding its M output planes.
-func convDepthwiseForward[T Float](s ConvShape, d *convDims, x, w, bias, y []T) {
+func convDepthwiseForward[T Float](s ConvShape, d *convDims, x, w, bias, y []T, e *convNorm[T]) {
 	hw, kk := s.H*s.W, s.KH*s.KW
 	mult := s.O / s.C
 	g := newConvGeom(s.H, s.W, d.oh, d.ow, s.KH, s.KW, s.SH, s.SW, s.PH, s.PW, s.DH, s.DW)
@@ -365,7 +365,7 @@ func convDepthwiseForward[T Float](s ConvShape, d *convDims, x, w, bias, y []T) 
 		}
 		pbuf := dwFlatBuf[T](fp)
 		defer dwFlatPutBuf(pbuf)
-		for p := lo; p < hi; p++ {
+		plane := func(p int) {
 			n, c := p/s.C, p%s.C
 			xp := x[p*hw:][:hw]
 			o0 := c * mult
@@ -379,7 +379,7 @@ func convDepthwiseForward[T Float](s ConvShape, d *convDims, x, w, bias, y []T) 
 					}
 					dwFlatCorrelate(fp, ys[m*d.ohw:], xp, w[(o0+m)*kk:][:kk], b)
 				}
-				continue
+				return
 			}
 			for m := range mult {
 				var b T
@@ -390,11 +390,24 @@ func convDepthwiseForward[T Float](s ConvShape, d *convDims, x, w, bias, y []T) 
 			}
 			if bd != nil {
 				convBandCorrelate(g, bd, xp, w[o0*kk:][:mult*kk], ys, mult, sc)
-				continue
+				return
 			}
 			for m := range mult {
 				convCorrelate(g, xp, w[(o0+m)*kk:][:kk], ys[m*d.ohw:(m+1)*d.ohw], taps)
 			}
+		}
+		// e finishes up to convNormBlock planes of an image at a time,
+		// while they are in cache.
+		for p := lo; p < hi; {
+			n, c := p/s.C, p%s.C
+			end := min(hi, p+convNormBlock, (n+1)*s.C)
+			if e == nil {
+				end = hi
+			}
+			for ; p < end; p++ {
+				plane(p)
+			}
+			e.apply(y, s.O, d.ohw, n, c*mult, (end-n*s.C)*mult)
 		}
 	})
 }

@@ -218,12 +218,16 @@ func BatchNorm[T Float](y, x, w, b, res, runMean, runVar, mean, rstd []T, outer,
 					}
 					runVar[j] = T((1-momentum)*float64(runVar[j]) + momentum*unbiased)
 				}
-			} else {
-				m, v = float64(runMean[j]), float64(runVar[j])
 			}
-			r := 1 / math.Sqrt(v+eps)
+			var sc, sh T
+			var r float64
+			if training {
+				r = 1 / math.Sqrt(v+eps)
+				sc, sh = bnAffine(m, r, w, b, j)
+			} else {
+				sc, sh, m, r = bnEvalAffine(w, b, runMean, runVar, eps, j)
+			}
 			mean[j], rstd[j] = T(m), T(r)
-			sc, sh := bnAffine(m, r, w, b, j)
 			for o := 0; o < outer; o++ {
 				src := x[(o*n+j)*inner : (o*n+j+1)*inner]
 				dst := y[(o*n+j)*inner : (o*n+j+1)*inner][:len(src)]

@@ -64,6 +64,7 @@ var kernels = []struct {
 	{"Conv2d", testConv2d},
 	{"LayerNorm", testLayerNorm},
 	{"BatchNorm", testBatchNorm},
+	{"Conv2dBatchNorm", testConv2dBatchNorm},
 	{"MaxPool2d", testMaxPool2d},
 	{"AdaptiveAvgPool2d", testAdaptiveAvgPool2d},
 	{"Bilinear", testBilinear},
@@ -195,6 +196,25 @@ func (c *checker) randInts(n, k int) pair {
 
 // nilPair stands for an absent optional argument.
 var nilPair = pair{}
+
+// same reports whether two results on the device under test hold the same
+// bits.
+func (c *checker) same(what string, a, b ag.Storage) {
+	ga, err := c.dev.ToHost(a)
+	if err != nil {
+		c.fatalf("%s: ToHost: %v", what, err)
+	}
+	gb, err := c.dev.ToHost(b)
+	if err != nil {
+		c.fatalf("%s: ToHost: %v", what, err)
+	}
+	x, y := ga.([]float32), gb.([]float32)
+	for i := range x {
+		if math.Float32bits(x[i]) != math.Float32bits(y[i]) {
+			c.fatalf("%s: [%d] = %g, want %g", what, i, x[i], y[i])
+		}
+	}
+}
 
 // check compares the two results: exactly when tol is 0, else within tol
 // relative to max(1, max |want|).
@@ -747,6 +767,47 @@ func testBatchNorm(c *checker) {
 			c.check(name+" dx", dx, TolReduction)
 			c.check(name+" dw", dw, TolReduction)
 			c.check(name+" db", db, TolReduction)
+		}
+	}
+}
+
+// testConv2dBatchNorm checks the fused convolution and eval-mode batch
+// norm against the reference, and bit for bit against the device's own
+// Conv2d followed by BatchNorm, which it promises to equal.
+func testConv2dBatchNorm(c *checker) {
+	for _, tc := range convCases {
+		s := tc.s
+		oh, ow := s.OutHW()
+		nx, nw, ny := s.N*s.C*s.H*s.W, s.O*(s.C/s.Groups)*s.KH*s.KW, s.N*s.O*oh*ow
+		x, w, b := c.uniform(nx, -1, 1), c.uniform(nw, -1, 1), c.uniform(s.O, -1, 1)
+		bw, bb := c.uniform(s.O, 0.5, 1.5), c.uniform(s.O, -1, 1)
+		rm, rv := c.uniform(s.O, -0.5, 0.5), c.uniform(s.O, 0.5, 2)
+		for _, run := range []struct {
+			bias, affine, residual bool
+			act                    kernel.Activation
+		}{
+			{false, true, false, kernel.Identity}, {true, true, false, kernel.ActSiLU}, {false, false, false, kernel.ActReLU},
+			{false, true, true, kernel.ActReLU}, {true, false, true, kernel.Identity},
+		} {
+			bias, nw, nb, res := nilPair, nilPair, nilPair, nilPair
+			if run.bias {
+				bias = b
+			}
+			if run.affine {
+				nw, nb = bw, bb
+			}
+			if run.residual {
+				res = c.uniform(ny, -2, 2)
+			}
+			name := fmt.Sprintf("%s bias=%v affine=%v residual=%v act=%v", tc.name, run.bias, run.affine, run.residual, run.act)
+			y := c.garbage(ny)
+			c.dev.Conv2dBatchNorm(s, x.dev, w.dev, bias.dev, y.dev, nw.dev, nb.dev, res.dev, rm.dev, rv.dev, 1e-5, run.act)
+			c.ref.Conv2dBatchNorm(s, x.ref, w.ref, bias.ref, y.ref, nw.ref, nb.ref, res.ref, rm.ref, rv.ref, 1e-5, run.act)
+			c.check(name, y, TolReduction)
+			tmp, two, mean, rstd := c.garbage(ny), c.garbage(ny), c.garbage(s.O), c.garbage(s.O)
+			c.dev.Conv2d(s, x.dev, w.dev, bias.dev, tmp.dev)
+			c.dev.BatchNorm(two.dev, tmp.dev, nw.dev, nb.dev, res.dev, rm.dev, rv.dev, mean.dev, rstd.dev, s.N, s.O, oh*ow, false, 0.1, 1e-5, run.act)
+			c.same(name+" against Conv2d then BatchNorm", y.dev, two.dev)
 		}
 	}
 }

@@ -138,6 +138,9 @@ func (d *Shadow) BatchNorm(y ag.Storage, x ag.Storage, w ag.Storage, b ag.Storag
 func (d *Shadow) BatchNormGrad(dx ag.Storage, dw ag.Storage, db ag.Storage, x ag.Storage, w ag.Storage, b ag.Storage, dy ag.Storage, mean ag.Storage, rstd ag.Storage, outer int, n int, inner int, training bool, act kernel.Activation) {
 	d.cpu.BatchNormGrad(u(dx), u(dw), u(db), u(x), u(w), u(b), u(dy), u(mean), u(rstd), outer, n, inner, training, act)
 }
+func (d *Shadow) Conv2dBatchNorm(s kernel.ConvShape, x, w, b, y, bnW, bnB, res, runMean, runVar ag.Storage, eps float64, act kernel.Activation) {
+	d.cpu.Conv2dBatchNorm(s, u(x), u(w), u(b), u(y), u(bnW), u(bnB), u(res), u(runMean), u(runVar), eps, act)
+}
 func (d *Shadow) MaxPool2d(s kernel.PoolShape, y ag.Storage, arg ag.Storage, x ag.Storage) {
 	d.cpu.MaxPool2d(s, u(y), u(arg), u(x))
 }

@@ -212,7 +212,7 @@ func (c *EfficientNetConvNormAct) forwardAdd(x, residual *ag.Tensor) *ag.Tensor 
 	if c.Act {
 		act = ag.ActSiLU
 	}
-	return c.BN.ForwardAddAct(c.Conv.Forward(x), residual, act)
+	return c.BN.ForwardConv(c.Conv, x, residual, act)
 }
 
 // EfficientNetSqueezeExcitation is torchvision's SqueezeExcitation with

@@ -214,24 +214,22 @@ func resnetBN(b nn.Builder, c int) *nn.BatchNorm2d { return nn.NewBatchNorm2d(b,
 // Forward runs the block: the residual branch plus the (projected) input,
 // then ReLU.
 func (blk *ResNetBlock) Forward(x *ag.Tensor) *ag.Tensor {
-	out := blk.BN1.ForwardAct(blk.Conv1.Forward(x), ag.ActReLU)
-	last := blk.BN2
+	out := blk.BN1.ForwardConv(blk.Conv1, x, nil, ag.ActReLU)
+	last, conv := blk.BN2, blk.Conv2
 	if blk.Conv3 != nil {
-		out = blk.BN2.ForwardAct(blk.Conv2.Forward(out), ag.ActReLU)
-		out, last = blk.Conv3.Forward(out), blk.BN3
-	} else {
-		out = blk.Conv2.Forward(out)
+		out = blk.BN2.ForwardConv(blk.Conv2, out, nil, ag.ActReLU)
+		last, conv = blk.BN3, blk.Conv3
 	}
 	identity := x
 	if blk.Downsample != nil {
-		identity = blk.Downsample.BN.Forward(blk.Downsample.Conv.Forward(x))
+		identity = blk.Downsample.BN.ForwardConv(blk.Downsample.Conv, x, nil, ag.NoActivation)
 	}
-	return last.ForwardAddAct(out, identity, ag.ActReLU) // ReLU(BN(out) + identity)
+	return last.ForwardConv(conv, out, identity, ag.ActReLU) // ReLU(BN(conv(out)) + identity)
 }
 
 // Features returns the globally average-pooled output of layer4, (N, F).
 func (m *ResNet) Features(x *ag.Tensor) *ag.Tensor {
-	x = m.BN1.ForwardAct(m.Conv1.Forward(x), ag.ActReLU)
+	x = m.BN1.ForwardConv(m.Conv1, x, nil, ag.ActReLU)
 	x = ag.MaxPool2d(x, ag.MaxPool2dOptions{Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}, Padding: [2]int{1, 1}})
 	for _, stage := range [][]*ResNetBlock{m.Layer1, m.Layer2, m.Layer3, m.Layer4} {
 		for _, blk := range stage {
