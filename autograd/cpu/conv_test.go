@@ -48,6 +48,69 @@ var convCases = []struct {
 	// Products over the parallel threshold on an odd batch: the weights
 	// are packed once and the data gradient's product splits by rows.
 	{"large/N3/parallel", ConvShape{N: 3, C: 64, H: 16, W: 16, O: 64, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1, Groups: 1}},
+	// Kept columns gathered across output rows and images: 7 and 14
+	// wide (ResNet's layer4 and layer3), 5 wide (three runs in some
+	// halves: the Go gather), strided.
+	{"gather/7x7", ConvShape{N: 5, C: 16, H: 7, W: 7, O: 24, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1, Groups: 1}},
+	{"gather/14x14", ConvShape{N: 2, C: 8, H: 14, W: 14, O: 16, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1, Groups: 1}},
+	{"gather/5x5", ConvShape{N: 3, C: 4, H: 5, W: 5, O: 8, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1, Groups: 1}},
+	{"gather/stride2", ConvShape{N: 2, C: 8, H: 29, W: 31, O: 12, KH: 3, KW: 3, SH: 2, SW: 2, PH: 1, PW: 1, DH: 1, DW: 1, Groups: 1}},
+}
+
+// TestConvGatherRows checks the assembly gather of kept columns against
+// the lanes it is given, and that it declines lanes it cannot load.
+func TestConvGatherRows(t *testing.T) {
+	x := make([]float32, 400)
+	for i := range x {
+		x[i] = float32(i)
+	}
+	rows := []int{0, 30, 31, 100, 7}
+	run := func(start, l int) []int {
+		o := make([]int, l)
+		for i := range o {
+			o[i] = start + i
+		}
+		return o
+	}
+	cat := func(parts ...[]int) []int {
+		var o []int
+		for _, p := range parts {
+			o = append(o, p...)
+		}
+		return o
+	}
+	for _, tc := range []struct {
+		name string
+		offs []int
+		ok   bool
+	}{
+		{"one run", run(3, 16), true},
+		{"14 and 2", cat(run(0, 14), run(16, 2)), true},
+		{"7 7 2", cat(run(0, 7), run(9, 7), run(18, 2)), true},
+		{"1 7 7 1 (32 lanes)", cat(run(6, 1), run(9, 7), run(18, 7), run(27, 1), run(40, 16)), true},
+		{"three runs in a half", cat(run(0, 3), run(5, 3), run(10, 2), run(20, 8)), false},
+		{"past the end", run(390, 16), false},
+	} {
+		nr := len(tc.offs)
+		dst := make([]float32, len(rows)*nr)
+		ok := convGatherRows(x, rows, 0, 100, tc.offs, dst)
+		if !gemmUseAsm {
+			continue // no assembly: the callers take the Go gather
+		}
+		if ok != tc.ok {
+			t.Fatalf("%s: convGatherRows reported %v, want %v", tc.name, ok, tc.ok)
+		}
+		if !ok {
+			continue
+		}
+		for p, r := range rows {
+			for l, o := range tc.offs {
+				if got, want := dst[p*nr+l], x[r+o]; got != want {
+					t.Fatalf("%s: row %d lane %d = %v, want %v", tc.name, p, l, got, want)
+				}
+			}
+		}
+	}
 }
 
 // The references below are the naive direct convolution and its two

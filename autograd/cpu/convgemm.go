@@ -13,8 +13,11 @@ import "sync"
 // p of the im2col matrix is then a contiguous run of the phase image from
 // rowOff[p], and packing a strip of B is a copy of nr floats per row.
 //
-// The extra columns cost little: ResNet's 3x3 convolutions compute 63 of
-// 64 columns at 7x7 (49 of 64 before) and 224 of 224 at 14x14.
+// The forward product computes only the kept columns: its B strips are
+// gathered from the runs of the phase image that the output rows are
+// (convPackBKept), 8 lanes a load or two blended, so that ResNet's 3x3
+// convolutions do not compute 224 columns for 196 at 14x14 and 63 for 49
+// at 7x7. The data gradient keeps the padded columns (zeros in dy).
 //
 // The products cover several images when planes are small, so that a 7x7
 // plane does not leave most of a 32-wide micro-tile empty, and the weight
@@ -204,6 +207,82 @@ func convPackB[T Float](L *convLayout, xq []T, base, p0, j0, kb, nb, nr int, dst
 	}
 }
 
+// keptOffset returns where kept output position j (image j/ohw, then
+// row-major over oh x ow) of a run of images starts in their phase image.
+func (L *convLayout) keptOffset(j int) int {
+	n, r := j/L.ohw, j%L.ohw
+	return n*L.img + r/L.ow*L.wq + r%L.ow
+}
+
+// convPackBKept is convPackB for a product over the kept output positions
+// only: column j of a run of images whose phase images start at xq[base]
+// is kept position j. A strip's columns are runs of the phase image, the
+// same for every row, so each row is a gather at fixed offsets.
+func convPackBKept[T Float](L *convLayout, xq []T, base, p0, j0, kb, nb, nr int, dst []T) {
+	rows := L.rowOff[p0 : p0+kb]
+	lo, hi := rows[0], rows[0]
+	for _, r := range rows {
+		lo, hi = min(lo, r), max(hi, r)
+	}
+	var offs [convMaxNR]int
+	for s := 0; s < nb; s += nr {
+		d := dst[s*kb : (s+nr)*kb]
+		w := min(nr, nb-s)
+		for l := range w {
+			offs[l] = base + L.keptOffset(j0+s+l)
+		}
+		if w == nr && gemmIsF32[T]() && convGatherRows(gemmF32(xq), rows, lo, hi, offs[:nr], gemmF32(d)) {
+			continue
+		}
+		for p, ro := range rows {
+			dp := d[p*nr : (p+1)*nr]
+			for l, o := range offs[:w] {
+				dp[l] = xq[ro+o]
+			}
+			clear(dp[w:])
+		}
+	}
+}
+
+// convMaxNR bounds the micro-kernels' strip widths.
+const convMaxNR = 32
+
+// convGatherPlan16 is how one 16-column block of a kept strip loads: per
+// half of 8 lanes, a load at off[2h] and one at off[2h+1] whose lanes
+// with mask bit 31 set replace the first's (the next output row's run).
+type convGatherPlan16 struct {
+	off  [4]int
+	mask [16]int32
+}
+
+// planGather16 plans the loads of the 16 columns at element offsets offs
+// (from a row's start), which must be at most two runs of consecutive
+// elements per half; it reports false otherwise.
+func planGather16(offs []int) (pl convGatherPlan16, ok bool) {
+	for h := range 2 {
+		o := offs[8*h : 8*h+8]
+		cut := 8
+		for l := 1; l < 8; l++ {
+			if o[l] != o[0]+l {
+				cut = l
+				break
+			}
+		}
+		second := o[0]
+		if cut < 8 {
+			second = o[cut] - cut
+			for l := cut; l < 8; l++ {
+				if o[l] != second+l {
+					return pl, false
+				}
+				pl.mask[8*h+l] = -1
+			}
+		}
+		pl.off[2*h], pl.off[2*h+1] = o[0], second
+	}
+	return pl, true
+}
+
 // convAddGo is the portable convAdd.
 func convAddGo[T Float](dst, src []T) {
 	dst = dst[:len(src)]
@@ -365,15 +444,18 @@ func convPackedForward[T Float](s ConvShape, d *convDims, x, w, bias, y []T, e *
 	}
 }
 
-// convForwardChunk computes output images [n0, n1). A single image whose
-// output rows need no dropped columns goes straight to y; otherwise the
-// product goes to scratch, copied out with the bias. e (nil for none)
+// convForwardChunk computes output images [n0, n1). A single image goes
+// straight to y; several go to scratch, copied out with the bias. e (nil for none)
 // finishes the chunk's planes: those of a single image after its product,
 // the others as they are copied out.
 func convForwardChunk[T Float](s ConvShape, d *convDims, L *convLayout, xq, w, bias, y []T, pre []*gemmPrepacked[T], e *convNorm[T], n0, n1, workers int) {
 	cn := n1 - n0
-	ncols := cn * L.cols
-	if cn == 1 && L.wq == d.ow {
+	ncols := cn * d.ohw
+	packer := convPackB[T]
+	if L.wq != d.ow {
+		packer = convPackBKept[T]
+	}
+	if cn == 1 {
 		var beta T
 		if bias != nil {
 			for o := range s.O {
@@ -383,7 +465,7 @@ func convForwardChunk[T Float](s ConvShape, d *convDims, L *convLayout, xq, w, b
 		}
 		for g := range s.Groups {
 			base := n0*L.img + g*d.cg*L.chans
-			pack := func(p0, j0, kb, nb, nr int, dst []T) { convPackB(L, xq, base, p0, j0, kb, nb, nr, dst) }
+			pack := func(p0, j0, kb, nb, nr int, dst []T) { packer(L, xq, base, p0, j0, kb, nb, nr, dst) }
 			gemmRunPre(convGroupPre(pre, g), pack, false, false, d.og, ncols, d.k, 1, w[g*d.og*d.k:], d.k, nil, 0, beta, y[(n0*s.O+g*d.og)*d.ohw:], d.ohw, workers)
 		}
 		e.applyAll(y, s.O, d.ohw, n0, n1, workers)
@@ -394,46 +476,39 @@ func convForwardChunk[T Float](s ConvShape, d *convDims, L *convLayout, xq, w, b
 	yq := *buf
 	for g := range s.Groups {
 		base := n0*L.img + g*d.cg*L.chans
-		pack := func(p0, j0, kb, nb, nr int, dst []T) { convPackB(L, xq, base, p0, j0, kb, nb, nr, dst) }
+		pack := func(p0, j0, kb, nb, nr int, dst []T) { packer(L, xq, base, p0, j0, kb, nb, nr, dst) }
 		gemmRunPre(convGroupPre(pre, g), pack, false, false, d.og, ncols, d.k, 1, w[g*d.og*d.k:], d.k, nil, 0, 0, yq[g*d.og*ncols:], ncols, workers)
 	}
 	if workers <= 1 || s.O*ncols < convParallelCopy {
-		convCopyOut(s, d, L, yq, bias, y, e, n0, n1, 0, s.O)
+		convCopyOut(s, d, yq, bias, y, e, n0, n1, 0, s.O)
 		return
 	}
-	ParallelFor(s.O, ncols, func(lo, hi int) { convCopyOut(s, d, L, yq, bias, y, e, n0, n1, lo, hi) })
+	ParallelFor(s.O, ncols, func(lo, hi int) { convCopyOut(s, d, yq, bias, y, e, n0, n1, lo, hi) })
 }
 
 // convCopyOut writes output channels [o0, o1) of images [n0, n1) from the
-// padded product yq to y, adding the bias, and applies e (nil for none)
-// to every convNormBlock channels as they are written.
-func convCopyOut[T Float](s ConvShape, d *convDims, L *convLayout, yq, bias, y []T, e *convNorm[T], n0, n1, o0, o1 int) {
+// product yq (kept columns only) to y, adding the bias, and applies e
+// (nil for none) to every convNormBlock channels as they are written.
+func convCopyOut[T Float](s ConvShape, d *convDims, yq, bias, y []T, e *convNorm[T], n0, n1, o0, o1 int) {
 	if e != nil {
 		for ob := o0; ob < o1; ob += convNormBlock {
 			oe := min(o1, ob+convNormBlock)
-			convCopyOut(s, d, L, yq, bias, y, nil, n0, n1, ob, oe)
+			convCopyOut(s, d, yq, bias, y, nil, n0, n1, ob, oe)
 			for n := n0; n < n1; n++ {
 				e.apply(y, s.O, d.ohw, n, ob, oe)
 			}
 		}
 		return
 	}
-	ncols := (n1 - n0) * L.cols
+	ncols := (n1 - n0) * d.ohw
 	for o := o0; o < o1; o++ {
 		var b T
 		if bias != nil {
 			b = bias[o]
 		}
 		for n := n0; n < n1; n++ {
-			src := yq[o*ncols+(n-n0)*L.cols:][:L.cols]
 			dst := y[(n*s.O+o)*d.ohw:][:d.ohw]
-			if L.wq == d.ow {
-				copy(dst, src[:d.ohw])
-			} else {
-				for r := range d.oh {
-					copy(dst[r*d.ow:(r+1)*d.ow], src[r*L.wq:])
-				}
-			}
+			copy(dst, yq[o*ncols+(n-n0)*d.ohw:][:d.ohw])
 			if b != 0 {
 				for i := range dst {
 					dst[i] += b

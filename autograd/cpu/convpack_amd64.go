@@ -79,3 +79,36 @@ func convPackRunsT8(x []float32, rows []int, runs []convRun, nr, jj int, dst []f
 	}
 	return true
 }
+
+//go:noescape
+func convGather16(dst, src *float32, rows *int, n, nr int, plan *convGatherPlan16)
+
+// convGatherRows sets dst[p*nr+l] = x[rows[p]+offs[l]] for every row p
+// and lane l < nr = len(offs), a multiple of 16, where each half of every
+// 16 lanes is at most two runs of consecutive elements; lo and hi bound
+// rows. It reports false, having written nothing, where the lanes are not
+// such runs, the 8-wide loads would leave x, or there is no assembly.
+func convGatherRows(x []float32, rows []int, lo, hi int, offs []int, dst []float32) bool {
+	nr := len(offs)
+	if !gemmUseAsm || nr%16 != 0 || len(rows) == 0 {
+		return false
+	}
+	var plans [convMaxNR / 16]convGatherPlan16
+	for b := range nr / 16 {
+		pl, ok := planGather16(offs[16*b : 16*b+16])
+		if !ok {
+			return false
+		}
+		for _, o := range pl.off {
+			if o+lo < 0 || o+hi+8 > len(x) {
+				return false
+			}
+		}
+		plans[b] = pl
+	}
+	_ = dst[len(rows)*nr-1]
+	for b := range nr / 16 {
+		convGather16(&dst[16*b], &x[0], &rows[0], len(rows), nr, &plans[b])
+	}
+	return true
+}

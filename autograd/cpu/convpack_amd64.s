@@ -191,3 +191,45 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func convGather16(dst, src *float32, rows *int, n, nr int, plan *convGatherPlan16)
+//
+// For p < n and each half h of 16 lanes: dst[p*nr + 8h : +8] = the 8
+// floats at src[rows[p]+plan.off[2h]], with the lanes whose plan.mask is
+// negative taken from the 8 at src[rows[p]+plan.off[2h+1]]. n >= 1.
+TEXT ·convGather16(SB), NOSPLIT, $0-48
+	MOVQ    dst+0(FP), DI
+	MOVQ    src+8(FP), SI
+	MOVQ    rows+16(FP), BX
+	MOVQ    n+24(FP), CX
+	MOVQ    nr+32(FP), DX
+	SHLQ    $2, DX
+	MOVQ    plan+40(FP), AX
+	MOVQ    0(AX), R8
+	MOVQ    8(AX), R9
+	MOVQ    16(AX), R10
+	MOVQ    24(AX), R11
+	SHLQ    $2, R8
+	SHLQ    $2, R9
+	SHLQ    $2, R10
+	SHLQ    $2, R11
+	VMOVDQU 32(AX), Y6
+	VMOVDQU 64(AX), Y7
+
+gatherrow:
+	MOVQ      (BX), AX
+	LEAQ      (SI)(AX*4), R12
+	VMOVUPS   (R12)(R8*1), Y0
+	VMOVUPS   (R12)(R9*1), Y1
+	VBLENDVPS Y6, Y1, Y0, Y0
+	VMOVUPS   (R12)(R10*1), Y2
+	VMOVUPS   (R12)(R11*1), Y3
+	VBLENDVPS Y7, Y3, Y2, Y2
+	VMOVUPS   Y0, (DI)
+	VMOVUPS   Y2, 32(DI)
+	ADDQ      DX, DI
+	ADDQ      $8, BX
+	DECQ      CX
+	JNZ       gatherrow
+	VZEROUPPER
+	RET

@@ -15,3 +15,8 @@ func convAdd[T Float](dst, src []T) { convAddGo(dst, src) }
 func convPackRunsT8(x []float32, rows []int, runs []convRun, nr, jj int, dst []float32) bool {
 	return false
 }
+
+// convGatherRows reports false: there is no assembly gather.
+func convGatherRows(x []float32, rows []int, lo, hi int, offs []int, dst []float32) bool {
+	return false
+}
