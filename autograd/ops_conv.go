@@ -93,7 +93,7 @@ func Conv2dBatchNorm(x, w, b *Tensor, co Conv2dOptions, bnW, bnB, runningMean, r
 	s := conv2dShape("Conv2dBatchNorm", x, w, b, co)
 	oh, ow := s.OutHW()
 	y := x.empty(s.N, s.O, oh, ow)
-	checkBatchNorm(y, bnW, bnB, runningMean, runningVar, bo)
+	checkBatchNorm("Conv2dBatchNorm", y, bnW, bnB, runningMean, runningVar, bo)
 	x.Device().Conv2dBatchNorm(s, x.st, w.st, storageOf(b), y.st, storageOf(bnW), storageOf(bnB), storageOf(bo.Residual),
 		storageOf(runningMean), storageOf(runningVar), bo.Eps, bo.Activation)
 	return y

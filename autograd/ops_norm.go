@@ -66,35 +66,36 @@ func layerNorm(op string, x, w, b *Tensor, outer, n, inner int, eps float64) *Te
 	})
 }
 
-// checkBatchNorm panics unless BatchNorm's arguments fit together.
-func checkBatchNorm(x, w, b, runningMean, runningVar *Tensor, o BatchNormOptions) {
+// checkBatchNorm panics unless BatchNorm's arguments fit together (fn
+// names the op in panics).
+func checkBatchNorm(fn string, x, w, b, runningMean, runningVar *Tensor, o BatchNormOptions) {
 	if x.Rank() < 2 {
-		panic(fmt.Sprintf("autograd: BatchNorm: input %v needs a channel dimension", x.shape))
+		panic(fmt.Sprintf("autograd: %s: input %v needs a channel dimension", fn, x.shape))
 	}
 	outer, c, inner := split3(x.shape, 1)
 	for _, p := range []*Tensor{w, b, runningMean, runningVar} {
 		if p != nil && p.Len() != c {
-			panic(fmt.Sprintf("autograd: BatchNorm: parameter %v for %d channels", p.shape, c))
+			panic(fmt.Sprintf("autograd: %s: parameter %v for %d channels", fn, p.shape, c))
 		}
 	}
 	if !o.Training && (runningMean == nil || runningVar == nil) {
-		panic("autograd: BatchNorm: eval mode needs running statistics")
+		panic("autograd: " + fn + ": eval mode needs running statistics")
 	}
 	if o.Activation < NoActivation || o.Activation > ActSiLU {
-		panic(fmt.Sprintf("autograd: BatchNorm: unknown activation %v", o.Activation))
+		panic(fmt.Sprintf("autograd: %s: unknown activation %v", fn, o.Activation))
 	}
 	res := o.Residual
 	if res != nil {
 		if !sameShape(res.shape, x.shape) || res.DType() != x.DType() || res.Device() != x.Device() {
-			panic(fmt.Sprintf("autograd: BatchNorm: residual %v %v on %s for input %v %v on %s",
+			panic(fmt.Sprintf("autograd: %s: residual %v %v on %s for input %v %v on %s", fn,
 				res.shape, res.DType(), res.Device().Name(), x.shape, x.DType(), x.Device().Name()))
 		}
 		if o.Activation != NoActivation && o.Activation != ActReLU {
-			panic(fmt.Sprintf("autograd: BatchNorm: a residual fuses with ReLU or no activation, not %v", o.Activation))
+			panic(fmt.Sprintf("autograd: %s: a residual fuses with ReLU or no activation, not %v", fn, o.Activation))
 		}
 	}
 	if o.Training && outer*inner <= 1 {
-		panic(fmt.Sprintf("autograd: BatchNorm: training needs more than one value per channel, got input %v", x.shape))
+		panic(fmt.Sprintf("autograd: %s: training needs more than one value per channel, got input %v", fn, x.shape))
 	}
 }
 
@@ -131,7 +132,7 @@ const (
 // statistics and updates runningMean and runningVar in place (outside the
 // graph; either may be nil); otherwise it uses them. w and b may be nil.
 func BatchNorm(x, w, b, runningMean, runningVar *Tensor, o BatchNormOptions) *Tensor {
-	checkBatchNorm(x, w, b, runningMean, runningVar, o)
+	checkBatchNorm("BatchNorm", x, w, b, runningMean, runningVar, o)
 	outer, c, inner := split3(x.shape, 1)
 	dev := x.Device()
 	y := x.empty(x.shape...)

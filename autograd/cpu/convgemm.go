@@ -26,7 +26,7 @@ import "sync"
 // convLayout describes the phase image of a shape.
 type convLayout struct {
 	hq, wq int   // phase plane
-	cols   int   // oh*wq: product columns per image
+	cols   int   // oh*wq: the data gradient's product columns per image
 	ow     int   // output columns kept per row
 	ohw    int   // oh*ow: output positions kept per image
 	plane  int   // hq*wq
@@ -328,15 +328,12 @@ type convRun struct{ start, q, l int }
 func (L *convLayout) runs(base, j0, kb int, buf []convRun) []convRun {
 	for q := 0; q < kb; {
 		j := j0 + q
-		n, r := j/L.ohw, j%L.ohw
-		var start, l int
-		if L.wq == L.ow {
-			start, l = base+n*L.img+r, min(kb-q, L.ohw-r)
-		} else {
-			oy, ox := r/L.ow, r%L.ow
-			start, l = base+n*L.img+oy*L.wq+ox, min(kb-q, L.ow-ox)
+		r := j % L.ohw
+		l := min(kb-q, L.ohw-r)
+		if L.wq != L.ow {
+			l = min(kb-q, L.ow-r%L.ow)
 		}
-		buf = append(buf, convRun{start, q, l})
+		buf = append(buf, convRun{base + L.keptOffset(j), q, l})
 		q += l
 	}
 	return buf
@@ -445,9 +442,9 @@ func convPackedForward[T Float](s ConvShape, d *convDims, x, w, bias, y []T, e *
 }
 
 // convForwardChunk computes output images [n0, n1). A single image goes
-// straight to y; several go to scratch, copied out with the bias. e (nil for none)
-// finishes the chunk's planes: those of a single image after its product,
-// the others as they are copied out.
+// straight to y; several go to scratch, copied out with the bias. e (nil
+// for none) finishes the chunk's planes: those of a single image after
+// its product, the others as they are copied out.
 func convForwardChunk[T Float](s ConvShape, d *convDims, L *convLayout, xq, w, bias, y []T, pre []*gemmPrepacked[T], e *convNorm[T], n0, n1, workers int) {
 	cn := n1 - n0
 	ncols := cn * d.ohw

@@ -396,14 +396,17 @@ func convDepthwiseForward[T Float](s ConvShape, d *convDims, x, w, bias, y []T, 
 				convCorrelate(g, xp, w[(o0+m)*kk:][:kk], ys[m*d.ohw:(m+1)*d.ohw], taps)
 			}
 		}
+		if e == nil {
+			for p := lo; p < hi; p++ {
+				plane(p)
+			}
+			return
+		}
 		// e finishes up to convNormBlock planes of an image at a time,
 		// while they are in cache.
 		for p := lo; p < hi; {
 			n, c := p/s.C, p%s.C
 			end := min(hi, p+convNormBlock, (n+1)*s.C)
-			if e == nil {
-				end = hi
-			}
 			for ; p < end; p++ {
 				plane(p)
 			}
