@@ -207,12 +207,12 @@ dotDone:
 	VEXTRACTF128 $1, Y0, X1
 	VADDPD       X1, X0, X0
 	VHADDPD      X0, X0, X0
-	MOVSD        X0, sg+32(FP)
+	VMOVSD        X0, sg+32(FP)
 	VADDPD       Y3, Y2, Y2
 	VEXTRACTF128 $1, Y2, X3
 	VADDPD       X3, X2, X2
 	VHADDPD      X2, X2, X2
-	MOVSD        X2, sgx+40(FP)
+	VMOVSD        X2, sgx+40(FP)
 	VZEROUPPER
 	RET
 
@@ -297,12 +297,12 @@ lnSumsDone:
 	VEXTRACTF128 $1, Y0, X1
 	VADDPD       X1, X0, X0
 	VHADDPD      X0, X0, X0
-	MOVSD        X0, sg+40(FP)
+	VMOVSD        X0, sg+40(FP)
 	VADDPD       Y3, Y2, Y2
 	VEXTRACTF128 $1, Y2, X3
 	VADDPD       X3, X2, X2
 	VHADDPD      X2, X2, X2
-	MOVSD        X2, sgx+48(FP)
+	VMOVSD        X2, sgx+48(FP)
 	VZEROUPPER
 	RET
 
