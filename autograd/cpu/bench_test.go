@@ -140,9 +140,19 @@ func gemmReportFlops(b *testing.B, flops float64) {
 // embeddings of ViT (16x16 stride 16) and Swin (4x4 stride 4). The
 // depthwise cases add EfficientNetV2-M's 3x3 at 7x7 (stages 6-7) and its
 // stride-2 3x3 from 28x28 (stage 4), and ConvNeXt's 7x7 at 14x14 (stage 3).
+// Shapes that the direct 3x3 kernel takes run again as <name>/packed,
+// through the packed product.
 func BenchmarkConv2d(b *testing.B) {
 	for _, tc := range convBenchCases() {
 		convBench(b, tc.name, tc.s)
+		d := dimsOf(tc.s)
+		if conv3x3Fits[float32](tc.s, &d) {
+			// The same forward through the packed product, for comparison
+			// with the direct 3x3 kernel that it runs above.
+			conv3x3UseAsm = false
+			convBench(b, tc.name+"/packed", tc.s)
+			conv3x3UseAsm = true
+		}
 	}
 }
 

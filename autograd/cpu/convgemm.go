@@ -133,6 +133,28 @@ func convPhasePlane[T Float](s ConvShape, L *convLayout, src []T, a, b int, dst 
 			continue
 		}
 		sr := src[h*s.W : (h+1)*s.W]
+		if s.SW == 1 && hi-lo <= convShortRow {
+			// Short rows (7x7 to 28x28 planes): plain loops, as a call to
+			// memmove or memclr per row costs more than the copy itself.
+			for o := range lo {
+				row[o] = 0
+			}
+			dr, ss := row[lo:hi], sr[lo+off:hi+off]
+			o := 0
+			if gemmIsF32[T]() {
+				d32, s32 := gemmF32(dr), gemmF32(ss)
+				for ; o+8 <= len(d32); o += 8 {
+					*(*[8]float32)(d32[o:]) = *(*[8]float32)(s32[o:])
+				}
+			}
+			for ; o < len(dr); o++ {
+				dr[o] = ss[o]
+			}
+			for o := hi; o < len(row); o++ {
+				row[o] = 0
+			}
+			continue
+		}
 		clear(row[:lo])
 		clear(row[hi:])
 		if s.SW == 1 {
@@ -144,6 +166,10 @@ func convPhasePlane[T Float](s ConvShape, L *convLayout, src []T, a, b int, dst 
 		}
 	}
 }
+
+// convShortRow is the row length up to which convPhasePlane copies with
+// plain loops rather than calls to copy and clear.
+const convShortRow = 32
 
 // convPhaseGather is the adjoint of convPhaseFill for one image: it
 // writes to the input plane dst the sum of its pixels' entries in the
@@ -415,6 +441,10 @@ func convPadRows[T Float](d *convDims, L *convLayout, src []T, total, n0, n1 int
 // convPackedForward computes y for a shape that is not depthwise, then
 // applies e (nil for none) to it.
 func convPackedForward[T Float](s ConvShape, d *convDims, x, w, bias, y []T, e *convNorm[T]) {
+	if conv3x3Fits[T](s, d) {
+		conv3x3Forward(s, d, x, w, bias, y, e)
+		return
+	}
 	L := convLayoutOf(s, d)
 	xq := x
 	if !L.direct {
@@ -520,6 +550,9 @@ func convCopyOut[T Float](s ConvShape, d *convDims, yq, bias, y []T, e *convNorm
 // at rowOff[p] (the columns past OW are zero as dy is padded with zeros),
 // then the phase image is gathered back into dx.
 func convPackedBackwardData[T Float](s ConvShape, d *convDims, dy, w, dx []T) {
+	if conv3x3BackwardData(s, d, dy, w, dx) {
+		return
+	}
 	L := convLayoutOf(s, d)
 	per := convChunk(s, L)
 	chunks := (s.N + per - 1) / per

@@ -130,3 +130,20 @@ func gemmMicroF32Strided[T Float](kc int, a []T, lda int, b []T, alpha, beta T, 
 	gemmKernel6x16(kc, (*float32)(unsafe.Pointer(&a[0])), lda, (*float32)(unsafe.Pointer(&b[0])),
 		(*float32)(unsafe.Pointer(&c[0])), ldc, float32(alpha), float32(beta))
 }
+
+// conv3x3UseAsm reports whether dense 3x3 convolutions run conv3x3Tile
+// (the AVX-512 kernels' machines; tests switch it off to compare).
+var conv3x3UseAsm = gemmUseAVX512
+
+//go:noescape
+func conv3x3Tile(a0, a1, b, c *float32, cn, chans, wq, kh0, kh1 int)
+
+// conv3x3Tile32 runs conv3x3Tile on slices, after checking that the
+// kernel stays inside them.
+func conv3x3Tile32(img []float32, a0, a1 int, b, c []float32, cn, chans, wq, kh0, kh1 int) {
+	last := (cn-1)*chans + (kh1-1)*wq + conv3x3Run + 1
+	_, _ = img[a0+last], img[a1+last]
+	_ = b[9*cn*conv3x3Channels-1]
+	_ = c[conv3x3Positions*conv3x3Channels-1]
+	conv3x3Tile(&img[a0], &img[a1], &b[0], &c[0], cn, chans, wq, kh0, kh1)
+}

@@ -51,3 +51,12 @@ func gemmPeakFMA512(n int) {}
 
 // gemmPeakFMA256 has nothing to measure without assembly.
 func gemmPeakFMA256(n int) {}
+
+// conv3x3UseAsm is false here: dense 3x3 convolutions take the packed
+// products. Tests set it to run conv3x3Forward on conv3x3TileGo.
+var conv3x3UseAsm = false
+
+// conv3x3Tile32 is conv3x3TileGo without assembly.
+func conv3x3Tile32(img []float32, a0, a1 int, b, c []float32, cn, chans, wq, kh0, kh1 int) {
+	conv3x3TileGo(img, a0, a1, b, c, cn, chans, wq, kh0, kh1)
+}
