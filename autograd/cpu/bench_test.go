@@ -149,9 +149,10 @@ func BenchmarkConv2d(b *testing.B) {
 		if conv3x3Fits[float32](tc.s, &d) {
 			// The same forward through the packed product, for comparison
 			// with the direct 3x3 kernel that it runs above.
-			conv3x3UseAsm = false
+			k := conv3x3Use
+			conv3x3Use = conv3x3None
 			convBench(b, tc.name+"/packed", tc.s)
-			conv3x3UseAsm = true
+			conv3x3Use = k
 		}
 	}
 }

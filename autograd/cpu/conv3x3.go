@@ -11,32 +11,73 @@ package cpu
 // skipped rather than multiplied by zero. Output channels run along the
 // vectors, so tiles are transposed into the NCHW output as they finish.
 
-// conv3x3Positions and conv3x3Channels are the tile of conv3x3Tile: two
-// runs of 7 output positions by 32 output channels.
+// conv3x3Run, conv3x3Positions and conv3x3Channels are the tile of
+// conv3x3Tile (AVX-512): two runs of 7 output positions by 32 output
+// channels. conv3x3Tile6 (AVX2) computes 6 positions anywhere by 16.
 const (
-	conv3x3Run       = 7
-	conv3x3Positions = 2 * conv3x3Run
-	conv3x3Channels  = 32
+	conv3x3Run        = 7
+	conv3x3Positions  = 2 * conv3x3Run
+	conv3x3Channels   = 32
+	conv3x3Positions6 = 6
+	conv3x3Channels6  = 16
 )
 
-// conv3x3Fits reports whether conv3x3Forward computes s: float32 with the
-// direct kernel on this machine, groups 1, 3x3 taps at stride 1 without
-// dilation, output rows of a multiple of 7 positions, enough channels that
-// the kernel's loop is long, and few enough output channels left over in
-// the last strip of 32 (conv3x3Waste).
-func conv3x3Fits[T Float](s ConvShape, d *convDims) bool {
-	padded := (s.O + conv3x3Channels - 1) / conv3x3Channels * conv3x3Channels
-	rows := (s.O + 11) / 12 * 12 // the 12-row strips of the packed product
-	return conv3x3UseAsm && gemmIsF32[T]() && s.Groups == 1 && s.KH == 3 && s.KW == 3 &&
-		s.SH == 1 && s.SW == 1 && s.DH == 1 && s.DW == 1 && d.ow%conv3x3Run == 0 && s.C >= 8 &&
-		float64(padded) <= conv3x3Waste*float64(rows)
+// conv3x3Kernel names the direct 3x3 kernel that dense 3x3 convolutions
+// use: none, conv3x3Tile or conv3x3Tile6.
+type conv3x3Kernel int
+
+const (
+	conv3x3None   conv3x3Kernel = iota
+	conv3x3Wide                 // conv3x3Tile, 14 positions x 32 channels
+	conv3x3Narrow               // conv3x3Tile6, 6 positions x 16 channels
+)
+
+// channels returns the output channels of a tile of k.
+func (k conv3x3Kernel) channels() int {
+	if k == conv3x3Wide {
+		return conv3x3Channels
+	}
+	return conv3x3Channels6
 }
 
-// conv3x3Waste bounds the output channels the direct kernel computes
-// (rounded up to strips of 32) over those of the packed product (rounded
-// up to 12): the direct kernel runs about 1.2 times as fast per channel,
-// so 48 channels (64 against 48) go to the product, 64 (64 against 72)
-// do not. Tests raise it to run every shape through the kernel.
+// conv3x3Fits reports whether conv3x3Forward computes s: float32 with a
+// direct kernel on this machine, groups 1, 3x3 taps at stride 1 without
+// dilation, enough channels that the kernel's loop is long (8, or
+// conv3x3MinC6 for conv3x3Tile6), output rows of a multiple of 7
+// positions for conv3x3Tile, and few enough output
+// channels left over in the last strip (conv3x3Waste).
+func conv3x3Fits[T Float](s ConvShape, d *convDims) bool {
+	k := conv3x3Use
+	if k == conv3x3None || !gemmIsF32[T]() || s.Groups != 1 || s.KH != 3 || s.KW != 3 ||
+		s.SH != 1 || s.SW != 1 || s.DH != 1 || s.DW != 1 || s.C < 8 {
+		return false
+	}
+	if k == conv3x3Wide && d.ow%conv3x3Run != 0 || k == conv3x3Narrow && s.C < conv3x3MinC6 {
+		return false
+	}
+	// The packed product's strips: 12 rows with AVX-512, 6 with AVX2.
+	mr := 6
+	if k == conv3x3Wide {
+		mr = 12
+	}
+	w := k.channels()
+	padded := (s.O + w - 1) / w * w
+	rows := (s.O + mr - 1) / mr * mr
+	return float64(padded) <= conv3x3Waste*float64(rows)
+}
+
+// conv3x3MinC6 is the fewest input channels for which conv3x3Tile6 beats
+// the packed product: with 48 (EfficientNetV2's 48 -> 192 at 56x56) its
+// per-tile work is short and it ran 13-15 % slower on the Zen 4 capped at
+// AVX2, with 64 and more (ResNet's) 0-13 % faster. Tests lower it.
+var conv3x3MinC6 = 64
+
+// conv3x3Waste bounds the output channels a direct kernel computes
+// (rounded up to its strips of 32 or 16) over those of the packed product
+// (rounded up to its strips of 12 or 6): the direct kernel runs about 1.2
+// times as fast per channel, so with AVX-512 48 channels (64 against 48)
+// go to the product, 64 (64 against 72) do not. Tests raise it to run
+// every shape through the kernels.
 var conv3x3Waste = 1.1
 
 // conv3x3Forward computes y = conv(x, w) + bias for a shape that
@@ -49,24 +90,26 @@ func conv3x3Forward[T Float](s ConvShape, d *convDims, x, w, bias, y []T, e *con
 	xq := *xbuf
 	convPhaseFill(s, L, x, 0, s.N, xq, Workers)
 
-	wp := conv3x3Strips(s, d, func(o0, oc int, dst []T) {
-		gemmPackB(true, w, d.k, 0, o0, d.k, oc, conv3x3Channels, dst)
+	nr := conv3x3Use.channels()
+	wp := conv3x3Strips(s, d, nr, func(o0, oc int, dst []T) {
+		gemmPackB(true, w, d.k, 0, o0, d.k, oc, nr, dst)
 	})
 	defer gemmPutBuf(wp)
 	conv3x3Apply(s, d, L, xq, *wp, bias, y, e)
 }
 
-// conv3x3Strips returns the weights of s packed for conv3x3Tile: strips
-// of 32 output channels, each d.k steps of 32 values (zero past O), which
-// pack(o0, oc, dst) writes for output channels [o0, o0+oc), in parallel.
-func conv3x3Strips[T Float](s ConvShape, d *convDims, pack func(o0, oc int, dst []T)) *[]T {
-	strips := (s.O + conv3x3Channels - 1) / conv3x3Channels
-	strip := conv3x3Channels * d.k
+// conv3x3Strips returns the weights of s packed for a direct kernel:
+// strips of nr output channels, each d.k steps of nr values (zero past
+// O), which pack(o0, oc, dst) writes for output channels [o0, o0+oc), in
+// parallel.
+func conv3x3Strips[T Float](s ConvShape, d *convDims, nr int, pack func(o0, oc int, dst []T)) *[]T {
+	strips := (s.O + nr - 1) / nr
+	strip := nr * d.k
 	buf := gemmGetBuf[T](strips * strip)
 	ParallelFor(strips, strip, func(lo, hi int) {
 		for st := lo; st < hi; st++ {
-			o0 := st * conv3x3Channels
-			pack(o0, min(conv3x3Channels, s.O-o0), (*buf)[st*strip:][:strip])
+			o0 := st * nr
+			pack(o0, min(nr, s.O-o0), (*buf)[st*strip:][:strip])
 		}
 	})
 	return buf
@@ -75,6 +118,10 @@ func conv3x3Strips[T Float](s ConvShape, d *convDims, pack func(o0, oc int, dst 
 // conv3x3Apply computes y = conv(x, w) + bias from the phase image xq of x
 // and the weight strips wp, then applies e (nil for none) to it.
 func conv3x3Apply[T Float](s ConvShape, d *convDims, L *convLayout, xq, wp, bias, y []T, e *convNorm[T]) {
+	if conv3x3Use == conv3x3Narrow {
+		conv3x3Apply6(s, d, L, xq, wp, bias, y, e)
+		return
+	}
 	strips := (s.O + conv3x3Channels - 1) / conv3x3Channels
 	strip := conv3x3Channels * d.k
 
@@ -152,21 +199,22 @@ func conv3x3BackwardData[T Float](s ConvShape, d *convDims, dy, w, dx []T) bool 
 	}
 	td := dimsOf(t)
 	// Strip st holds input channels [c0, c0+cc) as steps (o, 8-tap) of
-	// 32: each 9-tap filter w[o][c] goes, reversed, down one lane.
-	wp := conv3x3Strips(t, &td, func(c0, cc int, dst []T) {
+	// nr: each 9-tap filter w[o][c] goes, reversed, down one lane.
+	nr := conv3x3Use.channels()
+	wp := conv3x3Strips(t, &td, nr, func(c0, cc int, dst []T) {
 		for o := range s.O {
 			src := w[(o*s.C+c0)*9:][:cc*9]
-			rows := dst[o*9*conv3x3Channels:][:9*conv3x3Channels]
-			for j := range conv3x3Channels {
+			rows := dst[o*9*nr:][:9*nr]
+			for j := range nr {
 				if j >= cc {
 					for k := range 9 {
-						rows[k*conv3x3Channels+j] = 0
+						rows[k*nr+j] = 0
 					}
 					continue
 				}
 				f := src[j*9:][:9]
 				for k, v := range f {
-					rows[(8-k)*conv3x3Channels+j] = v
+					rows[(8-k)*nr+j] = v
 				}
 			}
 		}
@@ -190,6 +238,83 @@ func conv3x3DataShape[T Float](s ConvShape, d *convDims) (ConvShape, bool) {
 	}
 	td := dimsOf(t)
 	return t, conv3x3Fits[T](t, &td)
+}
+
+// conv3x3Apply6 is conv3x3Apply with conv3x3Tile6: a tile is 6
+// consecutive output positions of one image (across rows where a row
+// ends), whose tap rows are those any of the 6 needs.
+func conv3x3Apply6[T Float](s ConvShape, d *convDims, L *convLayout, xq, wp, bias, y []T, e *convNorm[T]) {
+	const nr, np = conv3x3Channels6, conv3x3Positions6
+	strips := (s.O + nr - 1) / nr
+	strip := nr * d.k
+	tiles := (d.ohw + np - 1) / np
+	ParallelFor(strips*s.N, tiles*np*nr*d.k, func(lo, hi int) {
+		var tile [np * nr]float32
+		var offs [np]int
+		img := gemmF32(xq)
+		for item := lo; item < hi; item++ {
+			st, n := item/s.N, item%s.N
+			o0 := st * nr
+			oc := min(nr, s.O-o0)
+			ws := gemmF32(wp[st*strip:][:strip])
+			oy, ox := 0, 0 // of the tile's first position
+			for t := range tiles {
+				p0 := t * np
+				kh0, kh1 := 3, 0
+				py, px := oy, ox
+				for j := range offs {
+					if p0+j < d.ohw {
+						kh0 = min(kh0, max(0, s.PH-py))
+						kh1 = max(kh1, min(3, s.PH+s.H-py))
+						offs[j] = n*L.img + py*L.wq + px
+					} else {
+						offs[j] = offs[j-1] // a last partial tile repeats its last position
+					}
+					if px++; px == d.ow {
+						py, px = py+1, 0
+					}
+				}
+				oy, ox = py, px
+				if kh0 < kh1 {
+					conv3x3Tile6F32(img, &offs, ws, tile[:], s.C, L.chans, L.wq, kh0, kh1)
+				} else {
+					clear(tile[:])
+				}
+				npos := min(np, d.ohw-p0)
+				for o := range oc {
+					var b T
+					if bias != nil {
+						b = bias[o0+o]
+					}
+					dst := y[(n*s.O+o0+o)*d.ohw+p0:][:npos]
+					for j := range dst {
+						dst[j] = T(tile[j*nr+o]) + b
+					}
+				}
+			}
+			e.apply(y, s.O, d.ohw, n, o0, o0+oc)
+		}
+	})
+}
+
+// conv3x3Tile6Go is conv3x3Tile6 in Go.
+func conv3x3Tile6Go(img []float32, offs *[conv3x3Positions6]int, b, c []float32, cn, chans, wq, kh0, kh1 int) {
+	const nr = conv3x3Channels6
+	for j, a := range offs {
+		acc := c[j*nr:][:nr]
+		clear(acc)
+		for ch := range cn {
+			for kh := kh0; kh < kh1; kh++ {
+				for kw := range 3 {
+					v := img[a+ch*chans+kh*wq+kw]
+					ws := b[((ch*3+kh)*3+kw)*nr:][:nr]
+					for o, wv := range ws {
+						acc[o] += v * wv
+					}
+				}
+			}
+		}
+	}
 }
 
 // conv3x3Half returns where the top-left tap of run h (kept output

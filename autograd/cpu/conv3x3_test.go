@@ -7,9 +7,9 @@ import (
 	"testing"
 )
 
-// TestConv3x3Tile checks the direct 3x3 tile kernel (assembly where this
-// machine runs it) against conv3x3TileGo on channel counts 1 to 255 and
-// every range of tap rows.
+// TestConv3x3Tile checks the direct 3x3 tile kernels (assembly where
+// this machine runs it) against their Go versions on channel counts 1 to
+// 255 and every range of tap rows.
 func TestConv3x3Tile(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, cn := range []int{1, 7, 17, 33, 255} {
@@ -17,17 +17,31 @@ func TestConv3x3Tile(t *testing.T) {
 			const wq, hq = 19, 5
 			chans := wq*hq + 3
 			img := gemmRandSlice[float32](r, cn*chans+wq)
+			tol := gemmTol[float32](9 * cn)
+
 			b := gemmRandSlice[float32](r, 9*cn*conv3x3Channels)
-			a0, a1 := 2, wq+9
 			got := make([]float32, conv3x3Positions*conv3x3Channels)
 			want := make([]float32, len(got))
-			conv3x3Tile32(img, a0, a1, b, got, cn, chans, wq, kh[0], kh[1])
-			conv3x3TileGo(img, a0, a1, b, want, cn, chans, wq, kh[0], kh[1])
-			for i := range want {
-				if d := math.Abs(float64(got[i] - want[i])); d > gemmTol[float32](9*cn) {
-					t.Fatalf("cn %d taps %v: tile[%d] = %v, want %v", cn, kh, i, got[i], want[i])
-				}
-			}
+			conv3x3Tile32(img, 2, wq+9, b, got, cn, chans, wq, kh[0], kh[1])
+			conv3x3TileGo(img, 2, wq+9, b, want, cn, chans, wq, kh[0], kh[1])
+			conv3x3CheckTile(t, fmt.Sprintf("14x32 cn %d taps %v", cn, kh), got, want, tol)
+
+			offs := [conv3x3Positions6]int{0, 1, 16, 17, wq + 3, 2*wq - 3}
+			b6 := gemmRandSlice[float32](r, 9*cn*conv3x3Channels6)
+			got6 := make([]float32, conv3x3Positions6*conv3x3Channels6)
+			want6 := make([]float32, len(got6))
+			conv3x3Tile6F32(img, &offs, b6, got6, cn, chans, wq, kh[0], kh[1])
+			conv3x3Tile6Go(img, &offs, b6, want6, cn, chans, wq, kh[0], kh[1])
+			conv3x3CheckTile(t, fmt.Sprintf("6x16 cn %d taps %v", cn, kh), got6, want6, tol)
+		}
+	}
+}
+
+func conv3x3CheckTile(t *testing.T, name string, got, want []float32, tol float64) {
+	t.Helper()
+	for i := range want {
+		if d := math.Abs(float64(got[i] - want[i])); d > tol {
+			t.Fatalf("%s: tile[%d] = %v, want %v", name, i, got[i], want[i])
 		}
 	}
 }
@@ -38,11 +52,25 @@ func TestConv3x3Tile(t *testing.T) {
 // it in one pass or both: output widths of 7 to 28, odd heights (a last
 // tile of one run), padding 0 to 2 (tap rows skipped at the top and
 // bottom, and none), channel counts that do not fill a strip of 32, one
-// image and several, one worker and two. Without assembly it runs on
-// conv3x3TileGo.
+// image and several, one worker and two; with each kernel (on the Go
+// tiles where the CPU or the build has no assembly for it).
 func TestConv3x3Forward(t *testing.T) {
-	defer func(asm bool, waste float64) { conv3x3UseAsm, conv3x3Waste = asm, waste }(conv3x3UseAsm, conv3x3Waste)
-	conv3x3UseAsm, conv3x3Waste = true, 100
+	defer func(k conv3x3Kernel, waste float64, minC int) {
+		conv3x3Use, conv3x3Waste, conv3x3MinC6 = k, waste, minC
+	}(conv3x3Use, conv3x3Waste, conv3x3MinC6)
+	conv3x3MinC6 = 8
+	for _, k := range []struct {
+		name string
+		k    conv3x3Kernel
+	}{{"14x32", conv3x3Wide}, {"6x16", conv3x3Narrow}} {
+		t.Run(k.name, func(t *testing.T) {
+			conv3x3Use, conv3x3Waste = k.k, 100
+			testConv3x3Forward(t)
+		})
+	}
+}
+
+func testConv3x3Forward(t *testing.T) {
 	conv := func(n, c, h, w, o, pad int) ConvShape {
 		return ConvShape{N: n, C: c, H: h, W: w, O: o, KH: 3, KW: 3, SH: 1, SW: 1, PH: pad, PW: pad, DH: 1, DW: 1, Groups: 1}
 	}

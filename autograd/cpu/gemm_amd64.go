@@ -131,19 +131,54 @@ func gemmMicroF32Strided[T Float](kc int, a []T, lda int, b []T, alpha, beta T, 
 		(*float32)(unsafe.Pointer(&c[0])), ldc, float32(alpha), float32(beta))
 }
 
-// conv3x3UseAsm reports whether dense 3x3 convolutions run conv3x3Tile
-// (the AVX-512 kernels' machines; tests switch it off to compare).
-var conv3x3UseAsm = gemmUseAVX512
+// conv3x3Use is the direct 3x3 kernel that dense 3x3 convolutions run:
+// conv3x3Tile on AVX-512 machines, conv3x3Tile6 on AVX2 ones (tests
+// switch it to compare; the tiles fall back to Go where the CPU lacks
+// the kernel's instructions).
+var conv3x3Use = conv3x3Default()
+
+func conv3x3Default() conv3x3Kernel {
+	switch {
+	case gemmUseAVX512:
+		return conv3x3Wide
+	case gemmUseAsm:
+		return conv3x3Narrow
+	}
+	return conv3x3None
+}
 
 //go:noescape
 func conv3x3Tile(a0, a1, b, c *float32, cn, chans, wq, kh0, kh1 int)
 
+//go:noescape
+func conv3x3Tile6(img *float32, offs *[conv3x3Positions6]int, b, c *float32, cn, chans, wq, kh0, kh1 int)
+
 // conv3x3Tile32 runs conv3x3Tile on slices, after checking that the
-// kernel stays inside them.
+// kernel stays inside them (conv3x3TileGo without AVX-512).
 func conv3x3Tile32(img []float32, a0, a1 int, b, c []float32, cn, chans, wq, kh0, kh1 int) {
+	if !gemmUseAVX512 {
+		conv3x3TileGo(img, a0, a1, b, c, cn, chans, wq, kh0, kh1)
+		return
+	}
 	last := (cn-1)*chans + (kh1-1)*wq + conv3x3Run + 1
 	_, _ = img[a0+last], img[a1+last]
 	_ = b[9*cn*conv3x3Channels-1]
 	_ = c[conv3x3Positions*conv3x3Channels-1]
 	conv3x3Tile(&img[a0], &img[a1], &b[0], &c[0], cn, chans, wq, kh0, kh1)
+}
+
+// conv3x3Tile6F32 runs conv3x3Tile6 on slices, after checking that the
+// kernel stays inside them (conv3x3Tile6Go without AVX2).
+func conv3x3Tile6F32(img []float32, offs *[conv3x3Positions6]int, b, c []float32, cn, chans, wq, kh0, kh1 int) {
+	if !gemmUseAsm {
+		conv3x3Tile6Go(img, offs, b, c, cn, chans, wq, kh0, kh1)
+		return
+	}
+	last := (cn-1)*chans + (kh1-1)*wq + 2
+	for _, a := range offs {
+		_ = img[a+last]
+	}
+	_ = b[9*cn*conv3x3Channels6-1]
+	_ = c[conv3x3Positions6*conv3x3Channels6-1]
+	conv3x3Tile6(&img[0], offs, &b[0], &c[0], cn, chans, wq, kh0, kh1)
 }

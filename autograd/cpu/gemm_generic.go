@@ -52,11 +52,16 @@ func gemmPeakFMA512(n int) {}
 // gemmPeakFMA256 has nothing to measure without assembly.
 func gemmPeakFMA256(n int) {}
 
-// conv3x3UseAsm is false here: dense 3x3 convolutions take the packed
-// products. Tests set it to run conv3x3Forward on conv3x3TileGo.
-var conv3x3UseAsm = false
+// conv3x3Use is conv3x3None here: dense 3x3 convolutions take the
+// packed products. Tests set it to run the direct path on the Go tiles.
+var conv3x3Use = conv3x3None
 
 // conv3x3Tile32 is conv3x3TileGo without assembly.
 func conv3x3Tile32(img []float32, a0, a1 int, b, c []float32, cn, chans, wq, kh0, kh1 int) {
 	conv3x3TileGo(img, a0, a1, b, c, cn, chans, wq, kh0, kh1)
+}
+
+// conv3x3Tile6F32 is conv3x3Tile6Go without assembly.
+func conv3x3Tile6F32(img []float32, offs *[conv3x3Positions6]int, b, c []float32, cn, chans, wq, kh0, kh1 int) {
+	conv3x3Tile6Go(img, offs, b, c, cn, chans, wq, kh0, kh1)
 }
