@@ -67,10 +67,12 @@ func conv3x3Fits[T Float](s ConvShape, d *convDims) bool {
 }
 
 // conv3x3MinC6 is the fewest input channels for which conv3x3Tile6 beats
-// the packed product: with 48 (EfficientNetV2's 48 -> 192 at 56x56) its
-// per-tile work is short and it ran 13-15 % slower on the Zen 4 capped at
-// AVX2, with 64 and more (ResNet's) 0-13 % faster. Tests lower it.
-var conv3x3MinC6 = 64
+// the packed product on the Zen 4 capped at AVX2 (best of 25 alternating
+// calls): with 48 (EfficientNetV2's 48 -> 192 at 56x56) it ran 13-15 %
+// slower, with 80 (80 -> 320 at 28x28) 2-3 % slower, with 64 (ResNet's
+// 56x56 stage) level, with 128 to 512 (ResNet's later stages) 5-13 %
+// faster. Tests lower it.
+var conv3x3MinC6 = 96
 
 // conv3x3Waste bounds the output channels a direct kernel computes
 // (rounded up to its strips of 32 or 16) over those of the packed product
