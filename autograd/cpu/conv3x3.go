@@ -303,16 +303,23 @@ func conv3x3Apply6[T Float](s ConvShape, d *convDims, L *convLayout, xq, wp, bia
 func conv3x3Tile6Go(img []float32, offs *[conv3x3Positions6]int, b, c []float32, cn, chans, wq, kh0, kh1 int) {
 	const nr = conv3x3Channels6
 	for j, a := range offs {
-		acc := c[j*nr:][:nr]
-		clear(acc)
-		for ch := range cn {
-			for kh := kh0; kh < kh1; kh++ {
-				for kw := range 3 {
-					v := img[a+ch*chans+kh*wq+kw]
-					ws := b[((ch*3+kh)*3+kw)*nr:][:nr]
-					for o, wv := range ws {
-						acc[o] += v * wv
-					}
+		conv3x3Position(img, a, b, c[j*nr:][:nr], cn, chans, wq, kh0, kh1)
+	}
+}
+
+// conv3x3Position is one output position of a Go tile: acc (the strip's
+// len(acc) output channels) from the window whose top-left tap is img[a],
+// over tap rows [kh0, kh1).
+func conv3x3Position(img []float32, a int, b, acc []float32, cn, chans, wq, kh0, kh1 int) {
+	nr := len(acc)
+	clear(acc)
+	for ch := range cn {
+		for kh := kh0; kh < kh1; kh++ {
+			for kw := range 3 {
+				v := img[a+ch*chans+kh*wq+kw]
+				ws := b[((ch*3+kh)*3+kw)*nr:][:nr]
+				for o, wv := range ws {
+					acc[o] += v * wv
 				}
 			}
 		}
@@ -339,18 +346,6 @@ func conv3x3TileGo(img []float32, a0, a1 int, b, c []float32, cn, chans, wq, kh0
 		if j >= conv3x3Run {
 			a = a1 + j - conv3x3Run
 		}
-		acc := c[j*conv3x3Channels:][:conv3x3Channels]
-		clear(acc)
-		for ch := range cn {
-			for kh := kh0; kh < kh1; kh++ {
-				for kw := range 3 {
-					v := img[a+ch*chans+kh*wq+kw]
-					ws := b[((ch*3+kh)*3+kw)*conv3x3Channels:][:conv3x3Channels]
-					for o, wv := range ws {
-						acc[o] += v * wv
-					}
-				}
-			}
-		}
+		conv3x3Position(img, a, b, c[j*conv3x3Channels:][:conv3x3Channels], cn, chans, wq, kh0, kh1)
 	}
 }
