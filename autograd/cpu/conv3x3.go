@@ -48,8 +48,7 @@ func (k conv3x3Kernel) channels() int {
 // channels left over in the last strip (conv3x3Waste).
 func conv3x3Fits[T Float](s ConvShape, d *convDims) bool {
 	k := conv3x3Use
-	if k == conv3x3None || !gemmIsF32[T]() || s.Groups != 1 || s.KH != 3 || s.KW != 3 ||
-		s.SH != 1 || s.SW != 1 || s.DH != 1 || s.DW != 1 || s.C < 8 {
+	if k == conv3x3None || !gemmIsF32[T]() || !conv3x3Dense(s) || s.C < 8 {
 		return false
 	}
 	if k == conv3x3Wide && d.ow%conv3x3Run != 0 || k == conv3x3Narrow && s.C < conv3x3MinC6 {
@@ -64,6 +63,12 @@ func conv3x3Fits[T Float](s ConvShape, d *convDims) bool {
 	padded := (s.O + w - 1) / w * w
 	rows := (s.O + mr - 1) / mr * mr
 	return float64(padded) <= conv3x3Waste*float64(rows)
+}
+
+// conv3x3Dense reports whether s is a dense 3x3 stride-1 convolution
+// without dilation, the shapes the direct kernels compute.
+func conv3x3Dense(s ConvShape) bool {
+	return s.Groups == 1 && s.KH == 3 && s.KW == 3 && s.SH == 1 && s.SW == 1 && s.DH == 1 && s.DW == 1
 }
 
 // conv3x3MinC6 is the fewest input channels for which conv3x3Tile6 beats
@@ -161,9 +166,9 @@ func conv3x3Apply[T Float](s ConvShape, d *convDims, L *convLayout, xq, wp, bias
 				} else {
 					clear(tile[:])
 				}
-				conv3x3Store(y, tile[:], bias, s.O, d.ohw, n, h, 0, o0, oc)
+				conv3x3Store(y, tile[:], conv3x3Channels, bias, s.O, d.ohw, n, h*conv3x3Run, conv3x3Run, 0, o0, oc)
 				if n1 != n || h1 != h {
-					conv3x3Store(y, tile[:], bias, s.O, d.ohw, n1, h1, conv3x3Run, o0, oc)
+					conv3x3Store(y, tile[:], conv3x3Channels, bias, s.O, d.ohw, n1, h1*conv3x3Run, conv3x3Run, conv3x3Run, o0, oc)
 				}
 			}
 			e.apply(y, s.O, d.ohw, n, o0, o0+oc)
@@ -174,17 +179,18 @@ func conv3x3Apply[T Float](s ConvShape, d *convDims, L *convLayout, xq, wp, bias
 	})
 }
 
-// conv3x3Store writes the run of a tile at position j0 (0 or 7) to run h
-// of image n, output channels [o0, o0+oc) of y, adding the bias.
-func conv3x3Store[T Float](y []T, tile []float32, bias []T, O, ohw, n, h, j0, o0, oc int) {
+// conv3x3Store writes positions [j0, j0+np) of a tile whose rows hold nr
+// channels to output positions [p0, p0+np) of image n, channels [o0,
+// o0+oc) of y (O planes of ohw per image), adding the bias.
+func conv3x3Store[T Float](y []T, tile []float32, nr int, bias []T, O, ohw, n, p0, np, j0, o0, oc int) {
 	for o := range oc {
 		var b T
 		if bias != nil {
 			b = bias[o0+o]
 		}
-		dst := y[(n*O+o0+o)*ohw+h*conv3x3Run:][:conv3x3Run]
+		dst := y[(n*O+o0+o)*ohw+p0:][:np]
 		for j := range dst {
-			dst[j] = T(tile[(j0+j)*conv3x3Channels+o]) + b
+			dst[j] = T(tile[(j0+j)*nr+o]) + b
 		}
 	}
 }
@@ -199,7 +205,7 @@ func conv3x3BackwardData[T Float](s ConvShape, d *convDims, dy, w, dx []T) bool 
 	if !ok {
 		return false
 	}
-	td := dimsOf(t)
+	td := dimsOf(t) // declared here: the packing closure moves it to the heap
 	// Strip st holds input channels [c0, c0+cc) as steps (o, 8-tap) of
 	// nr: each 9-tap filter w[o][c] goes, reversed, down one lane.
 	nr := conv3x3Use.channels()
@@ -235,11 +241,8 @@ func conv3x3BackwardData[T Float](s ConvShape, d *convDims, dy, w, dx []T) bool 
 func conv3x3DataShape[T Float](s ConvShape, d *convDims) (ConvShape, bool) {
 	t := ConvShape{N: s.N, C: s.O, H: d.oh, W: d.ow, O: s.C, KH: 3, KW: 3, SH: 1, SW: 1,
 		PH: 2 - s.PH, PW: 2 - s.PW, DH: 1, DW: 1, Groups: 1}
-	if s.Groups != 1 || s.KH != 3 || s.KW != 3 || s.SH != 1 || s.SW != 1 || s.DH != 1 || s.DW != 1 || s.PH > 2 || s.PW > 2 {
-		return t, false
-	}
 	td := dimsOf(t)
-	return t, conv3x3Fits[T](t, &td)
+	return t, conv3x3Dense(s) && s.PH <= 2 && s.PW <= 2 && conv3x3Fits[T](t, &td)
 }
 
 // conv3x3Apply6 is conv3x3Apply with conv3x3Tile6: a tile is 6
@@ -282,17 +285,7 @@ func conv3x3Apply6[T Float](s ConvShape, d *convDims, L *convLayout, xq, wp, bia
 				} else {
 					clear(tile[:])
 				}
-				npos := min(np, d.ohw-p0)
-				for o := range oc {
-					var b T
-					if bias != nil {
-						b = bias[o0+o]
-					}
-					dst := y[(n*s.O+o0+o)*d.ohw+p0:][:npos]
-					for j := range dst {
-						dst[j] = T(tile[j*nr+o]) + b
-					}
-				}
+				conv3x3Store(y, tile[:], nr, bias, s.O, d.ohw, n, p0, min(np, d.ohw-p0), 0, o0, oc)
 			}
 			e.apply(y, s.O, d.ohw, n, o0, o0+oc)
 		}
